@@ -1,0 +1,45 @@
+"""Glue for the thin ``scripts/*.py`` entry points: one-line errors instead of tracebacks."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
+
+from seq2seq.errors import Seq2SeqError
+
+T = TypeVar("T")
+log = logging.getLogger("seq2seq")
+
+
+def debug_enabled() -> bool:
+    """True when full tracebacks were asked for (``HYDRA_FULL_ERROR=1`` or ``SEQ2SEQ_DEBUG=1``)."""
+    return any(
+        os.environ.get(v, "") not in ("", "0") for v in ("HYDRA_FULL_ERROR", "SEQ2SEQ_DEBUG")
+    )
+
+
+def run_task(task: Callable[[DictConfig], T], cfg: DictConfig) -> T:
+    """Runs ``task(cfg)``; a user mistake prints ``error: ...`` to stderr and exits with 2."""
+    try:
+        return task(cfg)
+    except (Seq2SeqError, OmegaConfBaseException) as exc:
+        if debug_enabled():
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        sys.stderr.write(f"error: {message}\n")
+        sys.stderr.flush()
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+
+
+def quiet_tensorflow() -> None:
+    """Silences TensorFlow's C++ info logs unless the user set the level."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

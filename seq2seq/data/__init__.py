@@ -1,0 +1,49 @@
+"""Data: the built-in dates task, the Anki reader, splits and the ``tf.data`` pipeline.
+
+The task loaders return plain Python :class:`Splits`; only :mod:`seq2seq.data.pipeline`
+touches TensorFlow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from seq2seq.data.anki import load_anki, read_anki
+from seq2seq.data.dates import load_dates
+from seq2seq.data.splits import Pair, Splits, split_pairs
+from seq2seq.errors import Seq2SeqError
+
+TASKS = ("dates", "anki")
+
+
+def load_task(name: str, **options: Any) -> Splits:
+    """Loads a task by name (``dates`` or ``anki``) with its options from the data config.
+
+    Raises:
+        Seq2SeqError: unknown task name or bad options.
+    """
+    if name == "dates":
+        return load_dates(
+            num_samples=int(options["num_samples"]),
+            val_fraction=float(options.get("val_fraction", 0.1)),
+            test_fraction=float(options.get("test_fraction", 0.1)),
+            seed=int(options.get("seed") or 0),
+            languages=options.get("languages"),
+        )
+    if name == "anki":
+        path = options.get("path")
+        if not path:
+            raise Seq2SeqError("data.path is required for data=anki (e.g. data.path=fra.txt)")
+        return load_anki(
+            path,
+            num_samples=options.get("num_samples"),
+            reverse=bool(options.get("reverse", False)),
+            val_fraction=float(options.get("val_fraction", 0.1)),
+            test_fraction=float(options.get("test_fraction", 0.1)),
+            seed=options.get("seed"),
+            strict=bool(options.get("strict", False)),
+        )
+    raise Seq2SeqError(f"unknown data task {name!r} (data.name); choose one of {list(TASKS)}")
+
+
+__all__ = ["Pair", "Splits", "load_anki", "load_dates", "load_task", "read_anki", "split_pairs"]

@@ -1,0 +1,64 @@
+"""``tf.data`` input pipeline: int32 character ids, shuffled, padded per batch, prefetched.
+
+Each element is ``({"source": src, "target_in": START + tgt}, tgt + END)``; padding uses
+``PAD_ID`` (0), which the model masks out of its loss and accuracy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from seq2seq.data.splits import Pair
+from seq2seq.vocab import END_ID, START_ID, Vocabulary
+
+SOURCE_KEY = "source"
+TARGET_IN_KEY = "target_in"
+
+
+def _ragged(sequences: Sequence[Sequence[int]]) -> tf.RaggedTensor:
+    lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
+    flat = np.fromiter((i for s in sequences for i in s), dtype=np.int32, count=int(lengths.sum()))
+    return tf.RaggedTensor.from_row_lengths(flat, lengths)
+
+
+def make_dataset(
+    pairs: Sequence[Pair],
+    source_vocab: Vocabulary,
+    target_vocab: Vocabulary,
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int | None = None,
+) -> tf.data.Dataset:
+    """Builds the teacher-forcing dataset for ``pairs``.
+
+    Args:
+        pairs: ``(source, target)`` strings.
+        source_vocab: encodes sources.
+        target_vocab: encodes targets.
+        batch_size: pairs per batch; each batch is padded to its own longest sequence.
+        shuffle: reshuffle the pairs every epoch.
+        seed: shuffle seed (None: unseeded).
+
+    Returns:
+        A dataset of ``(inputs, labels)`` batches.
+    """
+    if not pairs:
+        raise ValueError("cannot build a dataset from zero pairs")
+    src = _ragged([source_vocab.encode(s) for s, _ in pairs])
+    tgt = _ragged([target_vocab.encode(t) for _, t in pairs])
+    ds = tf.data.Dataset.from_tensor_slices((src, tgt))
+    if shuffle:
+        ds = ds.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
+
+    start = tf.constant([START_ID], tf.int32)
+    end = tf.constant([END_ID], tf.int32)
+
+    def to_example(s: tf.Tensor, t: tf.Tensor):
+        return {SOURCE_KEY: s, TARGET_IN_KEY: tf.concat([start, t], 0)}, tf.concat([t, end], 0)
+
+    ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.padded_batch(batch_size)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,56 @@
+"""Train/validation/test splits of ``(source, target)`` pairs."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+Pair = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The three splits of a task, each a list of ``(source, target)`` pairs."""
+
+    train: list[Pair]
+    val: list[Pair]
+    test: list[Pair]
+
+    def sizes(self) -> dict[str, int]:
+        """Number of pairs per split."""
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+
+def split_sizes(n: int, val_fraction: float, test_fraction: float) -> tuple[int, int, int]:
+    """Sizes of the train, validation and test parts of ``n`` items.
+
+    Validation and test get ``round(n * fraction)`` items each, and at least one when their
+    fraction is positive and ``n`` allows it; train gets the rest.
+
+    Raises:
+        ValueError: fractions outside ``[0, 1)`` or summing to 1 or more.
+    """
+    for name, f in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not 0 <= f < 1:
+            raise ValueError(f"{name} must be in [0, 1), got {f}")
+    if val_fraction + test_fraction >= 1:
+        raise ValueError(
+            f"val_fraction + test_fraction must be below 1, got {val_fraction + test_fraction}"
+        )
+    n_val = max(round(n * val_fraction), 1 if val_fraction > 0 and n >= 3 else 0)
+    n_test = max(round(n * test_fraction), 1 if test_fraction > 0 and n >= 3 else 0)
+    return n - n_val - n_test, n_val, n_test
+
+
+def split_pairs(
+    pairs: list[Pair], val_fraction: float, test_fraction: float, seed: int | None
+) -> Splits:
+    """Shuffles ``pairs`` with ``seed`` and cuts them into train, validation and test."""
+    shuffled = list(pairs)
+    random.Random(seed).shuffle(shuffled)
+    n_train, n_val, _ = split_sizes(len(shuffled), val_fraction, test_fraction)
+    return Splits(
+        train=shuffled[:n_train],
+        val=shuffled[n_train : n_train + n_val],
+        test=shuffled[n_train + n_val :],
+    )

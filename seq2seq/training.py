@@ -1,0 +1,245 @@
+"""``train(cfg)``: data, vocabularies, model, fit, final metrics and the run directory.
+
+The run directory (``cfg.paths.output_dir``, Hydra's run dir by default) ends up holding::
+
+    config.yaml     the resolved config (no ${...} left)
+    vocab.json      source and target vocabularies, plus data limits
+    model.keras     the trained model (loadable with safe_mode=True)
+    history.csv     one row per epoch (Keras CSVLogger format)
+    tensorboard/    train/ and validation/ event files
+    metrics.json    flat keys: "test/exact_match", "test/char_accuracy", "val/loss", ...
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+from omegaconf import DictConfig, OmegaConf
+
+from seq2seq.data import load_task
+from seq2seq.data.pipeline import make_dataset
+from seq2seq.errors import Seq2SeqError
+from seq2seq.evaluation import char_accuracy, exact_match
+from seq2seq.model import build_seq2seq, save_model
+from seq2seq.translation import MODEL_FILE, VOCAB_FILE, Translator
+from seq2seq.vocab import Vocabulary, save_vocabularies
+
+log = logging.getLogger(__name__)
+
+OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD", "adamw": "AdamW"}
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Rejects bad values before any data is loaded, naming the key.
+
+    Raises:
+        Seq2SeqError: a value is out of range or unknown.
+    """
+
+    def positive(key: str, value: Any, kind: type = int) -> None:
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise Seq2SeqError(f"{key} must be a positive number, got {value!r}")
+        if kind is int and int(value) != value:
+            raise Seq2SeqError(f"{key} must be a whole number, got {value!r}")
+        if value <= 0:
+            raise Seq2SeqError(f"{key} must be positive, got {value!r}")
+
+    positive("model.units", cfg.model.units)
+    positive("trainer.epochs", cfg.trainer.epochs)
+    positive("trainer.batch_size", cfg.trainer.batch_size)
+    positive("trainer.learning_rate", cfg.trainer.learning_rate, float)
+    if cfg.model.get("embedding_dim"):
+        positive("model.embedding_dim", cfg.model.embedding_dim)
+    dropout = cfg.model.get("dropout", 0.0) or 0.0
+    if not 0 <= dropout < 1:
+        raise Seq2SeqError(f"model.dropout must be in [0, 1), got {dropout!r}")
+    if str(cfg.trainer.optimizer).lower() not in OPTIMIZERS:
+        raise Seq2SeqError(
+            f"trainer.optimizer={cfg.trainer.optimizer!r} is unknown; choose one of {list(OPTIMIZERS)}"
+        )
+    if cfg.data.get("num_samples") is not None:
+        positive("data.num_samples", cfg.data.num_samples)
+    seed = cfg.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise Seq2SeqError(f"seed must be an integer or null, got {seed!r}")
+
+
+class EpochSummary(keras.callbacks.Callback):
+    """Logs one line per epoch: loss, accuracy, validation loss/accuracy and duration."""
+
+    def __init__(self, epochs: int) -> None:
+        super().__init__()
+        self.epochs = epochs
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        parts = " ".join(f"{k}={v:.4f}" for k, v in sorted(logs.items()) if k != "learning_rate")
+        log.info(
+            "epoch %d/%d: %s (%.1fs)",
+            epoch + 1,
+            self.epochs,
+            parts,
+            time.perf_counter() - self._start,
+        )
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def train(cfg: DictConfig) -> float | None:
+    """Trains a model as configured and fills the run directory.
+
+    Args:
+        cfg: the composed training config (``data``, ``model``, ``trainer``, ``paths``,
+            ``seed``, ``optimized_metric``).
+
+    Returns:
+        The value of ``cfg.optimized_metric`` from ``metrics.json`` (for sweepers), or None.
+    """
+    validate_config(cfg)
+    run_dir = Path(cfg.paths.output_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
+
+    keras.utils.clear_session()  # a fresh graph per job (Hydra multirun shares a process)
+    seed = cfg.get("seed")
+    if seed is not None:
+        keras.utils.set_random_seed(int(seed))
+
+    data_options = OmegaConf.to_container(cfg.data, resolve=True)
+    assert isinstance(data_options, dict)
+    name = data_options.pop("name")
+    log.info("loading data %s", name)
+    try:
+        splits = load_task(name, **data_options)
+    except ValueError as exc:
+        raise Seq2SeqError(f"data: {exc}") from None
+    if not splits.train or not splits.val:
+        raise Seq2SeqError(f"data: need training and validation pairs, got {splits.sizes()}")
+    log.info("pairs per split: %s", splits.sizes())
+
+    source_vocab = Vocabulary.build(s for s, _ in splits.train)
+    target_vocab = Vocabulary.build(t for _, t in splits.train)
+    save_vocabularies(
+        run_dir / VOCAB_FILE,
+        source_vocab,
+        target_vocab,
+        metadata={
+            "max_source_length": max(len(s) for s, _ in splits.train),
+            "max_target_length": max(len(t) for _, t in splits.train),
+        },
+    )
+    log.info("vocabulary sizes: source %d, target %d", len(source_vocab), len(target_vocab))
+
+    batch_size = int(cfg.trainer.batch_size)
+    train_ds = make_dataset(
+        splits.train, source_vocab, target_vocab, batch_size, shuffle=True, seed=seed
+    )
+    val_ds = make_dataset(splits.val, source_vocab, target_vocab, batch_size)
+
+    model = build_seq2seq(
+        len(source_vocab),
+        len(target_vocab),
+        units=int(cfg.model.units),
+        embedding_dim=cfg.model.get("embedding_dim") or None,
+        dropout=float(cfg.model.get("dropout") or 0.0),
+    )
+    optimizer_config: dict[str, Any] = {"learning_rate": float(cfg.trainer.learning_rate)}
+    if cfg.trainer.get("clipnorm"):
+        optimizer_config["clipnorm"] = float(cfg.trainer.clipnorm)
+    optimizer = keras.optimizers.get(
+        {"class_name": OPTIMIZERS[str(cfg.trainer.optimizer).lower()], "config": optimizer_config}
+    )
+    # PAD positions carry a Keras mask (Embedding/OneHot mask_zero), so loss and accuracy
+    # are averaged over real target characters only.
+    model.training.compile(
+        optimizer=optimizer,
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    log.info("model: %s parameters", f"{model.training.count_params():,}")
+
+    epochs = int(cfg.trainer.epochs)
+    callbacks = [
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv")),
+        keras.callbacks.TensorBoard(
+            log_dir=str(run_dir / "tensorboard"), write_graph=False, update_freq="epoch"
+        ),
+        EpochSummary(epochs),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    verbose = 1 if cfg.trainer.get("progress_bar", True) else 0
+    started = time.perf_counter()
+    history = model.training.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=epochs,
+        callbacks=callbacks,
+        verbose=verbose,
+        shuffle=False,  # the dataset reshuffles itself every epoch
+    )
+    train_seconds = time.perf_counter() - started
+    last = {k: float(v[-1]) for k, v in history.history.items() if v}
+    if not all(math.isfinite(v) for v in last.values()):
+        raise Seq2SeqError(
+            f"training diverged (non-finite loss) in {run_dir}; lower trainer.learning_rate"
+        )
+
+    save_model(model.training, run_dir / MODEL_FILE)
+    log.info("saved %s", run_dir / MODEL_FILE)
+
+    metrics: dict[str, Any] = {
+        "train/loss": last.get("loss"),
+        "train/accuracy": last.get("accuracy"),
+        "val/loss": last.get("val_loss"),
+        "val/accuracy": last.get("val_accuracy"),
+        "train/seconds": round(train_seconds, 1),
+        "train/epochs": len(history.history.get("loss", [])),
+    }
+    if splits.test:
+        test_ds = make_dataset(splits.test, source_vocab, target_vocab, batch_size)
+        test = model.training.evaluate(test_ds, verbose=0, return_dict=True)
+        metrics["test/loss"] = float(test["loss"])
+        metrics["test/accuracy"] = float(test["accuracy"])
+        log.info("decoding %d test pairs", len(splits.test))
+        translator = Translator(
+            model, source_vocab, target_vocab,
+            max_output_length=2 * max(len(t) for _, t in splits.train) + 2,
+        )  # fmt: skip
+        hyps = translator.translate([s for s, _ in splits.test], batch_size=512)
+        refs = [t for _, t in splits.test]
+        metrics["test/exact_match"] = exact_match(hyps, refs)
+        metrics["test/char_accuracy"] = char_accuracy(hyps, refs)
+        metrics["test/num_pairs"] = len(refs)
+        for (src, ref), hyp in list(zip(splits.test, hyps, strict=True))[:5]:
+            log.info("test sample: %r -> %r (reference %r)", src, hyp, ref)
+    _write_json(run_dir / "metrics.json", metrics)
+    log.info(
+        "metrics: %s",
+        ", ".join(
+            f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
+        ),
+    )
+    log.info("run directory: %s", run_dir)
+
+    key = cfg.get("optimized_metric")
+    if key:
+        if key not in metrics:
+            raise Seq2SeqError(
+                f"optimized_metric={key!r} is not in metrics.json ({sorted(metrics)})"
+            )
+        return metrics[key]
+    return None
