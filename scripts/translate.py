@@ -1,4 +1,7 @@
-"""Translate with a trained run: python scripts/translate.py run_dir=outputs/train/<run> inputs='["..."]'."""
+"""Translate with a trained run.
+
+Usage: python scripts/translate.py run_dir=outputs/train/<run> inputs='["Nov 28, 2026"]'
+"""
 
 import hydra
 from omegaconf import DictConfig

@@ -12,7 +12,7 @@ from seq2seq.vocab import PAD_ID
 
 @keras.saving.register_keras_serializable(package="seq2seq")
 class OneHot(keras.layers.Layer):
-    """One-hot encodes int ids inside the model, masking ``PAD_ID`` like ``Embedding(mask_zero=True)``.
+    """One-hot encodes int ids in the model; masks ``PAD_ID`` like ``Embedding(mask_zero=True)``.
 
     Keeps datasets as small int32 tensors: the one-hot expansion happens per batch.
     """

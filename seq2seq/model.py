@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
 import keras
 
 from seq2seq.data.pipeline import SOURCE_KEY, TARGET_IN_KEY

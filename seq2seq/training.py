@@ -61,7 +61,8 @@ def validate_config(cfg: DictConfig) -> None:
         raise Seq2SeqError(f"model.dropout must be in [0, 1), got {dropout!r}")
     if str(cfg.trainer.optimizer).lower() not in OPTIMIZERS:
         raise Seq2SeqError(
-            f"trainer.optimizer={cfg.trainer.optimizer!r} is unknown; choose one of {list(OPTIMIZERS)}"
+            f"trainer.optimizer={cfg.trainer.optimizer!r} is unknown;"
+            f" choose one of {list(OPTIMIZERS)}"
         )
     if cfg.data.get("num_samples") is not None:
         positive("data.num_samples", cfg.data.num_samples)

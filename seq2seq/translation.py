@@ -42,7 +42,7 @@ def normalize_input(text: str) -> str:
 
 
 def _layer_vocab_size(layer) -> int:
-    return int(getattr(layer, "input_dim", None) or getattr(layer, "depth"))
+    return int(getattr(layer, "input_dim", None) or layer.depth)
 
 
 class Translator:

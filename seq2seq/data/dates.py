@@ -25,22 +25,24 @@ from seq2seq.data.splits import Pair, Splits, split_sizes
 FIRST_DATE = dt.date(1900, 1, 1)
 LAST_DATE = dt.date(2099, 12, 31)
 
-EN_MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+EN_MONTHS = [
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+]  # fmt: skip
 # Abbreviations people use; a truncated form may take a trailing period ("Nov.").
 EN_MONTH_ABBR = [["Jan"], ["Feb"], ["Mar"], ["Apr"], ["May"], ["Jun"], ["Jul"], ["Aug"],
                  ["Sep", "Sept"], ["Oct"], ["Nov"], ["Dec"]]  # fmt: skip
-EN_WEEKDAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+EN_WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 EN_WEEKDAY_ABBR = [["Mon"], ["Tue", "Tues"], ["Wed"], ["Thu", "Thur", "Thurs"], ["Fri"],
                    ["Sat"], ["Sun"]]  # fmt: skip
 
-FR_MONTHS = (
-    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
-).split()
+FR_MONTHS = [
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+]  # fmt: skip
 FR_MONTH_ABBR = [["janv"], ["févr", "fév"], ["mars"], ["avr"], ["mai"], ["juin"],
                  ["juil", "juill"], ["août"], ["sept"], ["oct"], ["nov"], ["déc"]]  # fmt: skip
-FR_WEEKDAYS = "lundi mardi mercredi jeudi vendredi samedi dimanche".split()
+FR_WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
 FR_WEEKDAY_ABBR = [["lun"], ["mar"], ["mer"], ["jeu"], ["ven"], ["sam"], ["dim"]]
 
 LANGUAGES = ("en", "fr", "numeric")
@@ -137,10 +139,7 @@ def render_french(rng: random.Random, date: dt.date) -> str:
         if rng.random() < 0.55
         else _abbrev(rng, full_month, FR_MONTH_ABBR[date.month - 1])
     )
-    if date.day == 1 and rng.random() < 0.7:
-        day = "1er"
-    else:
-        day = _day_number(rng, date.day)
+    day = "1er" if date.day == 1 and rng.random() < 0.7 else _day_number(rng, date.day)
 
     weekday = ""
     if rng.random() < 0.35:

@@ -84,8 +84,8 @@ def greedy_decode_reference(
     results = []
     for row in np.asarray(source_ids, np.int32):
         src = row[row != PAD_ID][None, :] if (row != PAD_ID).any() else row[None, :]
-        h, c = model.encoder(src, training=False)
-        token = np.array([[START_ID]], np.int32)
+        h, c = model.encoder(tf.constant(src), training=False)
+        token = tf.constant([[START_ID]], tf.int32)
         out: list[int] = []
         for _ in range(max_length):
             probs, h, c = model.decoder_step([token, h, c], training=False)
@@ -93,6 +93,6 @@ def greedy_decode_reference(
             out.append(next_id)
             if next_id == END_ID:
                 break
-            token = np.array([[next_id]], np.int32)
+            token = tf.constant([[next_id]], tf.int32)
         results.append(out)
     return results

@@ -1,0 +1,125 @@
+import keras
+import numpy as np
+import pytest
+
+from seq2seq.data.pipeline import SOURCE_KEY, TARGET_IN_KEY
+from seq2seq.layers import TimeDistributed
+from seq2seq.model import (
+    DECODER_LSTM,
+    ENCODER_LSTM,
+    SOURCE_EMBEDDING,
+    TARGET_EMBEDDING,
+    build_seq2seq,
+    load_seq2seq,
+    save_model,
+)
+from seq2seq.vocab import START_ID
+
+SRC_V, TGT_V, UNITS = 12, 9, 8
+
+
+def _batch(rng, batch=3, src_len=6, tgt_len=5):
+    source = rng.integers(4, SRC_V, size=(batch, src_len)).astype("int32")
+    target_in = rng.integers(4, TGT_V, size=(batch, tgt_len)).astype("int32")
+    target_in[:, 0] = START_ID
+    return source, target_in
+
+
+@pytest.fixture(params=[None, 6], ids=["one-hot", "embedding"])
+def model(request):
+    keras.utils.set_random_seed(0)
+    return build_seq2seq(SRC_V, TGT_V, units=UNITS, embedding_dim=request.param)
+
+
+def test_shape_of_the_model(model):
+    layers = {layer.name: layer for layer in model.training.layers}
+    assert layers[ENCODER_LSTM].return_state and not layers[ENCODER_LSTM].return_sequences
+    assert layers[DECODER_LSTM].return_sequences and layers[DECODER_LSTM].return_state
+    out = layers["output"]
+    assert isinstance(out, keras.layers.TimeDistributed)
+    assert out.layer.units == TGT_V and out.layer.activation.__name__ == "softmax"
+    # The inference models share the training model's layers (the same objects).
+    assert model.encoder.get_layer(ENCODER_LSTM) is layers[ENCODER_LSTM]
+    assert model.decoder_step.get_layer(DECODER_LSTM) is layers[DECODER_LSTM]
+
+
+def test_decoder_last_step_output_equals_its_returned_h(model):
+    rng = np.random.default_rng(0)
+    source, target_in = _batch(rng)
+    enc = model.training.get_layer(ENCODER_LSTM)
+    dec = model.training.get_layer(DECODER_LSTM)
+    _, h, c = enc(model.training.get_layer(SOURCE_EMBEDDING)(source))
+    seq, h_dec, _c_dec = dec(
+        model.training.get_layer(TARGET_EMBEDDING)(target_in), initial_state=[h, c]
+    )
+    np.testing.assert_allclose(np.asarray(seq)[:, -1, :], np.asarray(h_dec), rtol=1e-6, atol=1e-6)
+
+
+def test_encoder_states_reach_the_decoder(model):
+    rng = np.random.default_rng(1)
+    source, target_in = _batch(rng)
+    other_source = source[::-1].copy()
+    p1 = model.training.predict({SOURCE_KEY: source, TARGET_IN_KEY: target_in}, verbose=0)
+    p2 = model.training.predict({SOURCE_KEY: other_source, TARGET_IN_KEY: target_in}, verbose=0)
+    assert not np.allclose(p1, p2)
+    # Teacher-forced output equals the decoder-step model run from the encoder's states.
+    h, c = model.encoder(source)
+    for t in range(target_in.shape[1]):
+        token = keras.ops.convert_to_tensor(target_in[:, t : t + 1])
+        probs, h, c = model.decoder_step([token, h, c])
+        np.testing.assert_allclose(np.asarray(probs)[:, 0], p1[:, t], rtol=1e-5, atol=1e-6)
+
+
+def test_padding_does_not_change_the_encoder_state(model):
+    source = np.array([[5, 6, 7]], "int32")
+    padded = np.array([[5, 6, 7, 0, 0, 0]], "int32")
+    for a, b in zip(model.encoder(source), model.encoder(padded), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-6)
+
+
+def test_save_and_load_round_trip_with_safe_mode(model, tmp_path):
+    rng = np.random.default_rng(2)
+    source, target_in = _batch(rng)
+    x = {SOURCE_KEY: source, TARGET_IN_KEY: target_in}
+    path = tmp_path / "model.keras"
+    save_model(model.training, path)
+    loaded = load_seq2seq(path)  # safe_mode=True inside
+    np.testing.assert_allclose(
+        loaded.training.predict(x, verbose=0), model.training.predict(x, verbose=0), rtol=1e-6
+    )
+    h1, _ = model.encoder(source)
+    h2, _ = loaded.encoder(source)
+    np.testing.assert_allclose(np.asarray(h1), np.asarray(h2), rtol=1e-6)
+    assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_loss_and_accuracy_ignore_padding(model):
+    rng = np.random.default_rng(3)
+    source, target_in = _batch(rng, batch=4, tgt_len=6)
+    target_in[:2, 3:] = 0  # two shorter targets, right-padded
+    x = {SOURCE_KEY: source, TARGET_IN_KEY: target_in}
+    probs = model.training.predict(x, verbose=0)
+    labels = probs.argmax(-1).astype("int32")  # right where not overwritten...
+    labels[:, ::2] = (labels[:, ::2] + 1) % TGT_V  # ...wrong at even steps
+    labels[target_in == 0] = 0  # padding
+    mask = target_in != 0
+    model.training.compile(
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    result = model.training.evaluate(x, labels, verbose=0, return_dict=True)
+    ce = -np.log(np.take_along_axis(probs, labels[..., None], -1)[..., 0])
+    correct = probs.argmax(-1) == labels
+    assert result["loss"] == pytest.approx(ce[mask].mean(), rel=1e-4)
+    assert result["accuracy"] == pytest.approx(correct[mask].mean(), rel=1e-4)
+    assert correct[mask].mean() != pytest.approx(correct.mean())
+
+
+def test_time_distributed_matches_per_step_dense_for_any_batch_and_time():
+    dense = keras.layers.Dense(4, activation="softmax")
+    layer = TimeDistributed(dense)
+    for batch, time in ((7, 2), (1, 5), (3, 3)):
+        x = np.random.default_rng(batch).normal(size=(batch, time, 3)).astype("float32")
+        y = np.asarray(layer(x))
+        expected = np.stack([np.asarray(dense(x[:, t])) for t in range(time)], axis=1)
+        np.testing.assert_allclose(y, expected, rtol=1e-6)

@@ -1,0 +1,39 @@
+import numpy as np
+
+from seq2seq.data.pipeline import SOURCE_KEY, TARGET_IN_KEY, make_dataset
+from seq2seq.vocab import END_ID, PAD_ID, START_ID, Vocabulary
+
+PAIRS = [("abc", "xy"), ("a", "yyyy"), ("abcabc", "x")]
+
+
+def test_batches_are_teacher_forcing_pairs_padded_per_batch():
+    src_vocab, tgt_vocab = (
+        Vocabulary.build(s for s, _ in PAIRS),
+        Vocabulary.build(t for _, t in PAIRS),
+    )
+    batches = list(make_dataset(PAIRS, src_vocab, tgt_vocab, batch_size=2))
+    assert len(batches) == 2
+    (inputs, labels), (inputs2, _) = batches
+    src, tgt_in = inputs[SOURCE_KEY].numpy(), inputs[TARGET_IN_KEY].numpy()
+    labels = labels.numpy()
+    assert src.dtype == np.int32 and tgt_in.dtype == np.int32 and labels.dtype == np.int32
+    # Padded to the longest sequence of this batch only.
+    assert src.shape == (2, 3) and inputs2[SOURCE_KEY].shape == (1, 6)
+    assert list(src[1]) == [*src_vocab.encode("a"), PAD_ID, PAD_ID]
+    # Decoder input is START + target, label is target + END, both padded with PAD.
+    assert list(tgt_in[0]) == [START_ID, *tgt_vocab.encode("xy"), PAD_ID, PAD_ID]
+    assert list(labels[0]) == [*tgt_vocab.encode("xy"), END_ID, PAD_ID, PAD_ID]
+    assert list(labels[1]) == [*tgt_vocab.encode("yyyy"), END_ID]
+
+
+def test_shuffle_is_seeded_and_keeps_every_pair():
+    pairs = [(f"s{i}", f"t{i}") for i in range(50)]
+    v = Vocabulary.build(s + t for s, t in pairs)
+
+    def order(seed):
+        ds = make_dataset(pairs, v, v, batch_size=50, shuffle=True, seed=seed)
+        return [v.decode(row) for row in next(iter(ds))[0][SOURCE_KEY].numpy()]
+
+    assert order(1) == order(1)
+    assert sorted(order(1)) == sorted(s for s, _ in pairs)
+    assert order(1) != [s for s, _ in pairs]

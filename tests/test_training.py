@@ -1,0 +1,88 @@
+import csv
+import json
+
+import pytest
+import yaml
+
+from seq2seq.errors import Seq2SeqError
+from seq2seq.training import train
+from tests.conftest import train_config
+
+
+def test_training_fills_the_run_directory(trained_run):
+    for name in ("config.yaml", "vocab.json", "model.keras", "history.csv", "metrics.json"):
+        assert (trained_run / name).is_file(), name
+    config_text = (trained_run / "config.yaml").read_text(encoding="utf-8")
+    assert "${" not in config_text
+    assert yaml.safe_load(config_text)["model"]["units"] == 16
+
+    with (trained_run / "history.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [0, 1]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
+
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    for key in ("test/exact_match", "test/char_accuracy", "val/loss"):
+        assert key in metrics
+    assert 0.0 <= metrics["test/exact_match"] <= 1.0
+    assert 0.0 <= metrics["test/char_accuracy"] <= 1.0
+    assert metrics["val/loss"] == pytest.approx(float(rows[-1]["val_loss"]))
+
+    events = list((trained_run / "tensorboard").rglob("events.out.tfevents.*"))
+    assert {p.parent.name for p in events} >= {"train", "validation"}
+
+
+def test_train_returns_the_optimized_metric(tmp_path):
+    value = train(train_config(tmp_path, "trainer.epochs=1", "optimized_metric=test/exact_match"))
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert value == metrics["test/exact_match"]
+
+
+def test_same_seed_gives_the_same_first_epoch(tmp_path):
+    train(train_config(tmp_path / "a", "trainer.epochs=1", "seed=3"))
+    train(train_config(tmp_path / "b", "trainer.epochs=1", "seed=3"))
+    a = (tmp_path / "a" / "history.csv").read_text()
+    b = (tmp_path / "b" / "history.csv").read_text()
+    assert a.splitlines()[1].split(",")[:3] == b.splitlines()[1].split(",")[:3]
+
+
+def test_one_hot_model_trains_on_a_three_column_anki_file(tmp_path):
+    lines = [f"w{i} x{i % 7}\tm{i} y{i % 5}\tCC-BY 2.0 (France) #{i}" for i in range(60)]
+    data = tmp_path / "pairs.txt"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = tmp_path / "run"
+    train(
+        train_config(
+            run, "data=anki", f"data.path={data}", "data.num_samples=50", "model.embedding_dim=null"
+        )
+    )
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["test/num_pairs"] == 5
+    vocab = json.loads((run / "vocab.json").read_text(encoding="utf-8"))
+    assert "w" in vocab["source"]["characters"] and "m" in vocab["target"]["characters"]
+    assert "C" not in vocab["source"]["characters"] + vocab["target"]["characters"]
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("model.units=-4", "model.units"),
+        ("trainer.epochs=0", "trainer.epochs"),
+        ("trainer.batch_size=2.5", "trainer.batch_size"),
+        ("trainer.learning_rate=0", "trainer.learning_rate"),
+        ("trainer.optimizer=adamax9", "trainer.optimizer"),
+        ("model.dropout=1.5", "model.dropout"),
+        ("seed=abc", "seed"),
+    ],
+)
+def test_bad_config_values_are_rejected_naming_the_key(tmp_path, override, key):
+    with pytest.raises(Seq2SeqError, match=key.replace(".", r"\.")):
+        train(train_config(tmp_path, override))
+    assert not (tmp_path / "vocab.json").exists()  # rejected before any data work
+
+
+def test_anki_without_a_path_or_with_a_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(Seq2SeqError, match=r"data\.path is required"):
+        train(train_config(tmp_path, "data=anki"))
+    with pytest.raises(Seq2SeqError, match="data file not found"):
+        train(train_config(tmp_path, "data=anki", f"data.path={tmp_path / 'nope.txt'}"))

@@ -1,0 +1,109 @@
+import io
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+
+from seq2seq.errors import Seq2SeqError
+from seq2seq.translation import Translator, translate
+from tests.conftest import ROOT, compose_config
+
+INPUTS = ["Nov 28, 2026", "", "le 1er mai 1999", "04.07.1950", "Nov 28, 2026"]
+
+
+def _cfg(*overrides):
+    return compose_config("translate", list(overrides))
+
+
+def test_translator_returns_one_output_per_input_in_order(trained_run):
+    translator = Translator.from_run_dir(trained_run)
+    out = translator.translate(INPUTS, batch_size=2)
+    assert len(out) == len(INPUTS)
+    assert out[1] == ""  # empty input, empty output
+    assert out[0] == out[4]  # same input, same output, wherever it sits
+    assert out == translator.translate(INPUTS, batch_size=64)
+
+
+def test_unknown_characters_are_read_as_unk_with_one_warning(trained_run, caplog):
+    translator = Translator.from_run_dir(trained_run)
+    with caplog.at_level(logging.WARNING):
+        out = translator.translate(["日本語 2026", "ß"])
+    assert len(out) == 2
+    warnings = [r for r in caplog.records if "unknown to the model" in r.getMessage()]
+    assert len(warnings) == 1 and "'日'" in warnings[0].getMessage()
+
+
+def test_translate_inputs_list_to_stdout(trained_run, capsys):
+    expected = Translator.from_run_dir(trained_run).translate(INPUTS)
+    cfg = _cfg(f"run_dir={trained_run}", f"inputs={list(INPUTS)!r}".replace("'", '"'))
+    assert translate(cfg) == expected
+    assert capsys.readouterr().out == "".join(o + "\n" for o in expected)
+
+
+def test_translate_file_to_file_keeps_line_count(trained_run, tmp_path, capsys):
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(INPUTS) + "\n", encoding="utf-8")
+    dst = tmp_path / "out.txt"
+    translate(_cfg(f"run_dir={trained_run}", f"input_file={src}", f"output_file={dst}"))
+    lines = dst.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(INPUTS)
+    assert lines == Translator.from_run_dir(trained_run).translate(INPUTS)
+    assert capsys.readouterr().out == ""
+
+
+def test_translate_reads_stdin_when_no_inputs_are_given(trained_run, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("Nov 28, 2026\n04.07.1950\n"))
+    out = translate(_cfg(f"run_dir={trained_run}"))
+    assert len(out) == 2
+    assert capsys.readouterr().out.splitlines() == out
+
+
+def test_missing_or_incomplete_run_dir_is_a_clear_error(tmp_path):
+    with pytest.raises(Seq2SeqError, match="run_dir is required"):
+        translate(_cfg())
+    with pytest.raises(Seq2SeqError, match="run directory not found"):
+        translate(_cfg(f"run_dir={tmp_path / 'nope'}"))
+    with pytest.raises(Seq2SeqError, match=r"missing model\.keras, vocab\.json"):
+        translate(_cfg(f"run_dir={tmp_path}"))
+
+
+def test_vocabulary_that_does_not_match_the_model_is_refused(trained_run, tmp_path):
+    import shutil
+
+    from seq2seq.vocab import Vocabulary, load_vocabularies, save_vocabularies
+
+    bad = tmp_path / "run"
+    shutil.copytree(trained_run, bad)
+    src, tgt, meta = load_vocabularies(bad / "vocab.json")
+    save_vocabularies(bad / "vocab.json", Vocabulary(src.characters[:-1]), tgt, meta)
+    with pytest.raises(
+        Seq2SeqError, match=r"source vocabulary has \d+ entries but the model expects"
+    ):
+        Translator.from_run_dir(bad)
+
+
+def _script(*args, stdin=""):
+    env = {**os.environ, "HYDRA_FULL_ERROR": "", "SEQ2SEQ_DEBUG": ""}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "translate.py"), *args],
+        input=stdin, capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def test_script_prints_translations_only_on_stdout(trained_run):
+    result = _script(f"run_dir={trained_run}", stdin="Nov 28, 2026\n\nle 1er mai 1999\n")
+    assert result.returncode == 0, result.stderr
+    expected = Translator.from_run_dir(trained_run).translate(
+        ["Nov 28, 2026", "", "le 1er mai 1999"]
+    )
+    assert result.stdout.splitlines() == expected
+
+
+def test_script_reports_a_missing_run_dir_in_one_line_without_traceback(tmp_path):
+    result = _script(f"run_dir={tmp_path / 'missing'}")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert f"error: run directory not found: {tmp_path / 'missing'}" in result.stderr
+    assert "Traceback" not in result.stderr

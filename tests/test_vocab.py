@@ -1,0 +1,73 @@
+import json
+
+import pytest
+
+from seq2seq.errors import Seq2SeqError
+from seq2seq.vocab import (
+    END_ID,
+    PAD_ID,
+    SPECIAL_TOKENS,
+    START_ID,
+    UNK_ID,
+    Vocabulary,
+    load_vocabularies,
+    pad_batch,
+    save_vocabularies,
+)
+
+
+def test_reserved_ids_come_first_and_characters_are_sorted():
+    vocab = Vocabulary.build(["cab", "bad"])
+    assert (PAD_ID, START_ID, END_ID, UNK_ID) == (0, 1, 2, 3)
+    assert len(vocab) == len(SPECIAL_TOKENS) + 4
+    assert vocab.characters == ["a", "b", "c", "d"]
+    assert vocab.encode("a") == [4]
+
+
+def test_encode_decode_round_trip_with_start_and_end():
+    vocab = Vocabulary.build(["le 1er février 2026", "Nov. 28th"])
+    text = "28 février"
+    ids = vocab.encode(text, add_start=True, add_end=True)
+    assert ids[0] == START_ID and ids[-1] == END_ID
+    assert vocab.decode(ids) == text
+
+
+def test_unknown_characters_map_to_unk_and_decode_as_replacement_char():
+    vocab = Vocabulary.build(["abc"])
+    assert vocab.encode("axé") == [vocab.encode("a")[0], UNK_ID, UNK_ID]
+    assert vocab.unknown_characters("axéa") == ["x", "é"]
+    assert vocab.decode([vocab.encode("a")[0], UNK_ID]) == "a\ufffd"
+
+
+def test_decode_stops_at_end_and_skips_padding():
+    vocab = Vocabulary.build(["ab"])
+    a, b = vocab.encode("ab")
+    assert vocab.decode([START_ID, a, PAD_ID, b, END_ID, a, a]) == "ab"
+
+
+def test_min_count_drops_rare_characters():
+    vocab = Vocabulary.build(["aab"], min_count=2)
+    assert "a" in vocab and "b" not in vocab
+
+
+def test_save_load_round_trip_keeps_metadata(tmp_path):
+    src, tgt = Vocabulary.build(["héllo wörld"]), Vocabulary.build(["2026-11-28"])
+    path = tmp_path / "vocab.json"
+    save_vocabularies(path, src, tgt, metadata={"max_target_length": 10})
+    src2, tgt2, meta = load_vocabularies(path)
+    assert (src2, tgt2) == (src, tgt)
+    assert meta["max_target_length"] == 10
+    assert json.loads(path.read_text(encoding="utf-8"))["source"]["characters"][0] == " "
+
+
+def test_load_missing_or_malformed_vocabulary_is_a_clear_error(tmp_path):
+    with pytest.raises(Seq2SeqError, match="not found"):
+        load_vocabularies(tmp_path / "nope.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"source": {"characters": []}}', encoding="utf-8")
+    with pytest.raises(Seq2SeqError, match="malformed vocabulary file"):
+        load_vocabularies(bad)
+
+
+def test_pad_batch_right_pads_with_pad_id():
+    assert pad_batch([[5], [5, 6, 7], []]) == [[5, 0, 0], [5, 6, 7], [0, 0, 0]]
