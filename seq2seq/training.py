@@ -27,7 +27,12 @@ from seq2seq.data.pipeline import make_dataset
 from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import char_accuracy, exact_match
 from seq2seq.model import build_seq2seq, save_model
-from seq2seq.translation import MODEL_FILE, VOCAB_FILE, Translator
+from seq2seq.translation import (
+    MODEL_FILE,
+    VOCAB_FILE,
+    Translator,
+    default_max_output_length,
+)
 from seq2seq.vocab import Vocabulary, save_vocabularies
 
 log = logging.getLogger(__name__)
@@ -216,10 +221,13 @@ def train(cfg: DictConfig) -> float | None:
         metrics["test/loss"] = float(test["loss"])
         metrics["test/accuracy"] = float(test["accuracy"])
         log.info("decoding %d test pairs", len(splits.test))
+        longest = max(len(t) for _, t in splits.train)
         translator = Translator(
-            model, source_vocab, target_vocab,
-            max_output_length=2 * max(len(t) for _, t in splits.train) + 2,
-        )  # fmt: skip
+            model,
+            source_vocab,
+            target_vocab,
+            max_output_length=cfg.decoding.get("max_length") or default_max_output_length(longest),
+        )
         hyps = translator.translate([s for s, _ in splits.test], batch_size=512)
         refs = [t for _, t in splits.test]
         metrics["test/exact_match"] = exact_match(hyps, refs)

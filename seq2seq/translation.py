@@ -41,6 +41,11 @@ def normalize_input(text: str) -> str:
     return " ".join(text.split())
 
 
+def default_max_output_length(longest_target: int) -> int:
+    """Default cap on output characters: twice the longest training target (at least +10)."""
+    return max(2 * longest_target, longest_target + 10)
+
+
 def _layer_vocab_size(layer) -> int:
     return int(getattr(layer, "input_dim", None) or layer.depth)
 
@@ -100,8 +105,7 @@ class Translator:
             )
         source_vocab, target_vocab, meta = load_vocabularies(run_dir / VOCAB_FILE)
         model = load_seq2seq(run_dir / MODEL_FILE)
-        longest = int(meta.get("max_target_length", 50))
-        max_output_length = max(2 * longest, longest + 10)
+        max_output_length = default_max_output_length(int(meta.get("max_target_length", 50)))
         try:
             return cls(model, source_vocab, target_vocab, max_output_length=max_output_length)
         except Seq2SeqError as exc:

@@ -8,7 +8,7 @@ Generation is deterministic for a seed and needs no download. The train, validat
 test splits are disjoint by calendar date: a date used in one split never appears in another,
 so test accuracy measures generalisation to unseen dates, not memorisation.
 
-Run ``python -m seq2seq.data.dates -n 20`` to print a sample as ``source<TAB>target`` lines.
+Run ``python -m seq2seq.data -n 20`` to print a sample as ``source<TAB>target`` lines.
 """
 
 from __future__ import annotations
@@ -84,9 +84,19 @@ def _day_number(rng: random.Random, day: int) -> str:
     return f"{day:02d}" if day < 10 and rng.random() < 0.15 else str(day)
 
 
+_SMALL_WORDS = {"of", "the", "le"}
+
+
 def _title(text: str) -> str:
-    """Capitalises words that start with a letter ("1er" stays "1er", unlike str.title)."""
-    return " ".join(w[:1].upper() + w[1:] if w[:1].isalpha() else w for w in text.split(" "))
+    """Capitalises words that start with a letter ("1er" stays "1er", unlike str.title).
+
+    Small words ("of", "the", "le") stay lower case except at the start.
+    """
+    words = text.split(" ")
+    return " ".join(
+        w[:1].upper() + w[1:] if w[:1].isalpha() and (i == 0 or w not in _SMALL_WORDS) else w
+        for i, w in enumerate(words)
+    )
 
 
 def _apply_case(rng: random.Random, text: str) -> str:
@@ -127,7 +137,8 @@ def render_english(rng: random.Random, date: dt.date) -> str:
     elif style < 0.9:  # 28 November 2026
         body = f"{day} {month}{comma} {date.year}"
     else:  # the 28th of November, 2026
-        body = f"the {_en_ordinal(date.day)} of {month}{comma} {date.year}"
+        article = "the " if rng.random() < 0.7 else ""
+        body = f"{article}{_en_ordinal(date.day)} of {month}{comma} {date.year}"
     return _apply_case(rng, weekday + body)
 
 
