@@ -169,11 +169,15 @@ def render_french(rng: random.Random, date: dt.date) -> str:
 
 
 def render_numeric(rng: random.Random, date: dt.date) -> str:
-    """A numeric rendering: ``DD.MM.YYYY`` or ``YYYY/MM/DD`` (sometimes without zero padding)."""
+    """A numeric rendering: ``DD.MM.YYYY`` or ``YYYY/MM/DD`` (sometimes without zero padding),
+    now and then already ISO ``YYYY-MM-DD`` (which translates to itself)."""
+    r = rng.random()
+    if r < 0.06:
+        return iso(date)
     padded = rng.random() < 0.8
     d = f"{date.day:02d}" if padded else str(date.day)
     m = f"{date.month:02d}" if padded else str(date.month)
-    if rng.random() < 0.5:
+    if r < 0.53:
         return f"{d}.{m}.{date.year}"
     return f"{date.year}/{m}/{d}"
 
