@@ -1,7 +1,13 @@
 import keras
 import numpy as np
+import pytest
 
-from seq2seq.decoding import GreedyDecoder, greedy_decode_reference
+from seq2seq.decoding import (
+    BeamSearchDecoder,
+    GreedyDecoder,
+    SamplingDecoder,
+    greedy_decode_reference,
+)
 from seq2seq.model import build_seq2seq
 from seq2seq.translation import Translator
 from seq2seq.vocab import END_ID, pad_batch
@@ -20,7 +26,7 @@ def test_compiled_greedy_equals_step_by_step_oracle():
     sources = [list(rng.integers(4, 20, size=rng.integers(1, 9))) for _ in range(12)]
     batch = np.asarray(pad_batch(sources), np.int32)
     decoder = GreedyDecoder(model)
-    got = decoder(batch, max_length=15)
+    got = decoder(batch, max_length=15).ids[:, 0]
     expected = greedy_decode_reference(model, batch, max_length=15)
     assert [_trim(row) for row in got] == expected
 
@@ -47,5 +53,71 @@ def test_new_max_length_or_batch_shape_does_not_retrace():
 def test_output_is_capped_at_max_length():
     keras.utils.set_random_seed(6)
     decoder = GreedyDecoder(build_seq2seq(10, 8, units=4, embedding_dim=3))
-    out = decoder(np.full((3, 4), 5, np.int32), max_length=3)
-    assert out.shape[0] == 3 and out.shape[1] <= 3
+    out = decoder(np.full((3, 4), 5, np.int32), max_length=3).ids
+    assert out.shape[:2] == (3, 1) and out.shape[2] <= 3
+
+
+def _random_model(seed=7):
+    keras.utils.set_random_seed(seed)
+    return build_seq2seq(20, 10, units=12, embedding_dim=5)
+
+
+def _sources(n=10, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.asarray(
+        pad_batch([list(rng.integers(4, 20, size=rng.integers(1, 9))) for _ in range(n)]), np.int32
+    )
+
+
+def test_beam_of_size_one_equals_greedy():
+    model, batch = _random_model(), _sources()
+    greedy = GreedyDecoder(model)(batch, max_length=12)
+    beam = BeamSearchDecoder(model)(batch, max_length=12, beam_size=1, length_penalty=0.0)
+    np.testing.assert_array_equal(beam.ids, greedy.ids)
+    np.testing.assert_allclose(beam.scores, greedy.scores, rtol=1e-5)
+
+
+def test_beam_returns_n_best_sorted_distinct_candidates():
+    model, batch = _random_model(), _sources()
+    out = BeamSearchDecoder(model)(batch, max_length=12, n_best=3, beam_size=5)
+    assert out.ids.shape[:2] == (len(batch), 3) and out.scores.shape == (len(batch), 3)
+    assert np.all(np.diff(out.scores, axis=1) <= 1e-6)
+    for row in out.ids:
+        assert len({tuple(_trim(c)) for c in row}) == 3
+
+
+def test_beam_scores_are_the_log_probabilities_of_their_tokens():
+    model, batch = _random_model(), _sources(n=3)
+    out = BeamSearchDecoder(model)(batch, max_length=6, n_best=2, beam_size=4)
+    for b in range(len(batch)):
+        for cand, score in zip(out.ids[b], out.scores[b], strict=True):
+            tokens = _trim(cand)
+            h, c = model.encoder(batch[b : b + 1])
+            total, prev = 0.0, 1
+            for tok in tokens:
+                probs, h, c = model.decoder_step([keras.ops.convert_to_tensor([[prev]]), h, c])
+                total += float(np.log(np.asarray(probs)[0, -1, tok]))
+                prev = tok
+            assert total == pytest.approx(score, abs=1e-3)
+
+
+def test_sampling_is_reproducible_for_a_seed_and_top_k_1_is_greedy():
+    model, batch = _random_model(), _sources()
+    sampler = SamplingDecoder(model)
+    a = sampler(batch, max_length=12, temperature=2.0, seed=1).ids
+    b = sampler(batch, max_length=12, temperature=2.0, seed=1).ids
+    c = sampler(batch, max_length=12, temperature=2.0, seed=2).ids
+    np.testing.assert_array_equal(a, b)
+    assert a.shape != c.shape or not np.array_equal(a, c)
+    greedy = GreedyDecoder(model)(batch, max_length=12).ids
+    np.testing.assert_array_equal(sampler(batch, max_length=12, top_k=1, seed=3).ids, greedy)
+
+
+def test_new_temperatures_beam_sizes_and_seeds_do_not_retrace():
+    model, batch = _random_model(), _sources()
+    sampler, beam = SamplingDecoder(model), BeamSearchDecoder(model)
+    for i, temperature in enumerate((0.5, 1.0, 1.7)):
+        sampler(batch[: i + 2], max_length=5 + i, temperature=temperature, top_k=i, seed=i)
+        beam(batch[: i + 2], max_length=5 + i, beam_size=i + 1, length_penalty=0.2 * i)
+    assert sampler._decode.experimental_get_tracing_count() == 1
+    assert beam._decode.experimental_get_tracing_count() == 1
