@@ -41,6 +41,9 @@ class Hypotheses:
 class Decoder:
     """The shared compiled loop; subclasses define :meth:`width` and :meth:`select`."""
 
+    #: Whether the rule may pick a parent other than the slot itself (beam search); when
+    #: False, the loop skips reordering the states, which keeps greedy decoding lean.
+    reorders: ClassVar[bool] = False
     #: Extra per-call parameters: name -> (dtype, default).
     params: ClassVar[dict[str, tuple[tf.DType, float | int]]] = {}
 
@@ -101,13 +104,13 @@ class Decoder:
             log_probs = tf.reshape(log_probs, [batch, width, vocab])
             log_probs = tf.where(finished[:, :, None], pad_only[None, None, :], log_probs)
             next_tokens, parents, scores = self.select(log_probs, scores, t, **params)
-            # Reorder every per-hypothesis tensor by parent slot.
-            flat_parents = tf.reshape(parents + tf.range(batch)[:, None] * width, [-1])
-            h = tf.gather(h, flat_parents)
-            c = tf.gather(c, flat_parents)
-            finished = tf.gather(finished, parents, batch_dims=1)
-            lengths = tf.gather(lengths, parents, batch_dims=1)
-            seqs = tf.gather(seqs, parents, batch_dims=1)
+            if self.reorders:  # reorder every per-hypothesis tensor by parent slot
+                flat_parents = tf.reshape(parents + tf.range(batch)[:, None] * width, [-1])
+                h = tf.gather(h, flat_parents)
+                c = tf.gather(c, flat_parents)
+                finished = tf.gather(finished, parents, batch_dims=1)
+                lengths = tf.gather(lengths, parents, batch_dims=1)
+                seqs = tf.gather(seqs, parents, batch_dims=1)
             lengths += tf.cast(tf.logical_not(finished), tf.int32)
             seqs = tf.concat([seqs, next_tokens[:, :, None]], axis=2)
             finished = tf.logical_or(finished, tf.equal(next_tokens, END_ID))
@@ -171,6 +174,8 @@ class GreedyDecoder(Decoder):
 
 class BeamSearchDecoder(Decoder):
     """Beam search with a GNMT length penalty ``((5 + length) / 6) ** alpha``."""
+
+    reorders = True
 
     params: ClassVar[dict[str, tuple[tf.DType, float | int]]] = {
         "beam_size": (tf.int32, 5),

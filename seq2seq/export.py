@@ -1,0 +1,126 @@
+"""Export a trained run as a TensorFlow SavedModel: strings in, strings out.
+
+The vocabularies (as lookup tables) and the compiled greedy decode loop live in the graph, so
+the SavedModel runs with ``tf.saved_model.load``, ``saved_model_cli run`` or TensorFlow
+Serving in a process that never imports ``seq2seq``::
+
+    model = tf.saved_model.load("exported")
+    out = model.signatures["serving_default"](tf.constant(["Nov 28, 2026"]))
+    out["translations"]  # tf.string [batch]; out["scores"]: float32 [batch]
+
+Inputs are normalised like :func:`seq2seq.translation.normalize_input` (ends stripped, inner
+whitespace runs collapsed to one space); characters outside the source vocabulary read as
+UNK; an empty input gives an empty translation.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from seq2seq.decoding import GreedyDecoder
+from seq2seq.errors import Seq2SeqError
+from seq2seq.translation import Translator
+from seq2seq.vocab import END_ID, PAD_ID, SPECIAL_TOKENS, UNK_ID, Vocabulary
+
+log = logging.getLogger(__name__)
+
+
+class TranslationModule(tf.Module):
+    """A ``tf.Module`` whose ``translate`` maps a ``[batch]`` string tensor to translations."""
+
+    def __init__(self, translator: Translator, max_length: int | None = None) -> None:
+        super().__init__(name="seq2seq_translator")
+        self._greedy = GreedyDecoder(translator.model)
+        self.max_length = tf.constant(int(max_length or translator.max_output_length), tf.int32)
+        self.source_table = _source_table(translator.source_vocab)
+        self.target_strings = tf.constant(_target_strings(translator.target_vocab))
+        self.translate = tf.function(
+            self._translate, input_signature=[tf.TensorSpec([None], tf.string, name="inputs")]
+        )
+
+    def _translate(self, inputs: tf.Tensor) -> dict[str, tf.Tensor]:
+        text = tf.strings.strip(tf.strings.regex_replace(inputs, r"\s+", " "))
+        codepoints = tf.strings.unicode_decode(text, "UTF-8", errors="replace")
+        ids = tf.ragged.map_flat_values(
+            lambda cp: tf.cast(self.source_table.lookup(tf.cast(cp, tf.int64)), tf.int32),
+            codepoints,
+        )
+        source = ids.to_tensor(default_value=PAD_ID)
+        # An all-empty batch still needs one (masked) time step.
+        source = tf.pad(source, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(source)[1])]])
+        out_ids, scores = self._greedy._search(source, self.max_length, tf.constant(1))
+        out_ids, scores = out_ids[:, 0, :], scores[:, 0]
+        # Keep the tokens before the first END; specials render as "".
+        before_end = tf.equal(tf.cumsum(tf.cast(tf.equal(out_ids, END_ID), tf.int32), axis=1), 0)
+        chars = tf.where(before_end, tf.gather(self.target_strings, out_ids), "")
+        translations = tf.strings.reduce_join(chars, axis=1)
+        empty = tf.equal(ids.row_lengths(), 0)
+        translations = tf.where(empty, "", translations)
+        scores = tf.where(empty, 0.0, scores)
+        return {"translations": translations, "scores": scores}
+
+
+def _source_table(vocab: Vocabulary) -> tf.lookup.StaticHashTable:
+    keys = tf.constant([ord(ch) for ch in vocab.characters], tf.int64)
+    values = tf.constant(vocab.encode("".join(vocab.characters)), tf.int64)
+    return tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(keys, values), UNK_ID)
+
+
+def _target_strings(vocab: Vocabulary) -> list[str]:
+    """String per target id, as :meth:`Vocabulary.decode` renders it."""
+    strings = ["" for _ in SPECIAL_TOKENS] + vocab.characters
+    strings[UNK_ID] = "\ufffd"
+    return strings
+
+
+def export_run(run_dir: str | Path, export_dir: str | Path, max_length: int | None = None) -> Path:
+    """Writes the SavedModel of ``run_dir`` to ``export_dir`` (which must not exist yet).
+
+    Returns:
+        The export directory.
+
+    Raises:
+        Seq2SeqError: the run directory is unusable or the export directory exists.
+    """
+    export_dir = Path(export_dir)
+    if export_dir.exists() and any(export_dir.iterdir()):
+        raise Seq2SeqError(f"export directory already exists and is not empty: {export_dir}")
+    translator = Translator.from_run_dir(run_dir)
+    module = TranslationModule(translator, max_length=max_length)
+    tmp = export_dir.with_name(f".{export_dir.name}.tmp")
+    if tmp.exists():
+        import shutil
+
+        shutil.rmtree(tmp)
+    # Keras's ExportArchive tracks the Keras variables so that every loader finds them,
+    # including the TF1-style ones behind saved_model_cli and TensorFlow Serving.
+    archive = keras.export.ExportArchive()
+    archive.track(translator.model.training)
+    archive.track(module)
+    archive.add_endpoint(
+        "serve",
+        module._translate,
+        input_signature=[tf.TensorSpec([None], tf.string, name="inputs")],
+    )
+    archive.write_out(str(tmp), verbose=False)
+    if export_dir.exists():
+        export_dir.rmdir()
+    tmp.replace(export_dir)
+    log.info("exported %s to %s", run_dir, export_dir)
+    return export_dir
+
+
+def export(cfg) -> Path:
+    """Hydra task behind ``scripts/export.py``: ``run_dir`` -> SavedModel in ``export_dir``."""
+    if not cfg.get("run_dir"):
+        raise Seq2SeqError("run_dir is required: export.py run_dir=<run> export_dir=<dir>")
+    if not cfg.get("export_dir"):
+        raise Seq2SeqError("export_dir is required: export.py run_dir=<run> export_dir=<dir>")
+    max_length = cfg.get("max_length")
+    if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
+        raise Seq2SeqError(f"max_length must be a positive integer, got {max_length!r}")
+    return export_run(cfg.run_dir, cfg.export_dir, max_length=max_length)

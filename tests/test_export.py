@@ -1,0 +1,45 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from seq2seq.errors import Seq2SeqError
+from seq2seq.export import export_run
+from seq2seq.translation import Translator
+
+INPUTS = ["Nov 28, 2026", "", "  le 1er   mai 1999 ", "04.07.1950", "日本 2026", "SAT 3RD MAY 1902"]
+
+LOAD_WITH_TENSORFLOW_ONLY = r"""
+import json, sys
+import tensorflow as tf
+model = tf.saved_model.load(sys.argv[1])
+out = model.signatures["serving_default"](tf.constant(json.loads(sys.argv[2])))
+print(json.dumps({
+    "translations": [t.decode("utf-8") for t in out["translations"].numpy()],
+    "scores": [float(s) for s in out["scores"].numpy()],
+    "imported_seq2seq": any(m.startswith("seq2seq") for m in sys.modules),
+}))
+"""
+
+
+def test_saved_model_translates_like_the_cli_without_importing_seq2seq(trained_run, tmp_path):
+    export_dir = export_run(trained_run, tmp_path / "exported")
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD_WITH_TENSORFLOW_ONLY, str(export_dir), json.dumps(INPUTS)],
+        capture_output=True, text=True, timeout=300, check=True, cwd=tmp_path,
+    )  # fmt: skip
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["imported_seq2seq"] is False
+    expected = Translator.from_run_dir(trained_run).candidates(INPUTS)
+    assert out["translations"] == [c[0][0] for c in expected]
+    assert out["scores"] == pytest.approx([c[0][1] for c in expected], abs=1e-4)
+
+
+def test_export_refuses_a_non_empty_target_and_a_missing_run(trained_run, tmp_path):
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "file").write_text("x")
+    with pytest.raises(Seq2SeqError, match="not empty"):
+        export_run(trained_run, tmp_path / "taken")
+    with pytest.raises(Seq2SeqError, match="run directory not found"):
+        export_run(tmp_path / "nope", tmp_path / "out")
