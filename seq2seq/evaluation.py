@@ -1,8 +1,34 @@
-"""Translation metrics computed on strings."""
+"""Translation metrics, and ``evaluate(cfg)``: decode a pairs file and score it.
+
+Scores: chrF and BLEU from ``sacrebleu`` (corpus level, default settings, 0-100), exact match
+(fraction 0-1 of hypotheses identical to their reference), character error rate (total
+Levenshtein distance over total reference characters) and position-wise character accuracy.
+"""
 
 from __future__ import annotations
 
+import csv
+import json
+import logging
+import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import sacrebleu
+import yaml
+from omegaconf import DictConfig
+
+from seq2seq.data import load_task, read_anki
+from seq2seq.data.splits import Pair
+from seq2seq.errors import Seq2SeqError
+
+log = logging.getLogger(__name__)
+
+
+def _check(hypotheses: Sequence[str], references: Sequence[str]) -> None:
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses for {len(references)} references")
 
 
 def exact_match(hypotheses: Sequence[str], references: Sequence[str]) -> float:
@@ -28,6 +54,88 @@ def char_accuracy(hypotheses: Sequence[str], references: Sequence[str]) -> float
     return correct / total if total else 1.0
 
 
-def _check(hypotheses: Sequence[str], references: Sequence[str]) -> None:
-    if len(hypotheses) != len(references):
-        raise ValueError(f"{len(hypotheses)} hypotheses for {len(references)} references")
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions) between two strings."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def character_error_rate(hypotheses: Sequence[str], references: Sequence[str]) -> float:
+    """Total edit distance over total reference characters (0 is perfect; can exceed 1)."""
+    _check(hypotheses, references)
+    chars = sum(len(r) for r in references)
+    errors = sum(edit_distance(h, r) for h, r in zip(hypotheses, references, strict=True))
+    return errors / chars if chars else float(errors > 0)
+
+
+def score(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, float]:
+    """All metrics at once: ``chrf``, ``bleu``, ``exact_match``, ``cer``, ``char_accuracy``."""
+    _check(hypotheses, references)
+    return {
+        "chrf": float(sacrebleu.corpus_chrf(list(hypotheses), [list(references)]).score),
+        "bleu": float(sacrebleu.corpus_bleu(list(hypotheses), [list(references)]).score),
+        "exact_match": exact_match(hypotheses, references),
+        "cer": character_error_rate(hypotheses, references),
+        "char_accuracy": char_accuracy(hypotheses, references),
+    }
+
+
+def run_test_pairs(run_dir: str | Path) -> list[Pair]:
+    """The test split of a training run, regenerated from its resolved ``config.yaml``."""
+    config_path = Path(run_dir) / "config.yaml"
+    if not config_path.is_file():
+        raise Seq2SeqError(f"{config_path} not found (is {run_dir} a training run directory?)")
+    data = dict(yaml.safe_load(config_path.read_text(encoding="utf-8"))["data"])
+    try:
+        return load_task(data.pop("name"), **data).test
+    except ValueError as exc:
+        raise Seq2SeqError(f"{config_path}: data: {exc}") from None
+
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    """Hydra task: translate a pairs file (or the run's test split) and score it.
+
+    Writes ``<output_dir>/metrics.json`` and ``<output_dir>/translations.tsv``
+    (``source<TAB>reference<TAB>hypothesis`` with a header row) and prints the metrics.
+    """
+    from seq2seq.translation import Translator, decoding_options
+
+    if not cfg.get("run_dir"):
+        raise Seq2SeqError("run_dir is required: evaluate.py run_dir=<run> output_dir=<dir>")
+    if not cfg.get("output_dir"):
+        raise Seq2SeqError("output_dir is required: evaluate.py run_dir=<run> output_dir=<dir>")
+    options = decoding_options(cfg.get("decoding") or {"name": "greedy"}, cfg.get("seed"))
+    options["n_best"] = 1
+    translator = Translator.from_run_dir(cfg.run_dir)
+    if cfg.get("pairs_file"):
+        pairs = read_anki(cfg.pairs_file, strict=bool(cfg.get("strict", False)))
+        source_name = str(cfg.pairs_file)
+    else:
+        pairs = run_test_pairs(cfg.run_dir)
+        source_name = "test split"
+    if not pairs:
+        raise Seq2SeqError(f"no pairs to evaluate in {source_name}")
+    log.info("evaluating %d pairs from %s (%s)", len(pairs), source_name, options["decoding"])
+    hyps = translator.translate(
+        [s for s, _ in pairs], batch_size=int(cfg.get("batch_size", 256)), **options
+    )
+    metrics: dict[str, Any] = score(hyps, [t for _, t in pairs])
+    metrics.update(num_pairs=len(pairs), decoding=options["decoding"], pairs=source_name)
+
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "translations.tsv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(["source", "reference", "hypothesis"])
+        writer.writerows((s, t, h) for (s, t), h in zip(pairs, hyps, strict=True))
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    sys.stdout.write(json.dumps(metrics, indent=2) + "\n")
+    log.info("wrote %s and %s", out / "metrics.json", out / "translations.tsv")
+    return metrics

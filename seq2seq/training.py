@@ -25,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from seq2seq.data import load_task
 from seq2seq.data.pipeline import make_dataset
 from seq2seq.errors import Seq2SeqError
-from seq2seq.evaluation import char_accuracy, exact_match
+from seq2seq.evaluation import score
 from seq2seq.model import build_seq2seq, save_model
 from seq2seq.translation import (
     MODEL_FILE,
@@ -230,8 +230,7 @@ def train(cfg: DictConfig) -> float | None:
         )
         hyps = translator.translate([s for s, _ in splits.test], batch_size=512)
         refs = [t for _, t in splits.test]
-        metrics["test/exact_match"] = exact_match(hyps, refs)
-        metrics["test/char_accuracy"] = char_accuracy(hyps, refs)
+        metrics.update({f"test/{k}": v for k, v in score(hyps, refs).items()})
         metrics["test/num_pairs"] = len(refs)
         for (src, ref), hyp in list(zip(splits.test, hyps, strict=True))[:5]:
             log.info("test sample: %r -> %r (reference %r)", src, hyp, ref)

@@ -107,3 +107,43 @@ def test_script_reports_a_missing_run_dir_in_one_line_without_traceback(tmp_path
     assert result.stdout == ""
     assert f"error: run directory not found: {tmp_path / 'missing'}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_beam_n_best_prints_index_rank_score_lines(trained_run, capsys):
+    cfg = _cfg(
+        f"run_dir={trained_run}", "decoding=beam", "decoding.n_best=3", 'inputs=["a 1", "b 2"]'
+    )
+    best = translate(cfg)
+    lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert [(int(i), int(r)) for i, r, _, _ in lines] == [(i, r) for i in (0, 1) for r in (1, 2, 3)]
+    assert [lines[0][3], lines[3][3]] == best
+    scores = [float(s) for _, _, s, _ in lines[:3]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_sampling_from_the_cli_is_reproducible_with_seed(trained_run, capsys):
+    args = [f"run_dir={trained_run}", "decoding=sample", "decoding.temperature=3.0"]
+    a = translate(_cfg(*args, "seed=5", f"inputs={INPUTS!r}".replace("'", '"')))
+    b = translate(_cfg(*args, "seed=5", f"inputs={INPUTS!r}".replace("'", '"')))
+    assert a == b and len(a) == len(INPUTS)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("decoding.n_best=2", r"n_best > 1 needs decoding=beam"),
+        ("decoding.max_length=0", r"decoding\.max_length must be a positive integer"),
+        ("batch_size=0", r"batch_size must be a positive integer"),
+    ],
+)
+def test_bad_decoding_values_are_refused(trained_run, override, message):
+    with pytest.raises(Seq2SeqError, match=message):
+        translate(_cfg(f"run_dir={trained_run}", override, 'inputs=["x"]'))
+
+
+def test_beam_n_best_above_beam_size_is_refused(trained_run):
+    cfg = _cfg(
+        f"run_dir={trained_run}", "decoding=beam", "decoding.beam_size=2", "decoding.n_best=3"
+    )
+    with pytest.raises(Seq2SeqError, match=r"decoding\.n_best must be at most beam_size"):
+        translate(cfg)

@@ -1,0 +1,22 @@
+"""Decoding benchmark: python scripts/benchmark.py decode run_dir=<run> [num_sentences=N].
+
+Prints one JSON object on stdout (progress on stderr). See seq2seq/benchmark.py.
+"""
+
+import logging
+import sys
+
+from seq2seq.cli import quiet_tensorflow
+from seq2seq.errors import Seq2SeqError
+
+quiet_tensorflow()
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s", stream=sys.stderr)
+    from seq2seq.benchmark import main
+
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except Seq2SeqError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(2)

@@ -1,0 +1,175 @@
+"""Decoding speed on a trained run: the textbook loop against ours, on the same weights and inputs.
+
+* (A) the Keras ``lstm_seq2seq`` example's decoder: one sentence at a time, one
+  ``model.predict`` call per character (plus one for the encoder);
+* (B) the same loop with ``predict_on_batch`` (no per-call ``predict`` set-up);
+* (C) ours: :meth:`Translator.translate` (the real code path: encode, batch, one compiled
+  ``tf.while_loop`` per batch, decode strings) at several batch sizes.
+
+Inputs are the run's own test-split sources, regenerated from its ``config.yaml``
+(or lines of ``inputs_file``). Run with ``python scripts/benchmark.py decode run_dir=<run>``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from seq2seq.errors import Seq2SeqError
+from seq2seq.evaluation import run_test_pairs
+from seq2seq.translation import Translator, normalize_input
+from seq2seq.vocab import END_ID, START_ID
+
+log = logging.getLogger(__name__)
+
+
+def benchmark_inputs(run_dir: Path, num: int, inputs_file: str | None = None) -> list[str]:
+    """``num`` source sentences: from ``inputs_file``, else the run's regenerated test split."""
+    if inputs_file:
+        path = Path(inputs_file)
+        if not path.is_file():
+            raise Seq2SeqError(f"inputs_file not found: {path}")
+        texts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    else:
+        texts = [s for s, _ in run_test_pairs(run_dir)]
+    if not texts:
+        raise Seq2SeqError("no benchmark inputs")
+    return [texts[i % len(texts)] for i in range(num)]
+
+
+def textbook_decode(translator: Translator, text: str, max_length: int, call: str) -> str:
+    """The Keras example's loop for one sentence (``call``: ``predict`` or ``predict_on_batch``)."""
+    encoder, step = translator.model.encoder, translator.model.decoder_step
+
+    def run(model, x):
+        return model.predict(x, verbose=0) if call == "predict" else model.predict_on_batch(x)
+
+    source = np.asarray([translator.source_vocab.encode(normalize_input(text))], np.int32)
+    h, c = run(encoder, source)
+    token = np.array([[START_ID]], np.int32)
+    out: list[int] = []
+    for _ in range(max_length):
+        probs, h, c = run(step, [token, h, c])
+        next_id = int(np.argmax(probs[0, -1]))
+        out.append(next_id)
+        if next_id == END_ID:
+            break
+        token = np.array([[next_id]], np.int32)
+    return translator.target_vocab.decode(out)
+
+
+def _time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def run_decode_benchmark(
+    run_dir: str | Path,
+    num_sentences: int = 1024,
+    textbook_sentences: int = 3,
+    batch_sizes: Sequence[int] = (1, 64, 1024),
+    batch1_sentences: int = 256,
+    repeats: int = 3,
+    inputs_file: str | None = None,
+    max_length: int | None = None,
+) -> dict[str, Any]:
+    """Times A, B and C (see the module docstring) and checks that they agree.
+
+    Returns:
+        A JSON-ready dict: sentences/s and chars/s per method, speedups keyed by batch size,
+        and ``identical_outputs``.
+    """
+    run_dir = Path(run_dir)
+    translator = Translator.from_run_dir(run_dir)
+    max_length = max_length or translator.max_output_length
+    texts = benchmark_inputs(run_dir, num_sentences, inputs_file)
+    few = texts[:textbook_sentences]
+    log.info("benchmark: %d inputs, max_length %d", len(texts), max_length)
+
+    results: dict[str, Any] = {
+        "run_dir": str(run_dir),
+        "num_sentences": len(texts),
+        "textbook_sentences": len(few),
+        "max_length": max_length,
+        "tensorflow": tf.__version__,
+    }
+    outputs: dict[str, list[str]] = {}
+    for name, call in (("textbook", "predict"), ("python_loop", "predict_on_batch")):
+        textbook_decode(translator, few[0], max_length, call)  # warm-up
+        log.info("timing %s (%s per character, one sentence at a time)", name, call)
+        start = time.perf_counter()
+        outputs[name] = [textbook_decode(translator, t, max_length, call) for t in few]
+        seconds = time.perf_counter() - start
+        results[f"{name}_sentences_per_s"] = len(few) / seconds
+        results[f"{name}_chars_per_s"] = sum(map(len, outputs[name])) / seconds
+
+    sentences_per_s: dict[str, float] = {}
+    chars_per_s: dict[str, float] = {}
+    compiled: dict[int, list[str]] = {}
+    for bs in batch_sizes:
+        work = texts[:batch1_sentences] if bs == 1 else texts
+        translator.translate(work[:bs], batch_size=bs, max_length=max_length)  # trace, warm up
+        log.info("timing compiled loop at batch size %d on %d inputs", bs, len(work))
+        seconds, out = _time(
+            lambda w=work, b=bs: translator.translate(w, batch_size=b, max_length=max_length),
+            repeats,
+        )
+        compiled[bs] = out
+        sentences_per_s[str(bs)] = len(work) / seconds
+        chars_per_s[str(bs)] = sum(map(len, out)) / seconds
+    results["sentences_per_s"] = sentences_per_s
+    results["chars_per_s"] = chars_per_s
+    results["speedup_vs_textbook"] = {
+        k: v / results["textbook_sentences_per_s"] for k, v in sentences_per_s.items()
+    }
+    results["speedup_vs_python_loop"] = {
+        k: v / results["python_loop_sentences_per_s"] for k, v in sentences_per_s.items()
+    }
+    common = min(len(v) for v in compiled.values())
+    reference = compiled[batch_sizes[0]]
+    results["identical_outputs"] = bool(
+        outputs["textbook"] == outputs["python_loop"]
+        and all(out[: len(few)] == outputs["textbook"] for out in compiled.values())
+        and all(out[:common] == reference[:common] for out in compiled.values())
+    )
+    results["sample_outputs"] = list(zip(few, outputs["textbook"], strict=True))
+    return results
+
+
+def main(argv: Sequence[str]) -> int:
+    """``benchmark.py decode run_dir=... [num_sentences=N] ...``: prints one JSON object."""
+    if not argv or argv[0] != "decode":
+        raise Seq2SeqError("usage: benchmark.py decode run_dir=<run> [num_sentences=N] [...]")
+    options: dict[str, Any] = {}
+    types = {"run_dir": str, "num_sentences": int, "textbook_sentences": int,
+             "batch1_sentences": int, "repeats": int, "inputs_file": str,
+             "max_length": int}  # fmt: skip
+    for arg in argv[1:]:
+        key, sep, value = arg.partition("=")
+        if not sep or key not in types:
+            raise Seq2SeqError(
+                f"unknown argument {arg!r}; expected key=value with key in {list(types)}"
+            )
+        try:
+            options[key] = types[key](value)
+        except ValueError:
+            raise Seq2SeqError(f"{key} must be {types[key].__name__}, got {value!r}") from None
+    if "run_dir" not in options:
+        raise Seq2SeqError("run_dir=<training run directory> is required")
+    sys.stdout.write(
+        json.dumps(run_decode_benchmark(**options), indent=2, ensure_ascii=False) + "\n"
+    )
+    return 0
