@@ -4,7 +4,9 @@
   ``model.predict`` call per character (plus one for the encoder);
 * (B) the same loop with ``predict_on_batch`` (no per-call ``predict`` set-up);
 * (C) ours: :meth:`Translator.translate` (the real code path: encode, batch, one compiled
-  ``tf.while_loop`` per batch, decode strings) at several batch sizes.
+  ``tf.while_loop`` per batch, decode strings) at several batch sizes, with the loop compiled
+  by XLA (``sentences_per_s``, the figures the speedups use) and without
+  (``sentences_per_s_no_xla``).
 
 Inputs are the run's own test-split sources, regenerated from its ``config.yaml``
 (or lines of ``inputs_file``). Run with ``python scripts/benchmark.py decode run_dir=<run>``.
@@ -116,22 +118,28 @@ def run_decode_benchmark(
         results[f"{name}_sentences_per_s"] = len(few) / seconds
         results[f"{name}_chars_per_s"] = sum(map(len, outputs[name])) / seconds
 
-    sentences_per_s: dict[str, float] = {}
-    chars_per_s: dict[str, float] = {}
-    compiled: dict[int, list[str]] = {}
-    for bs in batch_sizes:
-        work = texts[:batch1_sentences] if bs == 1 else texts
-        translator.translate(work[:bs], batch_size=bs, max_length=max_length)  # trace, warm up
-        log.info("timing compiled loop at batch size %d on %d inputs", bs, len(work))
-        seconds, out = _time(
-            lambda w=work, b=bs: translator.translate(w, batch_size=b, max_length=max_length),
-            repeats,
-        )
-        compiled[bs] = out
-        sentences_per_s[str(bs)] = len(work) / seconds
-        chars_per_s[str(bs)] = sum(map(len, out)) / seconds
-    results["sentences_per_s"] = sentences_per_s
-    results["chars_per_s"] = chars_per_s
+    compiled: dict[str, list[str]] = {}
+    for xla in (True, False):
+        suffix = "" if xla else "_no_xla"
+        sentences_per_s: dict[str, float] = {}
+        chars_per_s: dict[str, float] = {}
+        for bs in batch_sizes:
+            work = texts[:batch1_sentences] if bs == 1 else texts
+
+            def ours(w=work, b=bs, x=xla):
+                return translator.translate(w, batch_size=b, max_length=max_length, jit_compile=x)
+
+            ours()  # trace, compile every batch shape, warm up
+            log.info(
+                "timing compiled loop (xla=%s) at batch size %d on %d inputs", xla, bs, len(work)
+            )
+            seconds, out = _time(ours, repeats)
+            compiled[f"{bs}{suffix}"] = out
+            sentences_per_s[str(bs)] = len(work) / seconds
+            chars_per_s[str(bs)] = sum(map(len, out)) / seconds
+        results[f"sentences_per_s{suffix}"] = sentences_per_s
+        results[f"chars_per_s{suffix}"] = chars_per_s
+    sentences_per_s = results["sentences_per_s"]
     results["speedup_vs_textbook"] = {
         k: v / results["textbook_sentences_per_s"] for k, v in sentences_per_s.items()
     }
@@ -139,7 +147,7 @@ def run_decode_benchmark(
         k: v / results["python_loop_sentences_per_s"] for k, v in sentences_per_s.items()
     }
     common = min(len(v) for v in compiled.values())
-    reference = compiled[batch_sizes[0]]
+    reference = next(iter(compiled.values()))
     results["identical_outputs"] = bool(
         outputs["textbook"] == outputs["python_loop"]
         and all(out[: len(few)] == outputs["textbook"] for out in compiled.values())

@@ -52,7 +52,7 @@ class TranslationModule(tf.Module):
         source = ids.to_tensor(default_value=PAD_ID)
         # An all-empty batch still needs one (masked) time step.
         source = tf.pad(source, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(source)[1])]])
-        out_ids, scores = self._greedy._search(source, self.max_length, tf.constant(1))
+        out_ids, scores, _ = self._greedy._search(source, self.max_length, tf.constant(1))
         out_ids, scores = out_ids[:, 0, :], scores[:, 0]
         # Keep the tokens before the first END; specials render as "".
         before_end = tf.equal(tf.cumsum(tf.cast(tf.equal(out_ids, END_ID), tf.int32), axis=1), 0)

@@ -88,7 +88,7 @@ class Translator:
         self.source_vocab = source_vocab
         self.target_vocab = target_vocab
         self.max_output_length = int(max_output_length)
-        self._decoders: dict[str, Decoder] = {}
+        self._decoders: dict[tuple[str, bool], Decoder] = {}
 
     @classmethod
     def from_run_dir(cls, run_dir: str | Path) -> Translator:
@@ -114,13 +114,14 @@ class Translator:
         except Seq2SeqError as exc:
             raise Seq2SeqError(f"{run_dir}: {exc}") from None
 
-    def decoder(self, name: str = "greedy") -> Decoder:
+    def decoder(self, name: str = "greedy", jit_compile: bool = False) -> Decoder:
         """The compiled decoder ``name`` (``greedy``, ``beam``, ``sample``), built once."""
         if name not in DECODERS:
             raise Seq2SeqError(f"unknown decoding {name!r}; choose one of {list(DECODERS)}")
-        if name not in self._decoders:
-            self._decoders[name] = DECODERS[name](self.model)
-        return self._decoders[name]
+        key = (name, bool(jit_compile))
+        if key not in self._decoders:
+            self._decoders[key] = DECODERS[name](self.model, jit_compile=bool(jit_compile))
+        return self._decoders[key]
 
     def candidates(
         self,
@@ -130,6 +131,7 @@ class Translator:
         batch_size: int = 256,
         max_length: int | None = None,
         progress: bool = False,
+        jit_compile: bool = False,
         **params: Any,
     ) -> list[list[tuple[str, float]]]:
         """Translates ``texts``, returning up to ``n_best`` ``(translation, score)`` per input.
@@ -145,12 +147,14 @@ class Translator:
             batch_size: sequences decoded together.
             max_length: cap on output characters (default: from the training data).
             progress: show a progress bar on stderr.
+            jit_compile: run the decode loop as one XLA program (faster; each new batch
+                shape compiles once, so source widths are padded to multiples of 16).
             **params: decoder parameters (``beam_size``, ``length_penalty``, ``temperature``,
                 ``top_k``, ``seed``).
         """
         if batch_size < 1:
             raise Seq2SeqError(f"batch_size must be positive, got {batch_size}")
-        decoder = self.decoder(decoding)
+        decoder = self.decoder(decoding, jit_compile)
         max_length = int(max_length or self.max_output_length)
         cleaned = [normalize_input(t) for t in texts]
         unknown = sorted({ch for t in cleaned for ch in self.source_vocab.unknown_characters(t)})
@@ -167,7 +171,10 @@ class Translator:
         for start in range(0, len(order), batch_size):
             idx = [i for i in order[start : start + batch_size] if encoded[i]]
             if idx:
-                batch = np.asarray(pad_batch([encoded[i] for i in idx]), np.int32)
+                width = max(len(encoded[i]) for i in idx)
+                if jit_compile:  # fewer distinct shapes, fewer XLA compilations
+                    width = -(-width // 16) * 16
+                batch = np.asarray(pad_batch([encoded[i] for i in idx], width), np.int32)
                 hyps = decoder(batch, max_length, n_best=n_best, **params)
                 for row, i in enumerate(idx):
                     results[i] = [
@@ -262,6 +269,7 @@ def decoding_options(decoding: DictConfig | dict, seed: int | None = None) -> di
     if name not in DECODERS:
         raise Seq2SeqError(f"decoding={name!r} is unknown; choose one of {list(DECODERS)}")
     options: dict[str, Any] = {"decoding": name, "max_length": d.pop("max_length", None)}
+    options["jit_compile"] = bool(d.pop("jit_compile", False))
     options["n_best"] = int(d.pop("n_best", 1) or 1)
 
     def check(key: str, ok: bool, what: str) -> None:

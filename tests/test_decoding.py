@@ -121,3 +121,25 @@ def test_new_temperatures_beam_sizes_and_seeds_do_not_retrace():
         beam(batch[: i + 2], max_length=5 + i, beam_size=i + 1, length_penalty=0.2 * i)
     assert sampler._decode.experimental_get_tracing_count() == 1
     assert beam._decode.experimental_get_tracing_count() == 1
+
+
+def test_xla_compiled_loops_match_the_plain_graph():
+    model, batch = _random_model(seed=11), _sources(n=12, seed=3)
+    plain = GreedyDecoder(model)(batch, max_length=12)
+    xla = GreedyDecoder(model, jit_compile=True)(batch, max_length=12)
+    np.testing.assert_array_equal(xla.ids, plain.ids)
+    expected = greedy_decode_reference(model, batch, max_length=12)
+    assert [_trim(row) for row in xla.ids[:, 0]] == expected
+    beam = BeamSearchDecoder(model, jit_compile=True)
+    beam_out = beam(batch, max_length=12, beam_size=1)
+    np.testing.assert_array_equal(beam_out.ids, plain.ids)
+    assert beam(batch, max_length=12, beam_size=3, n_best=3).ids.shape[:2] == (12, 3)
+    sampler = SamplingDecoder(model, jit_compile=True)
+    a = sampler(batch, max_length=12, temperature=1.5, seed=4).ids
+    np.testing.assert_array_equal(a, sampler(batch, max_length=12, temperature=1.5, seed=4).ids)
+
+
+def test_translator_output_does_not_depend_on_xla(trained_run):
+    translator = Translator.from_run_dir(trained_run)
+    texts = ["Nov 28, 2026", "", "le 1er mai 1999", "04.07.1950", "x" * 40]
+    assert translator.translate(texts, jit_compile=True) == translator.translate(texts)

@@ -47,8 +47,13 @@ class Decoder:
     #: Extra per-call parameters: name -> (dtype, default).
     params: ClassVar[dict[str, tuple[tf.DType, float | int]]] = {}
 
-    def __init__(self, model: Seq2Seq) -> None:
-        """Wraps ``model``'s encoder and decoder-step models (weights shared, not copied)."""
+    def __init__(self, model: Seq2Seq, jit_compile: bool = False) -> None:
+        """Wraps ``model``'s encoder and decoder-step layers (weights shared, not copied).
+
+        Args:
+            model: the trained encoder-decoder.
+            jit_compile: compile the per-step computation with XLA.
+        """
         self.model = model
         self.vocab_size = int(model.decoder_step.outputs[0].shape[-1])
         signature = [
@@ -56,7 +61,14 @@ class Decoder:
             tf.TensorSpec([], tf.int32, name="max_length"),
             tf.TensorSpec([], tf.int32, name="n_best"),
         ] + [tf.TensorSpec([], dtype, name=name) for name, (dtype, _) in self.params.items()]
-        self._decode = tf.function(self._search, input_signature=signature)
+        self.jit_compile = bool(jit_compile)
+        self._decode = tf.function(
+            self._search, input_signature=signature, jit_compile=self.jit_compile
+        )
+
+    def _log_probs(self, tokens, h, c):
+        probs, h, c = self.model.step(tokens, h, c)
+        return tf.math.log(tf.maximum(probs, 1e-30)), h, c
 
     # --- rules -----------------------------------------------------------------------------
     def width(self, **params: tf.Tensor) -> tf.Tensor:
@@ -88,7 +100,9 @@ class Decoder:
         tokens = tf.fill([batch, width], tf.constant(START_ID, tf.int32))
         finished = tf.zeros([batch, width], tf.bool)
         lengths = tf.zeros([batch, width], tf.int32)
-        seqs = tf.zeros([batch, width, 0], tf.int32)
+        # A fixed-size output buffer (static shapes let XLA compile the whole loop).
+        seqs = tf.fill([batch, width, max_length], tf.constant(PAD_ID, tf.int32))
+        positions = tf.range(max_length)[None, None, :]
         # Finished rows may only continue with PAD, at no cost.
         pad_only = tf.where(tf.range(self.vocab_size) == PAD_ID, 0.0, NEG_INF)
 
@@ -96,11 +110,8 @@ class Decoder:
             return tf.logical_and(t < max_length, tf.logical_not(tf.reduce_all(finished)))
 
         def step(t, tokens, h, c, scores, finished, lengths, seqs):
-            probs, h, c = self.model.decoder_step(
-                [tf.reshape(tokens, [-1, 1]), h, c], training=False
-            )
-            vocab = tf.shape(probs)[-1]
-            log_probs = tf.math.log(tf.maximum(probs[:, -1, :], 1e-30))
+            log_probs, h, c = self._log_probs(tf.reshape(tokens, [-1]), h, c)
+            vocab = tf.shape(log_probs)[-1]
             log_probs = tf.reshape(log_probs, [batch, width, vocab])
             log_probs = tf.where(finished[:, :, None], pad_only[None, None, :], log_probs)
             next_tokens, parents, scores = self.select(log_probs, scores, t, **params)
@@ -112,11 +123,11 @@ class Decoder:
                 lengths = tf.gather(lengths, parents, batch_dims=1)
                 seqs = tf.gather(seqs, parents, batch_dims=1)
             lengths += tf.cast(tf.logical_not(finished), tf.int32)
-            seqs = tf.concat([seqs, next_tokens[:, :, None]], axis=2)
+            seqs = tf.where(positions == t, next_tokens[:, :, None], seqs)
             finished = tf.logical_or(finished, tf.equal(next_tokens, END_ID))
             return t + 1, next_tokens, h, c, scores, finished, lengths, seqs
 
-        _, _, _, _, scores, _, lengths, seqs = tf.while_loop(
+        steps, _, _, _, scores, _, lengths, seqs = tf.while_loop(
             keep_going,
             step,
             [tf.constant(0), tokens, h, c, scores, finished, lengths, seqs],
@@ -134,7 +145,7 @@ class Decoder:
         ranked = self.final_scores(scores, lengths, **params)
         n = tf.minimum(n_best, width)
         top_scores, order = tf.math.top_k(ranked, k=n)
-        return tf.gather(seqs, order, batch_dims=1), top_scores
+        return tf.gather(seqs, order, batch_dims=1), top_scores, steps
 
     def __call__(
         self, source_ids: np.ndarray | tf.Tensor, max_length: int, n_best: int = 1, **params
@@ -154,13 +165,13 @@ class Decoder:
             tf.constant(params.get(name, default), dtype)
             for name, (dtype, default) in self.params.items()
         ]
-        ids, scores = self._decode(
+        ids, scores, steps = self._decode(
             tf.convert_to_tensor(source_ids, tf.int32),
             tf.constant(max_length, tf.int32),
             tf.constant(n_best, tf.int32),
             *values,
         )
-        return Hypotheses(ids=ids.numpy(), scores=scores.numpy())
+        return Hypotheses(ids=ids.numpy()[:, :, : int(steps)], scores=scores.numpy())
 
 
 class GreedyDecoder(Decoder):
