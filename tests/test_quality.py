@@ -13,9 +13,9 @@ HANDWRITTEN = Path(__file__).parent / "data" / "handwritten_dates.tsv"
 
 
 def read_handwritten() -> list[tuple[str, str]]:
-    """Hand-written (source, ISO date) pairs, none produced by the generator."""
+    """Dates written by hand (not by the generator) with their ISO form."""
     lines = HANDWRITTEN.read_text(encoding="utf-8").splitlines()
-    return [tuple(line.split("\t")) for line in lines if line and not line.startswith("#")]
+    return [tuple(line.split("\t")) for line in lines if line]
 
 
 @pytest.mark.slow
