@@ -22,10 +22,12 @@ from typing import Any
 import keras
 from omegaconf import DictConfig, OmegaConf
 
+from seq2seq.callbacks import EpochSummary, ValidationDecoding, flatten_hparams, write_hparams
 from seq2seq.data import load_task
 from seq2seq.data.pipeline import make_dataset
 from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import score
+from seq2seq.losses import SmoothedSparseCategoricalCrossentropy
 from seq2seq.model import build_seq2seq, save_model
 from seq2seq.translation import (
     MODEL_FILE,
@@ -71,32 +73,79 @@ def validate_config(cfg: DictConfig) -> None:
         )
     if cfg.data.get("num_samples") is not None:
         positive("data.num_samples", cfg.data.num_samples)
+    smoothing = cfg.trainer.get("label_smoothing") or 0.0
+    if not 0 <= smoothing < 1:
+        raise Seq2SeqError(f"trainer.label_smoothing must be in [0, 1), got {smoothing!r}")
+    for key in ("early_stopping", "reduce_lr"):
+        node = cfg.trainer.get(key)
+        if node and node.get("mode", "auto") not in ("auto", "min", "max"):
+            raise Seq2SeqError(f"trainer.{key}.mode must be auto, min or max, got {node.mode!r}")
+        if node and node.get("patience") is not None and int(node.patience) < 0:
+            raise Seq2SeqError(f"trainer.{key}.patience must be 0 or more, got {node.patience!r}")
+    plateau = cfg.trainer.get("reduce_lr")
+    if plateau and plateau.get("factor") is not None and not 0 < plateau.factor < 1:
+        raise Seq2SeqError(f"trainer.reduce_lr.factor must be in (0, 1), got {plateau.factor!r}")
     seed = cfg.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise Seq2SeqError(f"seed must be an integer or null, got {seed!r}")
 
 
-class EpochSummary(keras.callbacks.Callback):
-    """Logs one line per epoch: loss, accuracy, validation loss/accuracy and duration."""
-
-    def __init__(self, epochs: int) -> None:
-        super().__init__()
-        self.epochs = epochs
-        self._start = 0.0
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logs = logs or {}
-        parts = " ".join(f"{k}={v:.4f}" for k, v in sorted(logs.items()) if k != "learning_rate")
-        log.info(
-            "epoch %d/%d: %s (%.1fs)",
-            epoch + 1,
-            self.epochs,
-            parts,
-            time.perf_counter() - self._start,
+def _callbacks(
+    cfg: DictConfig, run_dir: Path, translator: Translator, val_pairs: list, epochs: int
+) -> list[keras.callbacks.Callback]:
+    """The training callbacks; those that add to the epoch logs come before the loggers."""
+    trainer = cfg.trainer
+    callbacks: list[keras.callbacks.Callback] = []
+    val_decoding = trainer.get("val_decoding")
+    if val_decoding and val_decoding.get("every"):
+        callbacks.append(
+            ValidationDecoding(
+                translator,
+                val_pairs[: int(val_decoding.get("num_samples", 256))],
+                run_dir / "tensorboard",
+                every=int(val_decoding.every),
+                num_examples=int(val_decoding.get("num_examples", 5)),
+            )
         )
+    early = trainer.get("early_stopping")
+    if early and early.get("patience") is not None:
+        monitor = str(early.get("monitor", "val_loss"))
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=monitor,
+                mode=_mode(monitor, str(early.get("mode", "auto"))),
+                patience=int(early.patience),
+                restore_best_weights=True,
+            )
+        )
+    plateau = trainer.get("reduce_lr")
+    if plateau and plateau.get("factor"):
+        monitor = str(plateau.get("monitor", "val_loss"))
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=monitor,
+                mode=_mode(monitor, str(plateau.get("mode", "auto"))),
+                factor=float(plateau.factor),
+                patience=int(plateau.get("patience", 2)),
+                min_lr=float(plateau.get("min_lr", 1e-5)),
+            )
+        )
+    callbacks += [
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv")),
+        keras.callbacks.TensorBoard(
+            log_dir=str(run_dir / "tensorboard"), write_graph=False, update_freq="epoch"
+        ),
+        EpochSummary(epochs),
+    ]
+    return callbacks
+
+
+def _mode(monitor: str, mode: str) -> str:
+    """``auto`` -> ``max`` for accuracy-like metrics (chrF, BLEU, exact match), else ``min``."""
+    if mode != "auto":
+        return mode
+    return "max" if any(k in monitor for k in ("acc", "chrf", "bleu", "exact_match")) else "min"
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
@@ -171,22 +220,24 @@ def train(cfg: DictConfig) -> float | None:
     )
     # PAD positions carry a Keras mask (Embedding/OneHot mask_zero), so loss and accuracy
     # are averaged over real target characters only.
+    label_smoothing = float(cfg.trainer.get("label_smoothing") or 0.0)
+    loss = (
+        SmoothedSparseCategoricalCrossentropy(label_smoothing)
+        if label_smoothing
+        else keras.losses.SparseCategoricalCrossentropy()
+    )
     model.training.compile(
         optimizer=optimizer,
-        loss=keras.losses.SparseCategoricalCrossentropy(),
+        loss=loss,
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
     log.info("model: %s parameters", f"{model.training.count_params():,}")
 
     epochs = int(cfg.trainer.epochs)
-    callbacks = [
-        keras.callbacks.CSVLogger(str(run_dir / "history.csv")),
-        keras.callbacks.TensorBoard(
-            log_dir=str(run_dir / "tensorboard"), write_graph=False, update_freq="epoch"
-        ),
-        EpochSummary(epochs),
-        keras.callbacks.TerminateOnNaN(),
-    ]
+    longest = max(len(t) for _, t in splits.train)
+    max_output_length = cfg.decoding.get("max_length") or default_max_output_length(longest)
+    translator = Translator(model, source_vocab, target_vocab, max_output_length)
+    callbacks = _callbacks(cfg, run_dir, translator, splits.val, epochs)
     verbose = 1 if cfg.trainer.get("progress_bar", True) else 0
     started = time.perf_counter()
     history = model.training.fit(
@@ -198,8 +249,8 @@ def train(cfg: DictConfig) -> float | None:
         shuffle=False,  # the dataset reshuffles itself every epoch
     )
     train_seconds = time.perf_counter() - started
-    last = {k: float(v[-1]) for k, v in history.history.items() if v}
-    if not all(math.isfinite(v) for v in last.values()):
+    losses = history.history.get("loss", [])
+    if not losses or not all(math.isfinite(v) for v in losses):
         raise Seq2SeqError(
             f"training diverged (non-finite loss) in {run_dir}; lower trainer.learning_rate"
         )
@@ -207,13 +258,15 @@ def train(cfg: DictConfig) -> float | None:
     save_model(model.training, run_dir / MODEL_FILE)
     log.info("saved %s", run_dir / MODEL_FILE)
 
+    # Scores of the final model (the best epoch's when early stopping restored it).
+    val_eval = model.training.evaluate(val_ds, verbose=0, return_dict=True)
     metrics: dict[str, Any] = {
-        "train/loss": last.get("loss"),
-        "train/accuracy": last.get("accuracy"),
-        "val/loss": last.get("val_loss"),
-        "val/accuracy": last.get("val_accuracy"),
+        "val/loss": float(val_eval["loss"]),
+        "val/accuracy": float(val_eval["accuracy"]),
+        "train/loss": float(history.history["loss"][-1]),
+        "train/accuracy": float(history.history["accuracy"][-1]),
         "train/seconds": round(train_seconds, 1),
-        "train/epochs": len(history.history.get("loss", [])),
+        "train/epochs": len(losses),
     }
     if splits.test:
         test_ds = make_dataset(splits.test, source_vocab, target_vocab, batch_size)
@@ -221,13 +274,6 @@ def train(cfg: DictConfig) -> float | None:
         metrics["test/loss"] = float(test["loss"])
         metrics["test/accuracy"] = float(test["accuracy"])
         log.info("decoding %d test pairs", len(splits.test))
-        longest = max(len(t) for _, t in splits.train)
-        translator = Translator(
-            model,
-            source_vocab,
-            target_vocab,
-            max_output_length=cfg.decoding.get("max_length") or default_max_output_length(longest),
-        )
         hyps = translator.translate([s for s, _ in splits.test], batch_size=512)
         refs = [t for _, t in splits.test]
         metrics.update({f"test/{k}": v for k, v in score(hyps, refs).items()})
@@ -235,6 +281,10 @@ def train(cfg: DictConfig) -> float | None:
         for (src, ref), hyp in list(zip(splits.test, hyps, strict=True))[:5]:
             log.info("test sample: %r -> %r (reference %r)", src, hyp, ref)
     _write_json(run_dir / "metrics.json", metrics)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(resolved, dict)
+    hparams = flatten_hparams(resolved, ("data", "model", "trainer", "decoding"))
+    write_hparams(run_dir / "tensorboard", hparams | {"seed": str(seed)}, metrics)
     log.info(
         "metrics: %s",
         ", ".join(

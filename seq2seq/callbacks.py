@@ -1,0 +1,135 @@
+"""Training callbacks: live validation translations, TensorBoard text and HParams, epoch log."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import tensorflow as tf
+from tensorboard.plugins.hparams import api as hp
+
+from seq2seq.data.splits import Pair
+from seq2seq.evaluation import score
+
+log = logging.getLogger(__name__)
+
+
+class EpochSummary(keras.callbacks.Callback):
+    """Logs one line per epoch: every metric in the logs and the epoch's duration."""
+
+    def __init__(self, epochs: int) -> None:
+        super().__init__()
+        self.epochs = epochs
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        parts = " ".join(
+            f"{k}={v:.4g}" if k == "learning_rate" else f"{k}={v:.4f}"
+            for k, v in sorted((logs or {}).items())
+        )
+        seconds = time.perf_counter() - self._start
+        log.info("epoch %d/%d: %s (%.1fs)", epoch + 1, self.epochs, parts, seconds)
+
+
+class ValidationDecoding(keras.callbacks.Callback):
+    """Every ``every`` epochs, greedy-decodes a fixed validation subset and reports it.
+
+    Adds ``val_chrf`` and ``val_exact_match`` to the epoch logs (so early stopping and
+    ``history.csv`` can use them), writes them as TensorBoard scalars under
+    ``<log_dir>/validation``, and writes a Markdown table of the first ``num_examples`` pairs
+    (source, reference, current hypothesis) as TensorBoard text.
+    """
+
+    def __init__(
+        self,
+        translator: Any,
+        pairs: Sequence[Pair],
+        log_dir: str | Path,
+        every: int = 1,
+        num_examples: int = 5,
+        batch_size: int = 256,
+    ) -> None:
+        super().__init__()
+        self.translator = translator
+        self.pairs = list(pairs)
+        self.every = max(1, int(every))
+        self.num_examples = num_examples
+        self.batch_size = batch_size
+        self.log_dir = Path(log_dir)
+        self._writer: tf.summary.SummaryWriter | None = None
+
+    def _summary_writer(self) -> tf.summary.SummaryWriter:
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(str(self.log_dir / "validation"))
+        return self._writer
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if not self.pairs or epoch % self.every:
+            return
+        hyps = self.translator.translate([s for s, _ in self.pairs], batch_size=self.batch_size)
+        scores = score(hyps, [t for _, t in self.pairs])
+        if logs is not None:
+            logs["val_chrf"] = scores["chrf"]
+            logs["val_exact_match"] = scores["exact_match"]
+        rows = ["| source | reference | hypothesis |", "|---|---|---|"]
+        for (src, ref), hyp in list(zip(self.pairs, hyps, strict=True))[: self.num_examples]:
+            rows.append(f"| {_md(src)} | {_md(ref)} | {_md(hyp)} |")
+        with self._summary_writer().as_default(step=epoch):
+            tf.summary.scalar("epoch_chrf", scores["chrf"])
+            tf.summary.scalar("epoch_exact_match", scores["exact_match"])
+            tf.summary.text("translations", "\n".join(rows))
+        self._summary_writer().flush()
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+
+def _md(text: str) -> str:
+    """Escapes a cell for a Markdown table."""
+    return text.replace("|", "\\|").replace("\n", " ") or "∅"
+
+
+def _hparam_value(value: Any) -> bool | int | float | str:
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def flatten_hparams(config: dict[str, Any], groups: Sequence[str]) -> dict[str, Any]:
+    """``{"model.units": 256, ...}`` from the resolved config's ``groups`` (plain values only)."""
+    flat: dict[str, Any] = {}
+
+    def walk(prefix: str, node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), value)
+        else:
+            flat[prefix] = _hparam_value(node)
+
+    for group in groups:
+        if group in config:
+            walk(group, config[group])
+    return flat
+
+
+def write_hparams(log_dir: str | Path, hparams: dict[str, Any], metrics: dict[str, Any]) -> None:
+    """Logs a run's hyperparameters and final metrics for TensorBoard's HParams dashboard.
+
+    After a Hydra multirun, ``tensorboard --logdir <sweep dir>`` lists every job as a row.
+    """
+    writer = tf.summary.create_file_writer(str(Path(log_dir)))
+    numeric = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+    with writer.as_default(step=0):
+        hp.hparams(hparams, trial_id=str(Path(log_dir).parent.name))
+        for key, value in numeric.items():
+            tf.summary.scalar(key, value)
+    writer.flush()
+    writer.close()
