@@ -33,12 +33,15 @@ from seq2seq.translation import (
     MODEL_FILE,
     VOCAB_FILE,
     Translator,
+    default_max_input_length,
     default_max_output_length,
 )
 from seq2seq.vocab import Vocabulary, save_vocabularies
 
 log = logging.getLogger(__name__)
 
+# Files whose presence means a run directory is taken (finished or partial).
+RUN_ARTIFACTS = (MODEL_FILE, VOCAB_FILE, "history.csv", "metrics.json")
 OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD", "adamw": "AdamW"}
 
 
@@ -166,6 +169,12 @@ def train(cfg: DictConfig) -> float | None:
     """
     validate_config(cfg)
     run_dir = Path(cfg.paths.output_dir)
+    existing = [name for name in RUN_ARTIFACTS if (run_dir / name).exists()]
+    if existing:
+        raise Seq2SeqError(
+            f"run directory {run_dir} already holds a run ({', '.join(existing)});"
+            " choose another hydra.run.dir"
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
 
@@ -236,7 +245,8 @@ def train(cfg: DictConfig) -> float | None:
     epochs = int(cfg.trainer.epochs)
     longest = max(len(t) for _, t in splits.train)
     max_output_length = cfg.decoding.get("max_length") or default_max_output_length(longest)
-    translator = Translator(model, source_vocab, target_vocab, max_output_length)
+    max_input_length = default_max_input_length(max(len(s) for s, _ in splits.train))
+    translator = Translator(model, source_vocab, target_vocab, max_output_length, max_input_length)
     callbacks = _callbacks(cfg, run_dir, translator, splits.val, epochs)
     verbose = 1 if cfg.trainer.get("progress_bar", True) else 0
     started = time.perf_counter()

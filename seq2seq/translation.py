@@ -49,6 +49,11 @@ def default_max_output_length(longest_target: int) -> int:
     return max(2 * longest_target, longest_target + 10)
 
 
+def default_max_input_length(longest_source: int) -> int:
+    """Inputs beyond this are cut: four times the longest training source (at least 64)."""
+    return max(4 * longest_source, 64)
+
+
 def _layer_vocab_size(layer) -> int:
     return int(getattr(layer, "input_dim", None) or layer.depth)
 
@@ -62,6 +67,7 @@ class Translator:
         source_vocab: Vocabulary,
         target_vocab: Vocabulary,
         max_output_length: int = 100,
+        max_input_length: int | None = None,
     ) -> None:
         """Binds a model to its vocabularies.
 
@@ -70,6 +76,8 @@ class Translator:
             source_vocab: vocabulary the model was trained with, for sources.
             target_vocab: vocabulary the model was trained with, for targets.
             max_output_length: default cap on output characters (END included).
+            max_input_length: longer inputs are cut to this many characters, with a
+                warning (None: no limit).
 
         Raises:
             Seq2SeqError: the vocabularies do not match the model's layer sizes.
@@ -88,6 +96,7 @@ class Translator:
         self.source_vocab = source_vocab
         self.target_vocab = target_vocab
         self.max_output_length = int(max_output_length)
+        self.max_input_length = int(max_input_length) if max_input_length else None
         self._decoders: dict[tuple[str, bool], Decoder] = {}
 
     @classmethod
@@ -109,8 +118,9 @@ class Translator:
         source_vocab, target_vocab, meta = load_vocabularies(run_dir / VOCAB_FILE)
         model = load_seq2seq(run_dir / MODEL_FILE)
         max_output_length = default_max_output_length(int(meta.get("max_target_length", 50)))
+        max_input_length = default_max_input_length(int(meta.get("max_source_length", 50)))
         try:
-            return cls(model, source_vocab, target_vocab, max_output_length=max_output_length)
+            return cls(model, source_vocab, target_vocab, max_output_length, max_input_length)
         except Seq2SeqError as exc:
             raise Seq2SeqError(f"{run_dir}: {exc}") from None
 
@@ -157,6 +167,11 @@ class Translator:
         decoder = self.decoder(decoding, jit_compile)
         max_length = int(max_length or self.max_output_length)
         cleaned = [normalize_input(t) for t in texts]
+        limit = self.max_input_length
+        if limit and any(len(t) > limit for t in cleaned):
+            cut = sum(len(t) > limit for t in cleaned)
+            log.warning("%d input(s) longer than %d characters were cut to that length", cut, limit)
+            cleaned = [t[:limit] for t in cleaned]
         unknown = sorted({ch for t in cleaned for ch in self.source_vocab.unknown_characters(t)})
         if unknown:
             log.warning(

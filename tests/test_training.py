@@ -92,3 +92,10 @@ def test_anki_without_a_path_or_with_a_missing_file_is_a_clear_error(tmp_path):
         train(train_config(tmp_path, "data=anki"))
     with pytest.raises(Seq2SeqError, match="data file not found"):
         train(train_config(tmp_path, "data=anki", f"data.path={tmp_path / 'nope.txt'}"))
+
+
+def test_an_existing_run_directory_is_not_overwritten(trained_run):
+    before = (trained_run / "metrics.json").read_text()
+    with pytest.raises(Seq2SeqError, match="already holds a run"):
+        train(train_config(trained_run))
+    assert (trained_run / "metrics.json").read_text() == before

@@ -147,3 +147,19 @@ def test_beam_n_best_above_beam_size_is_refused(trained_run):
     )
     with pytest.raises(Seq2SeqError, match=r"decoding\.n_best must be at most beam_size"):
         translate(cfg)
+
+
+def test_overlong_input_is_cut_with_a_warning(trained_run, caplog):
+    translator = Translator.from_run_dir(trained_run)
+    with caplog.at_level(logging.WARNING):
+        out = translator.translate(["Nov 28, 2026 " * 400, "Nov 28, 2026"])
+    assert len(out) == 2
+    assert "1 input(s) longer than" in caplog.text
+
+
+def test_script_handles_japanese_empty_and_5000_character_inputs(trained_run):
+    result = _script(f"run_dir={trained_run}", stdin="日本語の日付\n\n" + "x" * 5000 + "\n")
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 3
+    assert result.stdout.splitlines()[1] == ""
+    assert "Traceback" not in result.stderr
