@@ -12,6 +12,7 @@ The run directory (``cfg.paths.output_dir``, Hydra's run dir by default) ends up
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import math
@@ -23,12 +24,19 @@ import keras
 from omegaconf import DictConfig, OmegaConf
 
 from seq2seq.callbacks import EpochSummary, ValidationDecoding, flatten_hparams, write_hparams
+from seq2seq.checkpoints import (
+    CHECKPOINT_DIR,
+    EpochCheckpoint,
+    latest_checkpoint,
+    load_checkpoint_model,
+    truncate_history,
+)
 from seq2seq.data import load_task
 from seq2seq.data.pipeline import make_dataset
 from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import score
 from seq2seq.losses import SmoothedSparseCategoricalCrossentropy
-from seq2seq.model import build_seq2seq, save_model
+from seq2seq.model import Seq2Seq, build_seq2seq, save_model
 from seq2seq.translation import (
     MODEL_FILE,
     VOCAB_FILE,
@@ -36,12 +44,12 @@ from seq2seq.translation import (
     default_max_input_length,
     default_max_output_length,
 )
-from seq2seq.vocab import Vocabulary, save_vocabularies
+from seq2seq.vocab import Vocabulary, load_vocabularies, save_vocabularies
 
 log = logging.getLogger(__name__)
 
 # Files whose presence means a run directory is taken (finished or partial).
-RUN_ARTIFACTS = (MODEL_FILE, VOCAB_FILE, "history.csv", "metrics.json")
+RUN_ARTIFACTS = (MODEL_FILE, VOCAB_FILE, "history.csv", "metrics.json", CHECKPOINT_DIR)
 OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD", "adamw": "AdamW"}
 
 
@@ -93,8 +101,20 @@ def validate_config(cfg: DictConfig) -> None:
         raise Seq2SeqError(f"seed must be an integer or null, got {seed!r}")
 
 
+def _read_history(path: Path) -> list[dict[str, str]]:
+    if not path.is_file():
+        return []
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def _callbacks(
-    cfg: DictConfig, run_dir: Path, translator: Translator, val_pairs: list, epochs: int
+    cfg: DictConfig,
+    run_dir: Path,
+    translator: Translator,
+    val_pairs: list,
+    epochs: int,
+    resumed: bool = False,
 ) -> list[keras.callbacks.Callback]:
     """The training callbacks; those that add to the epoch logs come before the loggers."""
     trainer = cfg.trainer
@@ -135,11 +155,13 @@ def _callbacks(
         )
     callbacks += [
         keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.CSVLogger(str(run_dir / "history.csv")),
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resumed),
         keras.callbacks.TensorBoard(
             log_dir=str(run_dir / "tensorboard"), write_graph=False, update_freq="epoch"
         ),
         EpochSummary(epochs),
+        # After the history row: a kill between the two leaves a row that resume drops.
+        EpochCheckpoint(run_dir, keep=int(trainer.get("keep_checkpoints", 2))),
     ]
     return callbacks
 
@@ -169,12 +191,19 @@ def train(cfg: DictConfig) -> float | None:
     """
     validate_config(cfg)
     run_dir = Path(cfg.paths.output_dir)
+    resume = bool(cfg.trainer.get("resume", False))
+    if resume and (run_dir / "metrics.json").exists():
+        raise Seq2SeqError(f"run directory {run_dir} holds a finished run; nothing to resume")
+    checkpoint = latest_checkpoint(run_dir) if resume else None
     existing = [name for name in RUN_ARTIFACTS if (run_dir / name).exists()]
-    if existing:
+    if existing and checkpoint is None:
         raise Seq2SeqError(
             f"run directory {run_dir} already holds a run ({', '.join(existing)});"
             " choose another hydra.run.dir"
+            + ("" if resume else ", or resume it with trainer.resume=true")
         )
+    if resume and checkpoint is None:
+        log.info("trainer.resume=true but %s has no checkpoint: starting from scratch", run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
 
@@ -197,6 +226,12 @@ def train(cfg: DictConfig) -> float | None:
 
     source_vocab = Vocabulary.build(s for s, _ in splits.train)
     target_vocab = Vocabulary.build(t for _, t in splits.train)
+    if checkpoint is not None:
+        saved_source, saved_target, _ = load_vocabularies(run_dir / VOCAB_FILE)
+        if (saved_source, saved_target) != (source_vocab, target_vocab):
+            raise Seq2SeqError(
+                f"cannot resume {run_dir}: its vocab.json does not match the data of this config"
+            )
     save_vocabularies(
         run_dir / VOCAB_FILE,
         source_vocab,
@@ -214,32 +249,43 @@ def train(cfg: DictConfig) -> float | None:
     )
     val_ds = make_dataset(splits.val, source_vocab, target_vocab, batch_size)
 
-    model = build_seq2seq(
-        len(source_vocab),
-        len(target_vocab),
-        units=int(cfg.model.units),
-        embedding_dim=cfg.model.get("embedding_dim") or None,
-        dropout=float(cfg.model.get("dropout") or 0.0),
-    )
-    optimizer_config: dict[str, Any] = {"learning_rate": float(cfg.trainer.learning_rate)}
-    if cfg.trainer.get("clipnorm"):
-        optimizer_config["clipnorm"] = float(cfg.trainer.clipnorm)
-    optimizer = keras.optimizers.get(
-        {"class_name": OPTIMIZERS[str(cfg.trainer.optimizer).lower()], "config": optimizer_config}
-    )
-    # PAD positions carry a Keras mask (Embedding/OneHot mask_zero), so loss and accuracy
-    # are averaged over real target characters only.
-    label_smoothing = float(cfg.trainer.get("label_smoothing") or 0.0)
-    loss = (
-        SmoothedSparseCategoricalCrossentropy(label_smoothing)
-        if label_smoothing
-        else keras.losses.SparseCategoricalCrossentropy()
-    )
-    model.training.compile(
-        optimizer=optimizer,
-        loss=loss,
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-    )
+    initial_epoch = 0
+    if checkpoint is not None:
+        path, last_epoch = checkpoint
+        model = Seq2Seq.from_training_model(load_checkpoint_model(path))
+        initial_epoch = last_epoch + 1
+        truncate_history(run_dir / "history.csv", initial_epoch)
+        log.info("resuming from %s: %d epoch(s) done", path, initial_epoch)
+    else:
+        model = build_seq2seq(
+            len(source_vocab),
+            len(target_vocab),
+            units=int(cfg.model.units),
+            embedding_dim=cfg.model.get("embedding_dim") or None,
+            dropout=float(cfg.model.get("dropout") or 0.0),
+        )
+        optimizer_config: dict[str, Any] = {"learning_rate": float(cfg.trainer.learning_rate)}
+        if cfg.trainer.get("clipnorm"):
+            optimizer_config["clipnorm"] = float(cfg.trainer.clipnorm)
+        optimizer = keras.optimizers.get(
+            {
+                "class_name": OPTIMIZERS[str(cfg.trainer.optimizer).lower()],
+                "config": optimizer_config,
+            }
+        )
+        # PAD positions carry a Keras mask (Embedding/OneHot mask_zero), so loss and accuracy
+        # are averaged over real target characters only.
+        label_smoothing = float(cfg.trainer.get("label_smoothing") or 0.0)
+        loss = (
+            SmoothedSparseCategoricalCrossentropy(label_smoothing)
+            if label_smoothing
+            else keras.losses.SparseCategoricalCrossentropy()
+        )
+        model.training.compile(
+            optimizer=optimizer,
+            loss=loss,
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        )
     log.info("model: %s parameters", f"{model.training.count_params():,}")
 
     epochs = int(cfg.trainer.epochs)
@@ -247,23 +293,28 @@ def train(cfg: DictConfig) -> float | None:
     max_output_length = cfg.decoding.get("max_length") or default_max_output_length(longest)
     max_input_length = default_max_input_length(max(len(s) for s, _ in splits.train))
     translator = Translator(model, source_vocab, target_vocab, max_output_length, max_input_length)
-    callbacks = _callbacks(cfg, run_dir, translator, splits.val, epochs)
+    callbacks = _callbacks(cfg, run_dir, translator, splits.val, epochs, resumed=initial_epoch > 0)
     verbose = 1 if cfg.trainer.get("progress_bar", True) else 0
     started = time.perf_counter()
     history = model.training.fit(
         train_ds,
         validation_data=val_ds,
         epochs=epochs,
+        initial_epoch=initial_epoch,
         callbacks=callbacks,
         verbose=verbose,
         shuffle=False,  # the dataset reshuffles itself every epoch
     )
     train_seconds = time.perf_counter() - started
     losses = history.history.get("loss", [])
-    if not losses or not all(math.isfinite(v) for v in losses):
+    if not all(math.isfinite(v) for v in losses):
+        last_good = latest_checkpoint(run_dir)
         raise Seq2SeqError(
-            f"training diverged (non-finite loss) in {run_dir}; lower trainer.learning_rate"
+            f"training diverged (non-finite loss) at epoch {initial_epoch + len(losses)};"
+            f" last good checkpoint: {last_good[0] if last_good else 'none'}"
+            " (lower trainer.learning_rate, then resume with trainer.resume=true)"
         )
+    rows = _read_history(run_dir / "history.csv")
 
     save_model(model.training, run_dir / MODEL_FILE)
     log.info("saved %s", run_dir / MODEL_FILE)
@@ -273,10 +324,10 @@ def train(cfg: DictConfig) -> float | None:
     metrics: dict[str, Any] = {
         "val/loss": float(val_eval["loss"]),
         "val/accuracy": float(val_eval["accuracy"]),
-        "train/loss": float(history.history["loss"][-1]),
-        "train/accuracy": float(history.history["accuracy"][-1]),
+        "train/loss": float(rows[-1]["loss"]) if rows else None,
+        "train/accuracy": float(rows[-1]["accuracy"]) if rows else None,
         "train/seconds": round(train_seconds, 1),
-        "train/epochs": len(losses),
+        "train/epochs": len(rows),
     }
     if splits.test:
         test_ds = make_dataset(splits.test, source_vocab, target_vocab, batch_size)

@@ -1,0 +1,74 @@
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from seq2seq.checkpoints import checkpoint_dirs, latest_checkpoint
+from seq2seq.errors import Seq2SeqError
+from seq2seq.training import train
+from tests.conftest import ROOT, TINY, train_config
+
+QUIET = ["trainer.early_stopping=null", "trainer.reduce_lr=null", "trainer.val_decoding.every=0"]
+
+
+def _epochs(run):
+    with (run / "history.csv").open(newline="") as f:
+        return [int(r["epoch"]) for r in csv.DictReader(f)]
+
+
+def test_checkpoints_keep_the_last_k_complete_epochs(tmp_path):
+    train(train_config(tmp_path, "trainer.epochs=3", "trainer.keep_checkpoints=2", *QUIET))
+    assert [p.name for p in checkpoint_dirs(tmp_path)] == ["epoch-0001", "epoch-0002"]
+    assert latest_checkpoint(tmp_path)[1] == 2
+    assert not list((tmp_path / "checkpoints").glob(".tmp*"))
+
+
+def test_resume_continues_after_the_last_checkpoint(tmp_path):
+    train(train_config(tmp_path, "trainer.epochs=2", *QUIET))
+    # Make it look interrupted after epoch 1, with a history row the checkpoint never saw.
+    (tmp_path / "metrics.json").unlink()
+    (tmp_path / "model.keras").unlink()
+    for old in checkpoint_dirs(tmp_path)[1:]:
+        import shutil
+
+        shutil.rmtree(old)
+    with (tmp_path / "history.csv").open("a") as f:
+        f.write("1,0.5,0.5,0.5,0.5\n")
+    train(train_config(tmp_path, "trainer.epochs=4", "trainer.resume=true", *QUIET))
+    assert _epochs(tmp_path) == [0, 1, 2, 3]
+    assert json.loads((tmp_path / "metrics.json").read_text())["train/epochs"] == 4
+
+
+def test_resume_refuses_a_finished_run_and_plain_training_refuses_a_partial_one(tmp_path):
+    train(train_config(tmp_path / "done", "trainer.epochs=1", *QUIET))
+    with pytest.raises(Seq2SeqError, match="finished run"):
+        train(train_config(tmp_path / "done", "trainer.resume=true", *QUIET))
+    (tmp_path / "done" / "metrics.json").unlink()
+    with pytest.raises(Seq2SeqError, match=r"trainer\.resume=true"):
+        train(train_config(tmp_path / "done", *QUIET))
+
+
+def test_sigkill_after_the_first_checkpoint_then_resume_loses_nothing(tmp_path):
+    run = tmp_path / "run"
+    overrides = [o for o in TINY if not o.startswith("trainer.epochs")]
+    args = [sys.executable, str(ROOT / "scripts" / "train.py"), *overrides, *QUIET,
+            "trainer.epochs=30", f"hydra.run.dir={run}"]  # fmt: skip
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 240
+    while not checkpoint_dirs(run) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (run / "metrics.json").exists(), "training finished before it could be killed"
+    result = subprocess.run(
+        [*args, "trainer.resume=true"], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert _epochs(run) == list(range(30))
+    assert json.loads((run / "metrics.json").read_text())["train/epochs"] == 30
