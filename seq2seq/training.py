@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
 from seq2seq.callbacks import EpochSummary, ValidationDecoding, flatten_hparams, write_hparams
@@ -33,6 +34,7 @@ from seq2seq.checkpoints import (
 )
 from seq2seq.data import load_task
 from seq2seq.data.pipeline import make_dataset
+from seq2seq.data.splits import Pair, Splits
 from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import score
 from seq2seq.losses import SmoothedSparseCategoricalCrossentropy
@@ -84,6 +86,11 @@ def validate_config(cfg: DictConfig) -> None:
         )
     if cfg.data.get("num_samples") is not None:
         positive("data.num_samples", cfg.data.num_samples)
+    if cfg.trainer.get("deterministic") and cfg.get("seed") is None:
+        raise Seq2SeqError("trainer.deterministic=true needs a seed (seed=<int>)")
+    max_length = cfg.data.get("max_length")
+    if max_length is not None:
+        positive("data.max_length", max_length)
     smoothing = cfg.trainer.get("label_smoothing") or 0.0
     if not 0 <= smoothing < 1:
         raise Seq2SeqError(f"trainer.label_smoothing must be in [0, 1), got {smoothing!r}")
@@ -99,6 +106,19 @@ def validate_config(cfg: DictConfig) -> None:
     seed = cfg.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise Seq2SeqError(f"seed must be an integer or null, got {seed!r}")
+
+
+def _filter_long(splits: Splits, max_length: int) -> Splits:
+    """Drops pairs whose source or target is longer than ``max_length`` (with a count)."""
+
+    def keep(pairs: list[Pair]) -> list[Pair]:
+        return [(s, t) for s, t in pairs if len(s) <= max_length and len(t) <= max_length]
+
+    kept = Splits(train=keep(splits.train), val=keep(splits.val), test=keep(splits.test))
+    dropped = sum(splits.sizes().values()) - sum(kept.sizes().values())
+    if dropped:
+        log.warning("data.max_length=%d: dropped %d longer pair(s)", max_length, dropped)
+    return kept
 
 
 def _read_history(path: Path) -> list[dict[str, str]]:
@@ -211,6 +231,8 @@ def train(cfg: DictConfig) -> float | None:
     seed = cfg.get("seed")
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
+    if cfg.trainer.get("deterministic"):
+        tf.config.experimental.enable_op_determinism()
 
     data_options = OmegaConf.to_container(cfg.data, resolve=True)
     assert isinstance(data_options, dict)
@@ -220,6 +242,9 @@ def train(cfg: DictConfig) -> float | None:
         splits = load_task(name, **data_options)
     except ValueError as exc:
         raise Seq2SeqError(f"data: {exc}") from None
+    max_length = data_options.get("max_length")
+    if max_length:
+        splits = _filter_long(splits, int(max_length))
     if not splits.train or not splits.val:
         raise Seq2SeqError(f"data: need training and validation pairs, got {splits.sizes()}")
     log.info("pairs per split: %s", splits.sizes())

@@ -99,3 +99,45 @@ def test_an_existing_run_directory_is_not_overwritten(trained_run):
     with pytest.raises(Seq2SeqError, match="already holds a run"):
         train(train_config(trained_run))
     assert (trained_run / "metrics.json").read_text() == before
+
+
+def test_deterministic_mode_gives_bit_identical_histories(tmp_path):
+    args = ("trainer.epochs=2", "seed=7", "trainer.deterministic=true")
+    train(train_config(tmp_path / "a", *args))
+    train(train_config(tmp_path / "b", *args))
+
+    def losses(run):
+        with (tmp_path / run / "history.csv").open() as f:
+            return [(r["loss"], r["val_loss"]) for r in csv.DictReader(f)]
+
+    assert losses("a") == losses("b")
+
+
+def test_deterministic_mode_needs_a_seed(tmp_path):
+    with pytest.raises(Seq2SeqError, match="needs a seed"):
+        train(train_config(tmp_path, "trainer.deterministic=true", "seed=null"))
+
+
+def test_max_length_filters_long_pairs(tmp_path, caplog):
+    lines = [f"{'a' * (i % 30 + 1)}\t{'b' * (i % 7 + 1)}" for i in range(60)]
+    data = tmp_path / "pairs.txt"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        train(
+            train_config(tmp_path / "run", "data=anki", f"data.path={data}", "data.max_length=20")
+        )
+    assert "dropped" in caplog.text
+    vocab = json.loads((tmp_path / "run" / "vocab.json").read_text())
+    assert vocab["max_source_length"] <= 20
+
+
+def test_dirty_anki_file_trains_leniently_and_is_refused_strictly(tmp_path):
+    lines = [f"w{i}\tm{i}" for i in range(40)] + ["no tab here", "\tempty source"]
+    data = tmp_path / "dirty.txt"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    train(train_config(tmp_path / "lenient", "data=anki", f"data.path={data}"))
+    assert (tmp_path / "lenient" / "metrics.json").is_file()
+    with pytest.raises(Seq2SeqError, match=r"dirty\.txt:41: no tab"):
+        train(
+            train_config(tmp_path / "strict", "data=anki", f"data.path={data}", "data.strict=true")
+        )

@@ -22,6 +22,7 @@ def load_task(name: str, **options: Any) -> Splits:
     Raises:
         Seq2SeqError: unknown task name or bad options.
     """
+    options = {k: v for k, v in options.items() if k != "max_length"}  # applied by training
     if name == "dates":
         return load_dates(
             num_samples=int(options["num_samples"]),
