@@ -73,6 +73,11 @@ def _abbrev(rng: random.Random, full: str, choices: list[str]) -> str:
     return short
 
 
+def _name(rng: random.Random, full: str, short_forms: list[str], p_full: float) -> str:
+    """The full name with probability ``p_full``, else one of its short forms."""
+    return full if rng.random() < p_full else _abbrev(rng, full, short_forms)
+
+
 def _en_ordinal(day: int) -> str:
     if 11 <= day % 100 <= 13:
         return f"{day}th"
@@ -112,23 +117,13 @@ def _apply_case(rng: random.Random, text: str) -> str:
 
 def render_english(rng: random.Random, date: dt.date) -> str:
     """An English rendering: month-day-year or day-month-year, maybe with a weekday."""
-    full_month = EN_MONTHS[date.month - 1]
-    month = (
-        full_month
-        if rng.random() < 0.5
-        else _abbrev(rng, full_month, EN_MONTH_ABBR[date.month - 1])
-    )
+    month = _name(rng, EN_MONTHS[date.month - 1], EN_MONTH_ABBR[date.month - 1], 0.5)
     day = _en_ordinal(date.day) if rng.random() < 0.35 else _day_number(rng, date.day)
     comma = "," if rng.random() < 0.5 else ""
 
     weekday = ""
     if rng.random() < 0.35:
-        full_wd = EN_WEEKDAYS[date.weekday()]
-        wd = (
-            full_wd
-            if rng.random() < 0.5
-            else _abbrev(rng, full_wd, EN_WEEKDAY_ABBR[date.weekday()])
-        )
+        wd = _name(rng, EN_WEEKDAYS[date.weekday()], EN_WEEKDAY_ABBR[date.weekday()], 0.5)
         weekday = wd + rng.choice([", ", " "])
 
     style = rng.random()
@@ -144,22 +139,12 @@ def render_english(rng: random.Random, date: dt.date) -> str:
 
 def render_french(rng: random.Random, date: dt.date) -> str:
     """A French rendering: day-month-year, maybe with "le", a weekday and "1er"."""
-    full_month = FR_MONTHS[date.month - 1]
-    month = (
-        full_month
-        if rng.random() < 0.55
-        else _abbrev(rng, full_month, FR_MONTH_ABBR[date.month - 1])
-    )
+    month = _name(rng, FR_MONTHS[date.month - 1], FR_MONTH_ABBR[date.month - 1], 0.55)
     day = "1er" if date.day == 1 and rng.random() < 0.7 else _day_number(rng, date.day)
 
     weekday = ""
     if rng.random() < 0.35:
-        full_wd = FR_WEEKDAYS[date.weekday()]
-        wd = (
-            full_wd
-            if rng.random() < 0.6
-            else _abbrev(rng, full_wd, FR_WEEKDAY_ABBR[date.weekday()])
-        )
+        wd = _name(rng, FR_WEEKDAYS[date.weekday()], FR_WEEKDAY_ABBR[date.weekday()], 0.6)
         weekday = wd + rng.choice([" ", " ", ", "])
     article = "le " if rng.random() < 0.25 else ""
     text = f"{article}{weekday}{day} {month} {date.year}"
