@@ -143,3 +143,15 @@ def test_translator_output_does_not_depend_on_xla(trained_run):
     translator = Translator.from_run_dir(trained_run)
     texts = ["Nov 28, 2026", "", "le 1er mai 1999", "04.07.1950", "x" * 40]
     assert translator.translate(texts, jit_compile=True) == translator.translate(texts)
+
+
+def test_chunked_compacting_greedy_equals_the_single_loop(monkeypatch):
+    model = _random_model(seed=12)
+    batch = _sources(n=40, seed=5)
+    single = GreedyDecoder(model)(batch, max_length=30)  # 40 < compact_from: one loop
+    monkeypatch.setattr(GreedyDecoder, "compact_from", 2)
+    monkeypatch.setattr(GreedyDecoder, "chunk_steps", 3)
+    for jit in (False, True):
+        chunked = GreedyDecoder(model, jit_compile=jit)(batch, max_length=30)
+        np.testing.assert_array_equal(chunked.ids, single.ids)
+        np.testing.assert_allclose(chunked.scores, single.scores, rtol=1e-5)

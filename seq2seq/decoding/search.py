@@ -44,6 +44,11 @@ class Decoder:
     #: Whether the rule may pick a parent other than the slot itself (beam search); when
     #: False, the loop skips reordering the states, which keeps greedy decoding lean.
     reorders: ClassVar[bool] = False
+    #: Batches at least this large decode in chunks of ``chunk_steps`` steps, dropping
+    #: finished sequences between chunks (0 = never). Only for rules whose choices do not
+    #: depend on a row's position in the batch (greedy; not sampling, whose random draws do).
+    compact_from: ClassVar[int] = 0
+    chunk_steps: ClassVar[int] = 12
     #: Extra per-call parameters: name -> (dtype, default).
     params: ClassVar[dict[str, tuple[tf.DType, float | int]]] = {}
 
@@ -62,6 +67,9 @@ class Decoder:
             tf.TensorSpec([], tf.int32, name="n_best"),
         ] + [tf.TensorSpec([], dtype, name=name) for name, (dtype, _) in self.params.items()]
         self.jit_compile = bool(jit_compile)
+        self._concrete = None
+        self._start_fn = None
+        self._loop_fn = None
         self._decode = tf.function(
             self._search, input_signature=signature, jit_compile=self.jit_compile
         )
@@ -86,7 +94,9 @@ class Decoder:
         return scores
 
     # --- the loop --------------------------------------------------------------------------
-    def _search(self, source, max_length, n_best, *param_values):
+    def _start(self, source, *param_values):
+        """Encodes ``source``; returns the initial loop state ``(tokens, h, c, scores,
+        finished, lengths)``, with ``width`` hypotheses per sequence."""
         params = dict(zip(self.params, param_values, strict=True))
         batch = tf.shape(source)[0]
         width = self.width(**params)
@@ -100,14 +110,26 @@ class Decoder:
         tokens = tf.fill([batch, width], tf.constant(START_ID, tf.int32))
         finished = tf.zeros([batch, width], tf.bool)
         lengths = tf.zeros([batch, width], tf.int32)
+        return tokens, h, c, scores, finished, lengths
+
+    def _loop(self, t0, budget, state, *param_values):
+        """Runs steps ``t0 .. t0 + budget - 1`` (fewer if every hypothesis finishes).
+
+        Returns the new state, the emitted tokens ``[batch, width, budget]`` (PAD after the
+        last step run) and the number of steps run.
+        """
+        params = dict(zip(self.params, param_values, strict=True))
+        tokens, h, c, scores, finished, lengths = state
+        batch, width = tf.shape(tokens)[0], tf.shape(tokens)[1]
         # A fixed-size output buffer (static shapes let XLA compile the whole loop).
-        seqs = tf.fill([batch, width, max_length], tf.constant(PAD_ID, tf.int32))
-        positions = tf.range(max_length)[None, None, :]
+        seqs = tf.fill([batch, width, budget], tf.constant(PAD_ID, tf.int32))
+        positions = t0 + tf.range(budget)[None, None, :]
         # Finished rows may only continue with PAD, at no cost.
         pad_only = tf.where(tf.range(self.vocab_size) == PAD_ID, 0.0, NEG_INF)
+        end = t0 + budget
 
         def keep_going(t, tokens, h, c, scores, finished, lengths, seqs):
-            return tf.logical_and(t < max_length, tf.logical_not(tf.reduce_all(finished)))
+            return tf.logical_and(t < end, tf.logical_not(tf.reduce_all(finished)))
 
         def step(t, tokens, h, c, scores, finished, lengths, seqs):
             log_probs, h, c = self._log_probs(tf.reshape(tokens, [-1]), h, c)
@@ -127,10 +149,10 @@ class Decoder:
             finished = tf.logical_or(finished, tf.equal(next_tokens, END_ID))
             return t + 1, next_tokens, h, c, scores, finished, lengths, seqs
 
-        steps, _, _, _, scores, _, lengths, seqs = tf.while_loop(
+        t, tokens, h, c, scores, finished, lengths, seqs = tf.while_loop(
             keep_going,
             step,
-            [tf.constant(0), tokens, h, c, scores, finished, lengths, seqs],
+            [t0, tokens, h, c, scores, finished, lengths, seqs],
             shape_invariants=[
                 tf.TensorShape([]),
                 tf.TensorShape([None, None]),
@@ -142,8 +164,15 @@ class Decoder:
                 tf.TensorShape([None, None, None]),
             ],
         )
+        return (tokens, h, c, scores, finished, lengths), seqs, t - t0
+
+    def _search(self, source, max_length, n_best, *param_values):
+        state = self._start(source, *param_values)
+        state, seqs, steps = self._loop(tf.constant(0), max_length, state, *param_values)
+        _, _, _, scores, _, lengths = state
+        params = dict(zip(self.params, param_values, strict=True))
         ranked = self.final_scores(scores, lengths, **params)
-        n = tf.minimum(n_best, width)
+        n = tf.minimum(n_best, tf.shape(scores)[1])
         top_scores, order = tf.math.top_k(ranked, k=n)
         return tf.gather(seqs, order, batch_dims=1), top_scores, steps
 
@@ -151,6 +180,10 @@ class Decoder:
         self, source_ids: np.ndarray | tf.Tensor, max_length: int, n_best: int = 1, **params
     ) -> Hypotheses:
         """Decodes a right-padded ``[batch, time]`` batch of source ids.
+
+        Large batches of greedy decoding are decoded in chunks of
+        ``chunk_steps`` steps, dropping finished sequences between chunks, so one long output
+        no longer makes the whole batch run to its length; results are the same.
 
         Args:
             source_ids: int32 source ids, ``PAD_ID``-padded on the right.
@@ -165,17 +198,78 @@ class Decoder:
             tf.constant(params.get(name, default), dtype)
             for name, (dtype, default) in self.params.items()
         ]
-        ids, scores, steps = self._decode(
-            tf.convert_to_tensor(source_ids, tf.int32),
-            tf.constant(max_length, tf.int32),
-            tf.constant(n_best, tf.int32),
-            *values,
+        source = tf.convert_to_tensor(source_ids, tf.int32)
+        if self.compact_from and not self.reorders and source.shape[0] >= self.compact_from:
+            return self._chunked(source, int(max_length), values)
+        if self._concrete is None:  # calling the one concrete function skips dispatch work
+            self._concrete = self._decode.get_concrete_function()
+        ids, scores, steps = self._concrete(
+            source, tf.constant(max_length, tf.int32), tf.constant(n_best, tf.int32), *values
         )
         return Hypotheses(ids=ids.numpy()[:, :, : int(steps)], scores=scores.numpy())
+
+    def _chunked(self, source: tf.Tensor, max_length: int, values: list) -> Hypotheses:
+        """Width-1 decoding in chunks, compacting the batch to the unfinished sequences."""
+        if self._start_fn is None:
+            params = [tf.TensorSpec([], dtype) for dtype, _ in self.params.values()]
+            units = self.model.units
+            state = (
+                tf.TensorSpec([None, None], tf.int32),
+                tf.TensorSpec([None, units], tf.float32),
+                tf.TensorSpec([None, units], tf.float32),
+                tf.TensorSpec([None, None], tf.float32),
+                tf.TensorSpec([None, None], tf.bool),
+                tf.TensorSpec([None, None], tf.int32),
+            )
+            self._start_fn = tf.function(
+                self._start,
+                input_signature=[tf.TensorSpec([None, None], tf.int32), *params],
+                jit_compile=self.jit_compile,
+            )
+            self._loop_fn = tf.function(
+                self._loop,
+                input_signature=[
+                    tf.TensorSpec([], tf.int32),
+                    tf.TensorSpec([], tf.int32),
+                    state,
+                    *params,
+                ],
+                jit_compile=self.jit_compile,
+            )
+        batch = int(source.shape[0])
+        ids = np.full((batch, max_length), PAD_ID, np.int32)
+        final = np.zeros(batch, np.float32)
+        active = np.arange(batch)  # original row of each real slot
+        state = self._start_fn(source, *values)
+        t = 0
+        while True:
+            budget = min(self.chunk_steps, max_length - t)
+            state, seqs, steps = self._loop_fn(tf.constant(t), tf.constant(budget), state, *values)
+            steps = int(steps)
+            n = len(active)
+            ids[active, t : t + steps] = seqs.numpy()[:n, 0, :steps]
+            t += steps
+            finished = state[4].numpy()[:n, 0]
+            scores = state[3].numpy()[:n, 0]
+            final[active] = scores
+            keep = np.flatnonzero(~finished)
+            if keep.size == 0 or t >= max_length:
+                break
+            if keep.size <= n // 2:  # compact: keep unfinished rows, padded to a power of 2
+                size = 1 << (int(keep.size) - 1).bit_length()
+                index = np.concatenate([keep, np.full(size - keep.size, keep[0])])
+                gathered = [tf.gather(x, index) for x in state]
+                done = np.arange(size) >= keep.size  # padding slots start finished
+                gathered[4] = tf.logical_or(gathered[4], tf.constant(done)[:, None])
+                state = tuple(gathered)
+                active = active[keep]
+        return Hypotheses(ids=ids[:, None, :t], scores=final[:, None])
 
 
 class GreedyDecoder(Decoder):
     """The most probable token at every step."""
+
+    compact_from = 128
 
     def select(self, log_probs, scores, step):
         best = tf.argmax(log_probs, axis=-1, output_type=tf.int32)  # [batch, 1]
