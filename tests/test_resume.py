@@ -72,3 +72,25 @@ def test_sigkill_after_the_first_checkpoint_then_resume_loses_nothing(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert _epochs(run) == list(range(30))
     assert json.loads((run / "metrics.json").read_text())["train/epochs"] == 30
+
+
+def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    import keras
+    import numpy as np
+
+    import seq2seq.training as training
+
+    class PoisonAfterFirstEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                kernel = self.model.get_layer("decoder_lstm").cell.kernel
+                kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+
+    original = training._callbacks
+    monkeypatch.setattr(
+        training, "_callbacks", lambda *a, **k: [*original(*a, **k), PoisonAfterFirstEpoch()]
+    )
+    with pytest.raises(Seq2SeqError, match=r"diverged.*checkpoints/epoch-0000"):
+        train(train_config(tmp_path, "trainer.epochs=4", *QUIET))
+    assert [p.name for p in checkpoint_dirs(tmp_path)] == ["epoch-0000"]
+    assert not (tmp_path / "metrics.json").exists()
