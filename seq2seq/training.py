@@ -108,6 +108,40 @@ def validate_config(cfg: DictConfig) -> None:
         raise Seq2SeqError(f"seed must be an integer or null, got {seed!r}")
 
 
+def _new_model(cfg: DictConfig, source_size: int, target_size: int) -> Seq2Seq:
+    """Builds and compiles a fresh model as ``cfg.model`` and ``cfg.trainer`` say."""
+    model = build_seq2seq(
+        source_size,
+        target_size,
+        units=int(cfg.model.units),
+        embedding_dim=cfg.model.get("embedding_dim") or None,
+        dropout=float(cfg.model.get("dropout") or 0.0),
+    )
+    optimizer_config: dict[str, Any] = {"learning_rate": float(cfg.trainer.learning_rate)}
+    if cfg.trainer.get("clipnorm"):
+        optimizer_config["clipnorm"] = float(cfg.trainer.clipnorm)
+    optimizer = keras.optimizers.get(
+        {
+            "class_name": OPTIMIZERS[str(cfg.trainer.optimizer).lower()],
+            "config": optimizer_config,
+        }
+    )
+    # PAD positions carry a Keras mask (Embedding/OneHot mask_zero), so loss and accuracy
+    # are averaged over real target characters only.
+    label_smoothing = float(cfg.trainer.get("label_smoothing") or 0.0)
+    loss = (
+        SmoothedSparseCategoricalCrossentropy(label_smoothing)
+        if label_smoothing
+        else keras.losses.SparseCategoricalCrossentropy()
+    )
+    model.training.compile(
+        optimizer=optimizer,
+        loss=loss,
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    return model
+
+
 def _filter_long(splits: Splits, max_length: int) -> Splits:
     """Drops pairs whose source or target is longer than ``max_length`` (with a count)."""
 
@@ -282,35 +316,7 @@ def train(cfg: DictConfig) -> float | None:
         truncate_history(run_dir / "history.csv", initial_epoch)
         log.info("resuming from %s: %d epoch(s) done", path, initial_epoch)
     else:
-        model = build_seq2seq(
-            len(source_vocab),
-            len(target_vocab),
-            units=int(cfg.model.units),
-            embedding_dim=cfg.model.get("embedding_dim") or None,
-            dropout=float(cfg.model.get("dropout") or 0.0),
-        )
-        optimizer_config: dict[str, Any] = {"learning_rate": float(cfg.trainer.learning_rate)}
-        if cfg.trainer.get("clipnorm"):
-            optimizer_config["clipnorm"] = float(cfg.trainer.clipnorm)
-        optimizer = keras.optimizers.get(
-            {
-                "class_name": OPTIMIZERS[str(cfg.trainer.optimizer).lower()],
-                "config": optimizer_config,
-            }
-        )
-        # PAD positions carry a Keras mask (Embedding/OneHot mask_zero), so loss and accuracy
-        # are averaged over real target characters only.
-        label_smoothing = float(cfg.trainer.get("label_smoothing") or 0.0)
-        loss = (
-            SmoothedSparseCategoricalCrossentropy(label_smoothing)
-            if label_smoothing
-            else keras.losses.SparseCategoricalCrossentropy()
-        )
-        model.training.compile(
-            optimizer=optimizer,
-            loss=loss,
-            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-        )
+        model = _new_model(cfg, len(source_vocab), len(target_vocab))
     log.info("model: %s parameters", f"{model.training.count_params():,}")
 
     epochs = int(cfg.trainer.epochs)
