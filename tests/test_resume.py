@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from seq2seq.checkpoints import checkpoint_dirs, latest_checkpoint
 from seq2seq.errors import Seq2SeqError
@@ -72,6 +73,11 @@ def test_sigkill_after_the_first_checkpoint_then_resume_loses_nothing(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert _epochs(run) == list(range(30))
     assert json.loads((run / "metrics.json").read_text())["train/epochs"] == 30
+    # TensorBoard curves continue at the right step (an epoch redone after the kill may
+    # appear twice, never a gap or a restart at 0).
+    acc = EventAccumulator(str(run / "tensorboard" / "train"), size_guidance={"tensors": 0})
+    acc.Reload()
+    assert sorted({e.step for e in acc.Tensors("epoch_loss")}) == list(range(30))
 
 
 def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
