@@ -84,6 +84,8 @@ def validate_config(cfg: DictConfig) -> None:
             f"trainer.optimizer={cfg.trainer.optimizer!r} is unknown;"
             f" choose one of {list(OPTIMIZERS)}"
         )
+    if cfg.trainer.get("bucket_width") is not None:
+        positive("trainer.bucket_width", cfg.trainer.bucket_width)
     if cfg.data.get("num_samples") is not None:
         positive("data.num_samples", cfg.data.num_samples)
     if cfg.trainer.get("deterministic") and cfg.get("seed") is None:
@@ -304,7 +306,13 @@ def train(cfg: DictConfig) -> float | None:
 
     batch_size = int(cfg.trainer.batch_size)
     train_ds = make_dataset(
-        splits.train, source_vocab, target_vocab, batch_size, shuffle=True, seed=seed
+        splits.train,
+        source_vocab,
+        target_vocab,
+        batch_size,
+        shuffle=True,
+        seed=seed,
+        bucket_width=cfg.trainer.get("bucket_width") or None,
     )
     val_ds = make_dataset(splits.val, source_vocab, target_vocab, batch_size)
 

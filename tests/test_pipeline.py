@@ -37,3 +37,17 @@ def test_shuffle_is_seeded_and_keeps_every_pair():
     assert order(1) == order(1)
     assert sorted(order(1)) == sorted(s for s, _ in pairs)
     assert order(1) != [s for s, _ in pairs]
+
+
+def test_bucketing_groups_similar_lengths_and_keeps_every_pair():
+    pairs = [("a" * n, "b" * (n % 5 + 1)) for n in range(1, 41)] * 3
+    v = Vocabulary.build(s + t for s, t in pairs)
+    ds = make_dataset(pairs, v, v, batch_size=8, shuffle=True, seed=0, bucket_width=4)
+    seen = []
+    for inputs, _labels in ds:
+        src = inputs[SOURCE_KEY].numpy()
+        lengths = (src != PAD_ID).sum(axis=1)
+        assert lengths.max() - lengths.min() < 4 + 1  # one bucket per batch
+        assert src.shape[1] == lengths.max()  # padded to the batch's own longest
+        seen += [v.decode(row) for row in src]
+    assert sorted(seen) == sorted(s for s, _ in pairs)

@@ -31,6 +31,7 @@ def make_dataset(
     batch_size: int,
     shuffle: bool = False,
     seed: int | None = None,
+    bucket_width: int | None = None,
 ) -> tf.data.Dataset:
     """Builds the teacher-forcing dataset for ``pairs``.
 
@@ -41,6 +42,8 @@ def make_dataset(
         batch_size: pairs per batch; each batch is padded to its own longest sequence.
         shuffle: reshuffle the pairs every epoch.
         seed: shuffle seed (None: unseeded).
+        bucket_width: batch pairs whose sources have similar lengths (buckets this many
+            characters wide), so batches carry less padding; None or 0: plain batches.
 
     Returns:
         A dataset of ``(inputs, labels)`` batches.
@@ -60,5 +63,14 @@ def make_dataset(
         return {SOURCE_KEY: s, TARGET_IN_KEY: tf.concat([start, t], 0)}, tf.concat([t, end], 0)
 
     ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.padded_batch(batch_size)
+    if bucket_width:
+        longest = max(len(s) for s, _ in pairs)
+        boundaries = list(range(bucket_width + 1, longest + 1, bucket_width))
+        ds = ds.bucket_by_sequence_length(
+            lambda inputs, _: tf.shape(inputs[SOURCE_KEY])[0],
+            bucket_boundaries=boundaries,
+            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        )
+    else:
+        ds = ds.padded_batch(batch_size)
     return ds.prefetch(tf.data.AUTOTUNE)
