@@ -43,11 +43,14 @@ def test_bucketing_groups_similar_lengths_and_keeps_every_pair():
     pairs = [("a" * n, "b" * (n % 5 + 1)) for n in range(1, 41)] * 3
     v = Vocabulary.build(s + t for s, t in pairs)
     ds = make_dataset(pairs, v, v, batch_size=8, shuffle=True, seed=0, bucket_width=4)
-    seen = []
+    seen, batches = [], 0
     for inputs, _labels in ds:
+        batches += 1
         src = inputs[SOURCE_KEY].numpy()
         lengths = (src != PAD_ID).sum(axis=1)
         assert lengths.max() - lengths.min() < 4 + 1  # one bucket per batch
         assert src.shape[1] == lengths.max()  # padded to the batch's own longest
         seen += [v.decode(row) for row in src]
     assert sorted(seen) == sorted(s for s, _ in pairs)
+    assert int(ds.cardinality()) == batches  # known up front, the same every epoch
+    assert sum(1 for _ in ds) == batches

@@ -71,6 +71,12 @@ def make_dataset(
             bucket_boundaries=boundaries,
             bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
         )
+        # Bucket membership depends on length only, so every epoch has the same number of
+        # batches; telling tf.data spares Keras a "ran out of data" warning.
+        buckets = np.searchsorted(boundaries, [len(s) for s, _ in pairs], side="right")
+        sizes = np.bincount(buckets)
+        num_batches = int(sum(-(-int(n) // batch_size) for n in sizes if n))
+        ds = ds.apply(tf.data.experimental.assert_cardinality(num_batches))
     else:
         ds = ds.padded_batch(batch_size)
     return ds.prefetch(tf.data.AUTOTUNE)
