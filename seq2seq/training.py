@@ -34,7 +34,6 @@ from seq2seq.checkpoints import (
 )
 from seq2seq.data import load_task
 from seq2seq.data.pipeline import make_dataset
-from seq2seq.data.splits import Pair, Splits
 from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import score
 from seq2seq.losses import SmoothedSparseCategoricalCrossentropy
@@ -144,19 +143,6 @@ def _new_model(cfg: DictConfig, source_size: int, target_size: int) -> Seq2Seq:
     return model
 
 
-def _filter_long(splits: Splits, max_length: int) -> Splits:
-    """Drops pairs whose source or target is longer than ``max_length`` (with a count)."""
-
-    def keep(pairs: list[Pair]) -> list[Pair]:
-        return [(s, t) for s, t in pairs if len(s) <= max_length and len(t) <= max_length]
-
-    kept = Splits(train=keep(splits.train), val=keep(splits.val), test=keep(splits.test))
-    dropped = sum(splits.sizes().values()) - sum(kept.sizes().values())
-    if dropped:
-        log.warning("data.max_length=%d: dropped %d longer pair(s)", max_length, dropped)
-    return kept
-
-
 def _read_history(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
         return []
@@ -188,22 +174,18 @@ def _callbacks(
         )
     early = trainer.get("early_stopping")
     if early and early.get("patience") is not None:
-        monitor = str(early.get("monitor", "val_loss"))
         callbacks.append(
             keras.callbacks.EarlyStopping(
-                monitor=monitor,
-                mode=_mode(monitor, str(early.get("mode", "auto"))),
+                **_watched(early),
                 patience=int(early.patience),
                 restore_best_weights=True,
             )
         )
     plateau = trainer.get("reduce_lr")
     if plateau and plateau.get("factor"):
-        monitor = str(plateau.get("monitor", "val_loss"))
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
-                monitor=monitor,
-                mode=_mode(monitor, str(plateau.get("mode", "auto"))),
+                **_watched(plateau),
                 factor=float(plateau.factor),
                 patience=int(plateau.get("patience", 2)),
                 min_lr=float(plateau.get("min_lr", 1e-5)),
@@ -222,11 +204,15 @@ def _callbacks(
     return callbacks
 
 
-def _mode(monitor: str, mode: str) -> str:
-    """``auto`` -> ``max`` for accuracy-like metrics (chrF, BLEU, exact match), else ``min``."""
-    if mode != "auto":
-        return mode
-    return "max" if any(k in monitor for k in ("acc", "chrf", "bleu", "exact_match")) else "min"
+def _watched(node: DictConfig) -> dict[str, str]:
+    """``monitor`` and ``mode`` of a callback config; ``auto`` -> ``max`` for accuracy-like
+    metrics (accuracy, chrF, BLEU, exact match), else ``min``."""
+    monitor = str(node.get("monitor", "val_loss"))
+    mode = str(node.get("mode", "auto"))
+    if mode == "auto":
+        accuracy_like = ("acc", "chrf", "bleu", "exact_match")
+        mode = "max" if any(k in monitor for k in accuracy_like) else "min"
+    return {"monitor": monitor, "mode": mode}
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
@@ -278,13 +264,12 @@ def train(cfg: DictConfig) -> float | None:
         splits = load_task(name, **data_options)
     except ValueError as exc:
         raise Seq2SeqError(f"data: {exc}") from None
-    max_length = data_options.get("max_length")
-    if max_length:
-        splits = _filter_long(splits, int(max_length))
     if not splits.train or not splits.val:
         raise Seq2SeqError(f"data: need training and validation pairs, got {splits.sizes()}")
     log.info("pairs per split: %s", splits.sizes())
 
+    longest_source = max(len(s) for s, _ in splits.train)
+    longest_target = max(len(t) for _, t in splits.train)
     source_vocab = Vocabulary.build(s for s, _ in splits.train)
     target_vocab = Vocabulary.build(t for _, t in splits.train)
     if checkpoint is not None:
@@ -298,8 +283,8 @@ def train(cfg: DictConfig) -> float | None:
         source_vocab,
         target_vocab,
         metadata={
-            "max_source_length": max(len(s) for s, _ in splits.train),
-            "max_target_length": max(len(t) for _, t in splits.train),
+            "max_source_length": longest_source,
+            "max_target_length": longest_target,
         },
     )
     log.info("vocabulary sizes: source %d, target %d", len(source_vocab), len(target_vocab))
@@ -328,9 +313,8 @@ def train(cfg: DictConfig) -> float | None:
     log.info("model: %s parameters", f"{model.training.count_params():,}")
 
     epochs = int(cfg.trainer.epochs)
-    longest = max(len(t) for _, t in splits.train)
-    max_output_length = cfg.decoding.get("max_length") or default_max_output_length(longest)
-    max_input_length = default_max_input_length(max(len(s) for s, _ in splits.train))
+    max_output_length = cfg.decoding.get("max_length") or default_max_output_length(longest_target)
+    max_input_length = default_max_input_length(longest_source)
     translator = Translator(model, source_vocab, target_vocab, max_output_length, max_input_length)
     callbacks = _callbacks(cfg, run_dir, translator, splits.val, epochs, resumed=initial_epoch > 0)
     verbose = 1 if cfg.trainer.get("progress_bar", True) else 0

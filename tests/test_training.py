@@ -129,6 +129,15 @@ def test_max_length_filters_long_pairs(tmp_path, caplog):
     assert "dropped" in caplog.text
     vocab = json.loads((tmp_path / "run" / "vocab.json").read_text())
     assert vocab["max_source_length"] <= 20
+    # evaluate.py / benchmark.py regenerate the same, filtered, test split from config.yaml
+    from seq2seq.evaluation import run_test_pairs
+
+    test_pairs = run_test_pairs(tmp_path / "run")
+    assert (
+        len(test_pairs)
+        == json.loads((tmp_path / "run" / "metrics.json").read_text())["test/num_pairs"]
+    )
+    assert all(len(s) <= 20 and len(t) <= 20 for s, t in test_pairs)
 
 
 def test_dirty_anki_file_trains_leniently_and_is_refused_strictly(tmp_path):

@@ -10,19 +10,26 @@ from typing import Any
 
 from seq2seq.data.anki import load_anki, read_anki
 from seq2seq.data.dates import load_dates
-from seq2seq.data.splits import Pair, Splits, split_pairs
+from seq2seq.data.splits import Pair, Splits, filter_long, split_pairs
 from seq2seq.errors import Seq2SeqError
 
 TASKS = ("dates", "anki")
 
 
-def load_task(name: str, **options: Any) -> Splits:
+def load_task(name: str, max_length: int | None = None, **options: Any) -> Splits:
     """Loads a task by name (``dates`` or ``anki``) with its options from the data config.
+
+    Pairs longer than ``max_length`` characters (either side) are dropped when it is set, so
+    every consumer of a run's config (training, evaluation, benchmark) sees the same splits.
 
     Raises:
         Seq2SeqError: unknown task name or bad options.
     """
-    options = {k: v for k, v in options.items() if k != "max_length"}  # applied by training
+    splits = _load(name, **options)
+    return filter_long(splits, int(max_length)) if max_length else splits
+
+
+def _load(name: str, **options: Any) -> Splits:
     if name == "dates":
         return load_dates(
             num_samples=int(options["num_samples"]),
@@ -47,4 +54,13 @@ def load_task(name: str, **options: Any) -> Splits:
     raise Seq2SeqError(f"unknown data task {name!r} (data.name); choose one of {list(TASKS)}")
 
 
-__all__ = ["Pair", "Splits", "load_anki", "load_dates", "load_task", "read_anki", "split_pairs"]
+__all__ = [
+    "Pair",
+    "Splits",
+    "filter_long",
+    "load_anki",
+    "load_dates",
+    "load_task",
+    "read_anki",
+    "split_pairs",
+]

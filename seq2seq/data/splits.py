@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 Pair = tuple[str, str]
 
@@ -54,3 +57,16 @@ def split_pairs(
         val=shuffled[n_train : n_train + n_val],
         test=shuffled[n_train + n_val :],
     )
+
+
+def filter_long(splits: Splits, max_length: int) -> Splits:
+    """Drops pairs whose source or target is longer than ``max_length`` (logs a count)."""
+
+    def keep(pairs: list[Pair]) -> list[Pair]:
+        return [(s, t) for s, t in pairs if len(s) <= max_length and len(t) <= max_length]
+
+    kept = Splits(train=keep(splits.train), val=keep(splits.val), test=keep(splits.test))
+    dropped = sum(splits.sizes().values()) - sum(kept.sizes().values())
+    if dropped:
+        log.warning("data.max_length=%d: dropped %d longer pair(s)", max_length, dropped)
+    return kept
