@@ -123,3 +123,31 @@ def test_time_distributed_matches_per_step_dense_for_any_batch_and_time():
         y = np.asarray(layer(x))
         expected = np.stack([np.asarray(dense(x[:, t])) for t in range(time)], axis=1)
         np.testing.assert_allclose(y, expected, rtol=1e-6)
+
+
+def test_encode_equals_the_encoder_model_exactly(model):
+    rng = np.random.default_rng(3)
+    source = rng.integers(4, SRC_V, size=(5, 7)).astype("int32")
+    source[1, 4:] = 0  # right padding
+    source[2, 1:] = 0
+    source[3, :] = 0  # an empty row keeps the zero state
+    source[4, 2] = 0  # a masked step inside a row keeps the state through it
+    expected = model.encoder(source, training=False)
+    for got, want in zip(model.encode(source), expected, strict=True):
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    assert not np.asarray(model.encode(source)[0])[3].any()
+    # No time steps at all: zero states, not an error.
+    h, c = model.encode(np.zeros((2, 0), "int32"))
+    assert h.shape == (2, UNITS) and not np.asarray(h).any() and not np.asarray(c).any()
+
+
+def test_step_equals_the_decoder_step_model_exactly(model):
+    rng = np.random.default_rng(4)
+    tokens = rng.integers(0, TGT_V, size=(6,)).astype("int32")
+    h = rng.normal(size=(6, UNITS)).astype("float32")
+    c = rng.normal(size=(6, UNITS)).astype("float32")
+    want = model.decoder_step([tokens[:, None], h, c], training=False)
+    got = model.step(tokens, h, c)
+    np.testing.assert_array_equal(np.asarray(got[0]), np.asarray(want[0])[:, 0])
+    for g, w in zip(got[1:], want[1:], strict=True):
+        np.testing.assert_array_equal(np.asarray(g), np.asarray(w))

@@ -48,7 +48,7 @@ class Decoder:
     #: finished sequences between chunks (0 = never). Only for rules whose choices do not
     #: depend on a row's position in the batch (greedy; not sampling, whose random draws do).
     compact_from: ClassVar[int] = 0
-    chunk_steps: ClassVar[int] = 12
+    chunk_steps: ClassVar[int] = 6
     #: Extra per-call parameters: name -> (dtype, default).
     params: ClassVar[dict[str, tuple[tf.DType, float | int]]] = {}
 
@@ -100,7 +100,7 @@ class Decoder:
         params = dict(zip(self.params, param_values, strict=True))
         batch = tf.shape(source)[0]
         width = self.width(**params)
-        h, c = self.model.encoder(source, training=False)
+        h, c = self.model.encode(source)
         # One copy of the encoder state per hypothesis: [batch * width, units].
         h = tf.repeat(h, width, axis=0)
         c = tf.repeat(c, width, axis=0)
@@ -255,8 +255,8 @@ class Decoder:
             keep = np.flatnonzero(~finished)
             if keep.size == 0 or t >= max_length:
                 break
-            if keep.size <= n // 2:  # compact: keep unfinished rows, padded to a power of 2
-                size = 1 << (int(keep.size) - 1).bit_length()
+            size = _compact_size(int(keep.size))
+            if size < n:  # compact: keep the unfinished rows (padded to a size from a few)
                 index = np.concatenate([keep, np.full(size - keep.size, keep[0])])
                 gathered = [tf.gather(x, index) for x in state]
                 done = np.arange(size) >= keep.size  # padding slots start finished
@@ -264,6 +264,14 @@ class Decoder:
                 state = tuple(gathered)
                 active = active[keep]
         return Hypotheses(ids=ids[:, None, :t], scores=final[:, None])
+
+
+def _compact_size(n: int) -> int:
+    """The batch size to compact ``n`` rows into: a power of 2 up to 64, then a multiple of
+    64 (a small set of shapes, so XLA compiles the loop only a few times)."""
+    if n <= 64:
+        return 1 << (n - 1).bit_length()
+    return -(-n // 64) * 64
 
 
 class GreedyDecoder(Decoder):
