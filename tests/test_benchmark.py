@@ -1,0 +1,53 @@
+"""The decode benchmark script runs end to end on a trained run (tiny sizes; no timing claims)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from seq2seq.benchmark import benchmark_inputs, run_decode_benchmark
+from seq2seq.errors import Seq2SeqError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_benchmark_reports_every_figure_and_identical_outputs(trained_run):
+    result = run_decode_benchmark(
+        trained_run,
+        num_sentences=12,
+        textbook_sentences=3,
+        batch_sizes=(1, 5),
+        batch1_sentences=6,
+        repeats=1,
+    )
+    assert result["identical_outputs"] is True
+    assert result["textbook_sentences"] == 3 and result["batch1_sentences"] == 6
+    for key in ("textbook_sentences_per_s", "python_loop_sentences_per_s"):
+        assert result[key] > 0
+    for key in ("sentences_per_s", "chars_per_s", "speedup_vs_textbook", "speedup_vs_python_loop"):
+        assert set(result[key]) == {"1", "5"}
+    json.dumps(result)  # JSON-ready
+
+
+def test_benchmark_inputs_are_spread_over_the_test_split(trained_run, tmp_path):
+    lines = [f"line {i}" for i in range(10)]
+    path = tmp_path / "inputs.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert benchmark_inputs(trained_run, 5, str(path)) == lines[::2]
+    assert benchmark_inputs(trained_run, 12, str(path)) == lines + lines[:2]
+    with pytest.raises(Seq2SeqError, match="inputs_file not found"):
+        benchmark_inputs(trained_run, 5, str(tmp_path / "missing.txt"))
+
+
+def test_benchmark_script_rejects_bad_arguments_in_one_line(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "scripts/benchmark.py", "decode", f"run_dir={tmp_path}", "repeats=x"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == "error: repeats must be int, got 'x'"
+    assert "Traceback" not in proc.stderr
