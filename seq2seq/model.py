@@ -102,9 +102,9 @@ class Seq2Seq:
         """The encoder's final ``[h, c]`` for ``[batch, time]`` source ids (PAD = masked).
 
         Computes what ``encoder`` computes (the LSTM keeps its state through masked steps),
-        but projects every step's input at once (a row lookup for one-hot inputs), skips the
-        recurrent product at the first step (the state is zero there), and stops after the
-        last unmasked step of the batch instead of running through trailing padding.
+        but applies the cell's arithmetic directly (a row lookup for one-hot inputs), skips
+        the recurrent product at the first step (the state is zero there), and stops after
+        the last unmasked step of the batch instead of running through trailing padding.
 
         Args:
             source: ``[batch, time]`` int32 ids.
@@ -116,18 +116,18 @@ class Seq2Seq:
         if cell.implementation != 2:
             return self.encoder(source, training=False)
         embed = self.training.get_layer(SOURCE_EMBEDDING)
-        # One trailing PAD column: every batch has a first step, even one of empty rows.
-        source = ops.pad(ops.convert_to_tensor(source, "int32"), ((0, 0), (0, 1)))
-        mask = ops.transpose(ops.not_equal(source, PAD_ID))[:, :, None]  # [time, batch, 1]
-        inputs = ops.transpose(_input_projection(embed, cell, source), (1, 0, 2))
-        positions = ops.arange(1, ops.shape(source)[1] + 1, dtype="int32")
+        # Time-major ids, plus one trailing PAD step: every batch has a first step, even one
+        # of empty rows.
+        ids = ops.transpose(ops.pad(ops.convert_to_tensor(source, "int32"), ((0, 0), (0, 1))))
+        mask = ops.not_equal(ids, PAD_ID)[:, :, None]  # [time, batch, 1]
+        positions = ops.arange(1, ops.shape(ids)[0] + 1, dtype="int32")
         steps = ops.max(ops.where(mask[:, :, 0], positions[:, None], 0))
-        zeros = ops.zeros((ops.shape(source)[0], cell.units), dtype=inputs.dtype)
-        h, c = _lstm_cell(cell, inputs[0], None, zeros)
+        zeros = ops.zeros((ops.shape(ids)[1], cell.units), dtype=cell.kernel.dtype)
+        h, c = _lstm_cell(cell, _input_projection(embed, cell, ids[0]), None, zeros)
         h, c = ops.where(mask[0], h, zeros), ops.where(mask[0], c, zeros)
 
         def body(t, h, c):
-            new_h, new_c = _lstm_cell(cell, inputs[t], h, c)
+            new_h, new_c = _lstm_cell(cell, _input_projection(embed, cell, ids[t]), h, c)
             return t + 1, ops.where(mask[t], new_h, h), ops.where(mask[t], new_c, c)
 
         _, h, c = ops.while_loop(lambda t, h, c: t < steps, body, (1, h, c))

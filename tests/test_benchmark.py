@@ -28,6 +28,10 @@ def test_benchmark_reports_every_figure_and_identical_outputs(trained_run):
         assert result[key] > 0
     for key in ("sentences_per_s", "chars_per_s", "speedup_vs_textbook", "speedup_vs_python_loop"):
         assert set(result[key]) == {"1", "5"}
+    floor = result["arithmetic_floor"]
+    assert (
+        floor["batch_size"] == 5 and floor["encoder_step_ms"] > 0 and floor["sentences_per_s"] > 0
+    )
     json.dumps(result)  # JSON-ready
 
 
