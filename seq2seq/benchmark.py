@@ -97,8 +97,9 @@ def step_seconds(translator: Translator, batch: int, steps: int = 32) -> tuple[f
     encode = tf.function(model.encode, jit_compile=True)
     h, c = encode(source)
     decode(h, c).numpy()  # compile
-    encoder, _ = _time(lambda: encode(source)[0].numpy(), 5)
-    decoder, _ = _time(lambda: decode(h, c).numpy(), 5)
+    # A floor: the fastest of several runs (the least disturbed by anything else).
+    encoder = min(_time(lambda: encode(source)[0].numpy(), 1)[0] for _ in range(10))
+    decoder = min(_time(lambda: decode(h, c).numpy(), 1)[0] for _ in range(10))
     return encoder / steps, decoder / steps
 
 
