@@ -113,9 +113,9 @@ class Seq2Seq:
             ``(state_h, state_c)``, each ``[batch, units]``.
         """
         cell = self.training.get_layer(ENCODER_LSTM).cell
-        if cell.implementation != 2:
-            return self.encoder(source, training=False)
         embed = self.training.get_layer(SOURCE_EMBEDDING)
+        if cell.implementation != 2 or not getattr(embed, "mask_zero", False):
+            return self.encoder(source, training=False)  # recurrent dropout, or PAD not masked
         # Time-major ids, plus one trailing PAD step: every batch has a first step, even one
         # of empty rows.
         ids = ops.transpose(ops.pad(ops.convert_to_tensor(source, "int32"), ((0, 0), (0, 1))))
