@@ -84,21 +84,24 @@ def test_vocabulary_that_does_not_match_the_model_is_refused(trained_run, tmp_pa
         Translator.from_run_dir(bad)
 
 
-def _script(*args, stdin=""):
+def _script(*args, stdin="", cwd=None):
     env = {**os.environ, "HYDRA_FULL_ERROR": "", "SEQ2SEQ_DEBUG": ""}
     return subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "translate.py"), *args],
-        input=stdin, capture_output=True, text=True, env=env, timeout=300, check=False,
+        input=stdin, capture_output=True, text=True, env=env, timeout=300, check=False, cwd=cwd,
     )  # fmt: skip
 
 
-def test_script_prints_translations_only_on_stdout(trained_run):
-    result = _script(f"run_dir={trained_run}", stdin="Nov 28, 2026\n\nle 1er mai 1999\n")
+def test_script_prints_translations_only_on_stdout(trained_run, tmp_path):
+    result = _script(
+        f"run_dir={trained_run}", stdin="Nov 28, 2026\n\nle 1er mai 1999\n", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     expected = Translator.from_run_dir(trained_run).translate(
         ["Nov 28, 2026", "", "le 1er mai 1999"]
     )
     assert result.stdout.splitlines() == expected
+    assert list(tmp_path.iterdir()) == []  # no log or config files in the launch directory
 
 
 def test_script_reports_a_missing_run_dir_in_one_line_without_traceback(tmp_path):
