@@ -7,9 +7,10 @@ output_dir and prints the metrics.
 import hydra
 from omegaconf import DictConfig
 
-from seq2seq.cli import quiet_tensorflow, run_task
+from seq2seq.cli import quiet_tensorflow, register_configs, run_task
 
 quiet_tensorflow()
+register_configs()
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="evaluate")

@@ -3,9 +3,10 @@
 import hydra
 from omegaconf import DictConfig
 
-from seq2seq.cli import quiet_tensorflow, run_task
+from seq2seq.cli import quiet_tensorflow, register_configs, run_task
 
 quiet_tensorflow()
+register_configs()
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="train")

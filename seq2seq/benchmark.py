@@ -55,19 +55,24 @@ def benchmark_inputs(run_dir: Path, num: int, inputs_file: str | None = None) ->
     return [texts[i % len(texts)] for i in range(num)]
 
 
+def _as_list(outputs: Any) -> list:
+    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+
 def textbook_decode(translator: Translator, text: str, max_length: int, call: str) -> str:
-    """The Keras example's loop for one sentence (``call``: ``predict`` or ``predict_on_batch``)."""
+    """The Keras example's loop for one sentence (``call``: ``predict`` or ``predict_on_batch``)
+    over the model's oracle Keras models, whatever its state holds."""
     encoder, step = translator.model.encoder, translator.model.decoder_step
 
     def run(model, x):
         return model.predict(x, verbose=0) if call == "predict" else model.predict_on_batch(x)
 
     source = np.asarray([translator.source_vocab.encode(normalize_input(text))], np.int32)
-    h, c = run(encoder, source)
+    state = _as_list(run(encoder, source))
     token = np.array([[START_ID]], np.int32)
     out: list[int] = []
     for _ in range(max_length):
-        probs, h, c = run(step, [token, h, c])
+        probs, *state = run(step, [token, *state])
         next_id = int(np.argmax(probs[0, -1]))
         out.append(next_id)
         if next_id == END_ID:
@@ -79,27 +84,31 @@ def textbook_decode(translator: Translator, text: str, max_length: int, call: st
 def step_seconds(translator: Translator, batch: int, steps: int = 32) -> tuple[float, float]:
     """Seconds per encoder step and per greedy decoder step on ``batch`` rows (XLA-compiled).
 
-    Times the bare arithmetic our loop repeats (the LSTM cell, and for the decoder the output
-    layer and the arg-max), with no padding, compaction or Python work: a per-step floor.
+    Times the bare arithmetic our loop repeats (the model's encoder step, and for the decoder
+    the model's step and the arg-max), with no padding, compaction or Python work: a per-step
+    floor.
     """
     model = translator.model
     source = tf.fill([batch, steps], tf.constant(START_ID + 3, tf.int32))  # a real character
 
     @tf.function(jit_compile=True)
-    def decode(h, c):
-        def body(t, tokens, h, c):
-            probs, h, c = model.step(tokens, h, c)
-            return t + 1, tf.argmax(probs, axis=-1, output_type=tf.int32), h, c
+    def decode(state):
+        def body(t, tokens, state):
+            probs, state = model.step(tokens, state)
+            return t + 1, tf.argmax(probs, axis=-1, output_type=tf.int32), state
 
         start = tf.fill([batch], tf.constant(START_ID, tf.int32))
-        return tf.while_loop(lambda t, *_: t < steps, body, (0, start, h, c))[2]
+        return tf.while_loop(lambda t, *_: t < steps, body, (0, start, state))[2]
+
+    def first(structure) -> np.ndarray:
+        return tf.nest.flatten(structure)[0].numpy()  # wait for the result
 
     encode = tf.function(model.encode, jit_compile=True)
-    h, c = encode(source)
-    decode(h, c).numpy()  # compile
+    state = encode(source)
+    first(decode(state))  # compile
     # A floor: the fastest of several runs (the least disturbed by anything else).
-    encoder = min(_time(lambda: encode(source)[0].numpy(), 1)[0] for _ in range(10))
-    decoder = min(_time(lambda: decode(h, c).numpy(), 1)[0] for _ in range(10))
+    encoder = min(_time(lambda: first(encode(source)), 1)[0] for _ in range(10))
+    decoder = min(_time(lambda: first(decode(state)), 1)[0] for _ in range(10))
     return encoder / steps, decoder / steps
 
 

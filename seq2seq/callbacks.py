@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from tensorboard.plugins.hparams import api as hp
 
 from seq2seq.data.splits import Pair
 from seq2seq.evaluation import score
+from seq2seq.rundir import RunDir
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,23 @@ class EpochSummary(keras.callbacks.Callback):
         )
         seconds = time.perf_counter() - self._start
         log.info("epoch %d/%d: %s (%.1fs)", epoch + 1, self.epochs, parts, seconds)
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Saves a resumable checkpoint (model, optimizer, epoch) after every completed epoch
+    with a finite loss, keeping the newest ``keep``."""
+
+    def __init__(self, run: RunDir, keep: int = 2) -> None:
+        super().__init__()
+        self.run = run
+        self.keep = max(1, int(keep))
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            log.error("epoch %d: non-finite loss; not checkpointing it", epoch + 1)
+            return
+        self.run.write_checkpoint(self.model, epoch, keep=self.keep)
 
 
 class ValidationDecoding(keras.callbacks.Callback):

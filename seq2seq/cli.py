@@ -40,6 +40,23 @@ def run_task(task: Callable[[DictConfig], T], cfg: DictConfig) -> T:
         sys.exit(130)
 
 
+def register_configs() -> None:
+    """Stores each search rule's ``decoding`` defaults in Hydra's ConfigStore as
+    ``search_rule/<name>``, the base of ``configs/decoding/<name>.yaml``.
+
+    The rule's ``Params`` dataclass (and :class:`seq2seq.settings.DecodingSettings`) own the
+    defaults; the YAML files only pick them up, so overrides such as
+    ``decoding.beam_size=8`` work without repeating a value.
+    """
+    from hydra.core.config_store import ConfigStore
+
+    from seq2seq.settings import decoding_config_nodes
+
+    store = ConfigStore.instance()
+    for name, node in decoding_config_nodes().items():
+        store.store(group="search_rule", name=name, node=node, provider="seq2seq")
+
+
 def quiet_tensorflow() -> None:
     """Silences TensorFlow's C++ info logs unless the user set the level."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -8,6 +8,8 @@ Levenshtein distance over total reference characters) and position-wise characte
 from __future__ import annotations
 
 import csv
+import dataclasses
+import io
 import json
 import logging
 import sys
@@ -16,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import sacrebleu
-import yaml
 from omegaconf import DictConfig
 
 from seq2seq.data import load_task, read_anki
 from seq2seq.data.splits import Pair
 from seq2seq.errors import Seq2SeqError
+from seq2seq.rundir import METRICS_FILE, RunDir, atomic_write_text
+
+TRANSLATIONS_FILE = "translations.tsv"
 
 log = logging.getLogger(__name__)
 
@@ -89,14 +93,15 @@ def score(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, flo
 
 def run_test_pairs(run_dir: str | Path) -> list[Pair]:
     """The test split of a training run, regenerated from its resolved ``config.yaml``."""
-    config_path = Path(run_dir) / "config.yaml"
-    if not config_path.is_file():
-        raise Seq2SeqError(f"{config_path} not found (is {run_dir} a training run directory?)")
-    data = dict(yaml.safe_load(config_path.read_text(encoding="utf-8"))["data"])
+    run = RunDir(Path(run_dir))
+    data = run.read_config().get("data")
+    if not isinstance(data, dict) or "name" not in data:
+        raise Seq2SeqError(f"{run.config_file} has no data section")
+    data = dict(data)
     try:
         return load_task(data.pop("name"), **data).test
-    except ValueError as exc:
-        raise Seq2SeqError(f"{config_path}: data: {exc}") from None
+    except (ValueError, TypeError) as exc:
+        raise Seq2SeqError(f"{run.config_file}: data: {exc}") from None
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
@@ -105,14 +110,15 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     Writes ``<output_dir>/metrics.json`` and ``<output_dir>/translations.tsv``
     (``source<TAB>reference<TAB>hypothesis`` with a header row) and prints the metrics.
     """
-    from seq2seq.translation import Translator, decoding_options
+    from seq2seq.settings import DecodingSettings
+    from seq2seq.translation import Translator
 
     if not cfg.get("run_dir"):
         raise Seq2SeqError("run_dir is required: evaluate.py run_dir=<run> output_dir=<dir>")
     if not cfg.get("output_dir"):
         raise Seq2SeqError("output_dir is required: evaluate.py run_dir=<run> output_dir=<dir>")
-    options = decoding_options(cfg.get("decoding") or {"name": "greedy"}, cfg.get("seed"))
-    options["n_best"] = 1
+    decoding = DecodingSettings.from_config(cfg.get("decoding"), cfg.get("seed"))
+    decoding = dataclasses.replace(decoding, n_best=1)
     translator = Translator.from_run_dir(cfg.run_dir)
     if cfg.get("pairs_file"):
         pairs = read_anki(cfg.pairs_file, strict=bool(cfg.get("strict", False)))
@@ -122,20 +128,21 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         source_name = "test split"
     if not pairs:
         raise Seq2SeqError(f"no pairs to evaluate in {source_name}")
-    log.info("evaluating %d pairs from %s (%s)", len(pairs), source_name, options["decoding"])
+    log.info("evaluating %d pairs from %s (%s)", len(pairs), source_name, decoding.name)
     hyps = translator.translate(
-        [s for s, _ in pairs], batch_size=int(cfg.get("batch_size", 256)), **options
+        [s for s, _ in pairs], batch_size=int(cfg.get("batch_size", 256)), **decoding.options()
     )
     metrics: dict[str, Any] = score(hyps, [t for _, t in pairs])
-    metrics.update(num_pairs=len(pairs), decoding=options["decoding"], pairs=source_name)
+    metrics.update(num_pairs=len(pairs), decoding=decoding.name, pairs=source_name)
 
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with (out / "translations.tsv").open("w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-        writer.writerow(["source", "reference", "hypothesis"])
-        writer.writerows((s, t, h) for (s, t), h in zip(pairs, hyps, strict=True))
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    table = io.StringIO()
+    writer = csv.writer(table, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(["source", "reference", "hypothesis"])
+    writer.writerows((s, t, h) for (s, t), h in zip(pairs, hyps, strict=True))
+    atomic_write_text(out / TRANSLATIONS_FILE, table.getvalue())
+    atomic_write_text(out / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
     sys.stdout.write(json.dumps(metrics, indent=2) + "\n")
-    log.info("wrote %s and %s", out / "metrics.json", out / "translations.tsv")
+    log.info("wrote %s and %s", out / METRICS_FILE, out / TRANSLATIONS_FILE)
     return metrics

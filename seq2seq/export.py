@@ -21,8 +21,9 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from seq2seq.decoding import GreedyDecoder
+from seq2seq.decoding import GreedySearch
 from seq2seq.errors import Seq2SeqError
+from seq2seq.rundir import atomic_write
 from seq2seq.translation import Translator
 from seq2seq.vocab import END_ID, PAD_ID, SPECIAL_TOKENS, UNK_ID, Vocabulary
 
@@ -34,7 +35,7 @@ class TranslationModule(tf.Module):
 
     def __init__(self, translator: Translator, max_length: int | None = None) -> None:
         super().__init__(name="seq2seq_translator")
-        self._greedy = GreedyDecoder(translator.model)
+        self._greedy = GreedySearch(translator.model)
         self.max_length = tf.constant(int(max_length or translator.max_output_length), tf.int32)
         self.source_table = _source_table(translator.source_vocab)
         self.target_strings = tf.constant(_target_strings(translator.target_vocab))
@@ -52,7 +53,7 @@ class TranslationModule(tf.Module):
         source = ids.to_tensor(default_value=PAD_ID)
         # An all-empty batch still needs one (masked) time step.
         source = tf.pad(source, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(source)[1])]])
-        out_ids, scores, _ = self._greedy._search(source, self.max_length, tf.constant(1))
+        out_ids, scores, _ = self._greedy.decode_graph(source, self.max_length, tf.constant(1))
         out_ids, scores = out_ids[:, 0, :], scores[:, 0]
         # Keep the tokens before the first END; specials render as "".
         before_end = tf.equal(tf.cumsum(tf.cast(tf.equal(out_ids, END_ID), tf.int32), axis=1), 0)
@@ -91,11 +92,6 @@ def export_run(run_dir: str | Path, export_dir: str | Path, max_length: int | No
         raise Seq2SeqError(f"export directory already exists and is not empty: {export_dir}")
     translator = Translator.from_run_dir(run_dir)
     module = TranslationModule(translator, max_length=max_length)
-    tmp = export_dir.with_name(f".{export_dir.name}.tmp")
-    if tmp.exists():
-        import shutil
-
-        shutil.rmtree(tmp)
     # Keras's ExportArchive tracks the Keras variables so that every loader finds them,
     # including the TF1-style ones behind saved_model_cli and TensorFlow Serving.
     archive = keras.export.ExportArchive()
@@ -106,10 +102,7 @@ def export_run(run_dir: str | Path, export_dir: str | Path, max_length: int | No
         module._translate,
         input_signature=[tf.TensorSpec([None], tf.string, name="inputs")],
     )
-    archive.write_out(str(tmp), verbose=False)
-    if export_dir.exists():
-        export_dir.rmdir()
-    tmp.replace(export_dir)
+    atomic_write(export_dir, lambda tmp: archive.write_out(str(tmp), verbose=False))
     log.info("exported %s to %s", run_dir, export_dir)
     return export_dir
 

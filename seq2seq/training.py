@@ -1,360 +1,338 @@
-"""``train(cfg)``: data, vocabularies, model, fit, final metrics and the run directory.
+"""``train(cfg)``: the training task as a story of named phases.
 
-The run directory (``cfg.paths.output_dir``, Hydra's run dir by default) ends up holding::
-
-    config.yaml     the resolved config (no ${...} left)
-    vocab.json      source and target vocabularies, plus data limits
-    model.keras     the trained model (loadable with safe_mode=True)
-    history.csv     one row per epoch (Keras CSVLogger format)
-    tensorboard/    train/ and validation/ event files
-    metrics.json    flat keys: "test/exact_match", "test/char_accuracy", "val/loss", ...
+guard the run directory -> seed -> load data -> vocabularies -> datasets -> build or resume
+the model -> fit -> save -> evaluate -> report. Each phase is a function below; the run
+directory's files are named, read and written by :mod:`seq2seq.rundir`.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
 import math
 import time
-from pathlib import Path
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import keras
 import tensorflow as tf
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from seq2seq.callbacks import EpochSummary, ValidationDecoding, flatten_hparams, write_hparams
-from seq2seq.checkpoints import (
-    CHECKPOINT_DIR,
+from seq2seq.callbacks import (
     EpochCheckpoint,
-    latest_checkpoint,
-    load_checkpoint_model,
-    truncate_history,
+    EpochSummary,
+    ValidationDecoding,
+    flatten_hparams,
+    write_hparams,
 )
 from seq2seq.data import load_task
 from seq2seq.data.pipeline import make_dataset
+from seq2seq.data.splits import Splits
 from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import score
 from seq2seq.losses import SmoothedSparseCategoricalCrossentropy
-from seq2seq.model import Seq2Seq, build_seq2seq, save_model
-from seq2seq.translation import (
-    MODEL_FILE,
-    VOCAB_FILE,
-    Translator,
-    default_max_input_length,
-    default_max_output_length,
-)
-from seq2seq.vocab import Vocabulary, load_vocabularies, save_vocabularies
+from seq2seq.models import Seq2SeqModel, build_model, load_model
+from seq2seq.rundir import Checkpoint, RunDir
+from seq2seq.settings import OPTIMIZERS, TrainerSettings, TrainSettings
+from seq2seq.translation import Translator, default_max_input_length, default_max_output_length
+from seq2seq.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
 
-# Files whose presence means a run directory is taken (finished or partial).
-RUN_ARTIFACTS = (MODEL_FILE, VOCAB_FILE, "history.csv", "metrics.json", CHECKPOINT_DIR)
-OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD", "adamw": "AdamW"}
+
+@dataclass(frozen=True)
+class Vocabularies:
+    """The source and target vocabularies and the longest training lengths."""
+
+    source: Vocabulary
+    target: Vocabulary
+    longest_source: int
+    longest_target: int
 
 
-def validate_config(cfg: DictConfig) -> None:
-    """Rejects bad values before any data is loaded, naming the key.
+@dataclass(frozen=True)
+class Datasets:
+    """The batched ``tf.data`` splits (``test`` is None when the task has no test split)."""
 
-    Raises:
-        Seq2SeqError: a value is out of range or unknown.
-    """
-
-    def positive(key: str, value: Any, kind: type = int) -> None:
-        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise Seq2SeqError(f"{key} must be a positive number, got {value!r}")
-        if kind is int and int(value) != value:
-            raise Seq2SeqError(f"{key} must be a whole number, got {value!r}")
-        if value <= 0:
-            raise Seq2SeqError(f"{key} must be positive, got {value!r}")
-
-    positive("model.units", cfg.model.units)
-    positive("trainer.epochs", cfg.trainer.epochs)
-    positive("trainer.batch_size", cfg.trainer.batch_size)
-    positive("trainer.learning_rate", cfg.trainer.learning_rate, float)
-    if cfg.model.get("embedding_dim"):
-        positive("model.embedding_dim", cfg.model.embedding_dim)
-    dropout = cfg.model.get("dropout", 0.0) or 0.0
-    if not 0 <= dropout < 1:
-        raise Seq2SeqError(f"model.dropout must be in [0, 1), got {dropout!r}")
-    if str(cfg.trainer.optimizer).lower() not in OPTIMIZERS:
-        raise Seq2SeqError(
-            f"trainer.optimizer={cfg.trainer.optimizer!r} is unknown;"
-            f" choose one of {list(OPTIMIZERS)}"
-        )
-    if cfg.trainer.get("bucket_width") is not None:
-        positive("trainer.bucket_width", cfg.trainer.bucket_width)
-    if cfg.data.get("num_samples") is not None:
-        positive("data.num_samples", cfg.data.num_samples)
-    if cfg.trainer.get("deterministic") and cfg.get("seed") is None:
-        raise Seq2SeqError("trainer.deterministic=true needs a seed (seed=<int>)")
-    max_length = cfg.data.get("max_length")
-    if max_length is not None:
-        positive("data.max_length", max_length)
-    smoothing = cfg.trainer.get("label_smoothing") or 0.0
-    if not 0 <= smoothing < 1:
-        raise Seq2SeqError(f"trainer.label_smoothing must be in [0, 1), got {smoothing!r}")
-    for key in ("early_stopping", "reduce_lr"):
-        node = cfg.trainer.get(key)
-        if node and node.get("mode", "auto") not in ("auto", "min", "max"):
-            raise Seq2SeqError(f"trainer.{key}.mode must be auto, min or max, got {node.mode!r}")
-        if node and node.get("patience") is not None and int(node.patience) < 0:
-            raise Seq2SeqError(f"trainer.{key}.patience must be 0 or more, got {node.patience!r}")
-    plateau = cfg.trainer.get("reduce_lr")
-    if plateau and plateau.get("factor") is not None and not 0 < plateau.factor < 1:
-        raise Seq2SeqError(f"trainer.reduce_lr.factor must be in (0, 1), got {plateau.factor!r}")
-    seed = cfg.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise Seq2SeqError(f"seed must be an integer or null, got {seed!r}")
-
-
-def _new_model(cfg: DictConfig, source_size: int, target_size: int) -> Seq2Seq:
-    """Builds and compiles a fresh model as ``cfg.model`` and ``cfg.trainer`` say."""
-    model = build_seq2seq(
-        source_size,
-        target_size,
-        units=int(cfg.model.units),
-        embedding_dim=cfg.model.get("embedding_dim") or None,
-        dropout=float(cfg.model.get("dropout") or 0.0),
-    )
-    optimizer_config: dict[str, Any] = {"learning_rate": float(cfg.trainer.learning_rate)}
-    if cfg.trainer.get("clipnorm"):
-        optimizer_config["clipnorm"] = float(cfg.trainer.clipnorm)
-    optimizer = keras.optimizers.get(
-        {
-            "class_name": OPTIMIZERS[str(cfg.trainer.optimizer).lower()],
-            "config": optimizer_config,
-        }
-    )
-    # PAD positions carry a Keras mask (Embedding/OneHot mask_zero), so loss and accuracy
-    # are averaged over real target characters only.
-    label_smoothing = float(cfg.trainer.get("label_smoothing") or 0.0)
-    loss = (
-        SmoothedSparseCategoricalCrossentropy(label_smoothing)
-        if label_smoothing
-        else keras.losses.SparseCategoricalCrossentropy()
-    )
-    model.training.compile(
-        optimizer=optimizer,
-        loss=loss,
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-    )
-    return model
-
-
-def _read_history(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        return []
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def _callbacks(
-    cfg: DictConfig,
-    run_dir: Path,
-    translator: Translator,
-    val_pairs: list,
-    epochs: int,
-    resumed: bool = False,
-) -> list[keras.callbacks.Callback]:
-    """The training callbacks; those that add to the epoch logs come before the loggers."""
-    trainer = cfg.trainer
-    callbacks: list[keras.callbacks.Callback] = []
-    val_decoding = trainer.get("val_decoding")
-    if val_decoding and val_decoding.get("every"):
-        callbacks.append(
-            ValidationDecoding(
-                translator,
-                val_pairs[: int(val_decoding.get("num_samples", 256))],
-                run_dir / "tensorboard",
-                every=int(val_decoding.every),
-                num_examples=int(val_decoding.get("num_examples", 5)),
-            )
-        )
-    early = trainer.get("early_stopping")
-    if early and early.get("patience") is not None:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                **_watched(early),
-                patience=int(early.patience),
-                restore_best_weights=True,
-            )
-        )
-    plateau = trainer.get("reduce_lr")
-    if plateau and plateau.get("factor"):
-        callbacks.append(
-            keras.callbacks.ReduceLROnPlateau(
-                **_watched(plateau),
-                factor=float(plateau.factor),
-                patience=int(plateau.get("patience", 2)),
-                min_lr=float(plateau.get("min_lr", 1e-5)),
-            )
-        )
-    callbacks += [
-        keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resumed),
-        keras.callbacks.TensorBoard(
-            log_dir=str(run_dir / "tensorboard"), write_graph=False, update_freq="epoch"
-        ),
-        EpochSummary(epochs),
-        # After the history row: a kill between the two leaves a row that resume drops.
-        EpochCheckpoint(run_dir, keep=int(trainer.get("keep_checkpoints", 2))),
-    ]
-    return callbacks
-
-
-def _watched(node: DictConfig) -> dict[str, str]:
-    """``monitor`` and ``mode`` of a callback config; ``auto`` -> ``max`` for accuracy-like
-    metrics (accuracy, chrF, BLEU, exact match), else ``min``."""
-    monitor = str(node.get("monitor", "val_loss"))
-    mode = str(node.get("mode", "auto"))
-    if mode == "auto":
-        accuracy_like = ("acc", "chrf", "bleu", "exact_match")
-        mode = "max" if any(k in monitor for k in accuracy_like) else "min"
-    return {"monitor": monitor, "mode": mode}
-
-
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    train: tf.data.Dataset
+    val: tf.data.Dataset
+    test: tf.data.Dataset | None
 
 
 def train(cfg: DictConfig) -> float | None:
     """Trains a model as configured and fills the run directory.
 
     Args:
-        cfg: the composed training config (``data``, ``model``, ``trainer``, ``paths``,
-            ``seed``, ``optimized_metric``).
+        cfg: the composed training config (``data``, ``model``, ``trainer``, ``decoding``,
+            ``paths``, ``seed``, ``optimized_metric``).
 
     Returns:
         The value of ``cfg.optimized_metric`` from ``metrics.json`` (for sweepers), or None.
     """
-    validate_config(cfg)
-    run_dir = Path(cfg.paths.output_dir)
-    resume = bool(cfg.trainer.get("resume", False))
-    if resume and (run_dir / "metrics.json").exists():
-        raise Seq2SeqError(f"run directory {run_dir} holds a finished run; nothing to resume")
-    checkpoint = latest_checkpoint(run_dir) if resume else None
-    existing = [name for name in RUN_ARTIFACTS if (run_dir / name).exists()]
+    settings = TrainSettings.from_config(cfg)
+    run = RunDir(settings.output_dir)
+    checkpoint = guard_run_dir(run, settings)
+    seed_everything(settings)
+    splits = load_data(settings)
+    vocabs = build_vocabularies(splits, run, resuming=checkpoint is not None)
+    datasets = make_datasets(splits, vocabs, settings)
+    model, initial_epoch = build_or_resume(run, checkpoint, vocabs, settings)
+    translator = Translator(
+        model,
+        vocabs.source,
+        vocabs.target,
+        settings.decoding.max_length or default_max_output_length(vocabs.longest_target),
+        default_max_input_length(vocabs.longest_source),
+    )
+    started = time.perf_counter()
+    fit(model, datasets, translator, splits, run, settings.trainer, initial_epoch)
+    seconds = time.perf_counter() - started
+    run.save_model(model.training)
+    log.info("saved %s", run.model_file)
+    metrics = evaluate_final(model, datasets, translator, splits, run, seconds)
+    run.write_metrics(metrics)
+    report(run, settings, metrics)
+    return optimized_value(settings, metrics)
+
+
+def guard_run_dir(run: RunDir, settings: TrainSettings) -> Checkpoint | None:
+    """Refuses a run directory that holds another run; returns the checkpoint to resume.
+
+    Writes the resolved ``config.yaml`` once the directory is ours.
+    """
+    resume = settings.trainer.resume
+    if resume and run.is_finished():
+        raise Seq2SeqError(f"run directory {run.path} holds a finished run; nothing to resume")
+    checkpoint = run.latest_checkpoint() if resume else None
+    existing = run.artifacts()
     if existing and checkpoint is None:
         raise Seq2SeqError(
-            f"run directory {run_dir} already holds a run ({', '.join(existing)});"
+            f"run directory {run.path} already holds a run ({', '.join(existing)});"
             " choose another hydra.run.dir"
             + ("" if resume else ", or resume it with trainer.resume=true")
         )
     if resume and checkpoint is None:
-        log.info("trainer.resume=true but %s has no checkpoint: starting from scratch", run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
+        log.info("trainer.resume=true but %s has no checkpoint: starting from scratch", run.path)
+    run.path.mkdir(parents=True, exist_ok=True)
+    run.write_config(settings.resolved)
+    return checkpoint
 
+
+def seed_everything(settings: TrainSettings) -> None:
+    """A fresh Keras session, seeded (and deterministic ops) as configured."""
     keras.utils.clear_session()  # a fresh graph per job (Hydra multirun shares a process)
-    seed = cfg.get("seed")
-    if seed is not None:
-        keras.utils.set_random_seed(int(seed))
-    if cfg.trainer.get("deterministic"):
+    if settings.seed is not None:
+        keras.utils.set_random_seed(settings.seed)
+    if settings.trainer.deterministic:
         tf.config.experimental.enable_op_determinism()
 
-    data_options = OmegaConf.to_container(cfg.data, resolve=True)
-    assert isinstance(data_options, dict)
-    name = data_options.pop("name")
+
+def load_data(settings: TrainSettings) -> Splits:
+    """The task's train / validation / test pairs."""
+    options = dict(settings.data)
+    name = options.pop("name")
     log.info("loading data %s", name)
     try:
-        splits = load_task(name, **data_options)
+        splits = load_task(name, **options)
     except ValueError as exc:
         raise Seq2SeqError(f"data: {exc}") from None
     if not splits.train or not splits.val:
         raise Seq2SeqError(f"data: need training and validation pairs, got {splits.sizes()}")
     log.info("pairs per split: %s", splits.sizes())
+    return splits
 
-    longest_source = max(len(s) for s, _ in splits.train)
-    longest_target = max(len(t) for _, t in splits.train)
-    source_vocab = Vocabulary.build(s for s, _ in splits.train)
-    target_vocab = Vocabulary.build(t for _, t in splits.train)
-    if checkpoint is not None:
-        saved_source, saved_target, _ = load_vocabularies(run_dir / VOCAB_FILE)
-        if (saved_source, saved_target) != (source_vocab, target_vocab):
+
+def build_vocabularies(splits: Splits, run: RunDir, resuming: bool) -> Vocabularies:
+    """Vocabularies of the training split, written to ``vocab.json``; a resumed run must
+    find the same ones it saved."""
+    vocabs = Vocabularies(
+        source=Vocabulary.build(s for s, _ in splits.train),
+        target=Vocabulary.build(t for _, t in splits.train),
+        longest_source=max(len(s) for s, _ in splits.train),
+        longest_target=max(len(t) for _, t in splits.train),
+    )
+    if resuming:
+        saved_source, saved_target, _ = run.read_vocab()
+        if (saved_source, saved_target) != (vocabs.source, vocabs.target):
             raise Seq2SeqError(
-                f"cannot resume {run_dir}: its vocab.json does not match the data of this config"
+                f"cannot resume {run.path}: its vocab.json does not match the data of this config"
             )
-    save_vocabularies(
-        run_dir / VOCAB_FILE,
-        source_vocab,
-        target_vocab,
+    run.write_vocab(
+        vocabs.source,
+        vocabs.target,
         metadata={
-            "max_source_length": longest_source,
-            "max_target_length": longest_target,
+            "max_source_length": vocabs.longest_source,
+            "max_target_length": vocabs.longest_target,
         },
     )
-    log.info("vocabulary sizes: source %d, target %d", len(source_vocab), len(target_vocab))
+    log.info("vocabulary sizes: source %d, target %d", len(vocabs.source), len(vocabs.target))
+    return vocabs
 
-    batch_size = int(cfg.trainer.batch_size)
+
+def make_datasets(splits: Splits, vocabs: Vocabularies, settings: TrainSettings) -> Datasets:
+    """Batched datasets: shuffled (and length-bucketed) training, plain validation/test."""
+    batch_size = settings.trainer.batch_size
+
+    def plain(pairs):
+        return make_dataset(pairs, vocabs.source, vocabs.target, batch_size)
+
     train_ds = make_dataset(
         splits.train,
-        source_vocab,
-        target_vocab,
+        vocabs.source,
+        vocabs.target,
         batch_size,
         shuffle=True,
-        seed=seed,
-        bucket_width=cfg.trainer.get("bucket_width") or None,
+        seed=settings.seed,
+        bucket_width=settings.trainer.bucket_width,
     )
-    val_ds = make_dataset(splits.val, source_vocab, target_vocab, batch_size)
+    return Datasets(train_ds, plain(splits.val), plain(splits.test) if splits.test else None)
 
-    initial_epoch = 0
+
+def build_or_resume(
+    run: RunDir, checkpoint: Checkpoint | None, vocabs: Vocabularies, settings: TrainSettings
+) -> tuple[Seq2SeqModel, int]:
+    """A new compiled model, or the checkpoint's (weights and optimizer state); and the
+    epoch to start from."""
     if checkpoint is not None:
-        path, last_epoch = checkpoint
-        model = Seq2Seq.from_training_model(load_checkpoint_model(path))
-        initial_epoch = last_epoch + 1
-        truncate_history(run_dir / "history.csv", initial_epoch)
-        log.info("resuming from %s: %d epoch(s) done", path, initial_epoch)
-    else:
-        model = _new_model(cfg, len(source_vocab), len(target_vocab))
+        model = load_model(checkpoint.model_file, compile=True)
+        run.truncate_history(checkpoint.epoch + 1)
+        log.info("resuming from %s: %d epoch(s) done", checkpoint.path, checkpoint.epoch + 1)
+        return model, checkpoint.epoch + 1
+    model = build_model(
+        settings.model_name,
+        len(vocabs.source),
+        len(vocabs.target),
+        **asdict(settings.model_options),
+    )
+    compile_model(model.training, settings.trainer)
     log.info("model: %s parameters", f"{model.training.count_params():,}")
+    return model, 0
 
-    epochs = int(cfg.trainer.epochs)
-    max_output_length = cfg.decoding.get("max_length") or default_max_output_length(longest_target)
-    max_input_length = default_max_input_length(longest_source)
-    translator = Translator(model, source_vocab, target_vocab, max_output_length, max_input_length)
-    callbacks = _callbacks(cfg, run_dir, translator, splits.val, epochs, resumed=initial_epoch > 0)
-    verbose = 1 if cfg.trainer.get("progress_bar", True) else 0
-    started = time.perf_counter()
+
+def compile_model(training: keras.Model, trainer: TrainerSettings) -> None:
+    """Compiles with the configured optimizer and the masked (per-character) loss."""
+    optimizer_config: dict[str, Any] = {"learning_rate": trainer.learning_rate}
+    if trainer.clipnorm:
+        optimizer_config["clipnorm"] = trainer.clipnorm
+    optimizer = keras.optimizers.get(
+        {"class_name": OPTIMIZERS[trainer.optimizer], "config": optimizer_config}
+    )
+    # PAD positions carry a Keras mask (Embedding/OneHot mask_zero), so loss and accuracy
+    # are averaged over real target characters only.
+    loss = (
+        SmoothedSparseCategoricalCrossentropy(trainer.label_smoothing)
+        if trainer.label_smoothing
+        else keras.losses.SparseCategoricalCrossentropy()
+    )
+    training.compile(
+        optimizer=optimizer,
+        loss=loss,
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+
+
+def fit(
+    model: Seq2SeqModel,
+    datasets: Datasets,
+    translator: Translator,
+    splits: Splits,
+    run: RunDir,
+    trainer: TrainerSettings,
+    initial_epoch: int,
+) -> None:
+    """Runs ``fit`` with the callbacks; a non-finite loss names the last good checkpoint."""
     history = model.training.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=epochs,
+        datasets.train,
+        validation_data=datasets.val,
+        epochs=trainer.epochs,
         initial_epoch=initial_epoch,
-        callbacks=callbacks,
-        verbose=verbose,
+        callbacks=callbacks(trainer, run, translator, splits, resumed=initial_epoch > 0),
+        verbose=1 if trainer.progress_bar else 0,
         shuffle=False,  # the dataset reshuffles itself every epoch
     )
-    train_seconds = time.perf_counter() - started
     losses = history.history.get("loss", [])
     if not all(math.isfinite(v) for v in losses):
-        last_good = latest_checkpoint(run_dir)
+        last_good = run.latest_checkpoint()
         raise Seq2SeqError(
             f"training diverged (non-finite loss) at epoch {initial_epoch + len(losses)};"
-            f" last good checkpoint: {last_good[0] if last_good else 'none'}"
+            f" last good checkpoint: {last_good.path if last_good else 'none'}"
             " (lower trainer.learning_rate, then resume with trainer.resume=true)"
         )
-    rows = _read_history(run_dir / "history.csv")
 
-    save_model(model.training, run_dir / MODEL_FILE)
-    log.info("saved %s", run_dir / MODEL_FILE)
 
-    # Scores of the final model (the best epoch's when early stopping restored it).
-    val_eval = model.training.evaluate(val_ds, verbose=0, return_dict=True)
+def callbacks(
+    trainer: TrainerSettings,
+    run: RunDir,
+    translator: Translator,
+    splits: Splits,
+    resumed: bool = False,
+) -> list[keras.callbacks.Callback]:
+    """The training callbacks; those that add to the epoch logs come before the loggers."""
+    found: list[keras.callbacks.Callback] = []
+    if trainer.val_decoding_every:
+        found.append(
+            ValidationDecoding(
+                translator,
+                splits.val[: trainer.val_decoding_samples],
+                run.tensorboard_dir,
+                every=trainer.val_decoding_every,
+                num_examples=trainer.val_decoding_examples,
+            )
+        )
+    if trainer.early_stopping:
+        watch = trainer.early_stopping
+        found.append(
+            keras.callbacks.EarlyStopping(
+                monitor=watch.monitor,
+                mode=watch.mode,
+                patience=watch.patience,
+                restore_best_weights=True,
+            )
+        )
+    if trainer.reduce_lr:
+        watch = trainer.reduce_lr
+        found.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=watch.monitor,
+                mode=watch.mode,
+                factor=watch.factor,
+                patience=watch.patience,
+                min_lr=watch.min_lr if watch.min_lr is not None else 1e-5,
+            )
+        )
+    return [
+        *found,
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.CSVLogger(str(run.history_file), append=resumed),
+        keras.callbacks.TensorBoard(
+            log_dir=str(run.tensorboard_dir), write_graph=False, update_freq="epoch"
+        ),
+        EpochSummary(trainer.epochs),
+        # After the history row: a kill between the two leaves a row that resume drops.
+        EpochCheckpoint(run, keep=trainer.keep_checkpoints),
+    ]
+
+
+def evaluate_final(
+    model: Seq2SeqModel,
+    datasets: Datasets,
+    translator: Translator,
+    splits: Splits,
+    run: RunDir,
+    train_seconds: float,
+) -> dict[str, Any]:
+    """Scores of the final model (the best epoch's when early stopping restored it)."""
+    rows = run.read_history()
+    val = model.training.evaluate(datasets.val, verbose=0, return_dict=True)
     metrics: dict[str, Any] = {
-        "val/loss": float(val_eval["loss"]),
-        "val/accuracy": float(val_eval["accuracy"]),
+        "val/loss": float(val["loss"]),
+        "val/accuracy": float(val["accuracy"]),
         "train/loss": float(rows[-1]["loss"]) if rows else None,
         "train/accuracy": float(rows[-1]["accuracy"]) if rows else None,
         "train/seconds": round(train_seconds, 1),
         "train/epochs": len(rows),
     }
-    if splits.test:
-        test_ds = make_dataset(splits.test, source_vocab, target_vocab, batch_size)
-        test = model.training.evaluate(test_ds, verbose=0, return_dict=True)
+    if datasets.test is not None:
+        test = model.training.evaluate(datasets.test, verbose=0, return_dict=True)
         metrics["test/loss"] = float(test["loss"])
         metrics["test/accuracy"] = float(test["accuracy"])
         log.info("decoding %d test pairs", len(splits.test))
@@ -364,24 +342,27 @@ def train(cfg: DictConfig) -> float | None:
         metrics["test/num_pairs"] = len(refs)
         for (src, ref), hyp in list(zip(splits.test, hyps, strict=True))[:5]:
             log.info("test sample: %r -> %r (reference %r)", src, hyp, ref)
-    _write_json(run_dir / "metrics.json", metrics)
-    resolved = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(resolved, dict)
-    hparams = flatten_hparams(resolved, ("data", "model", "trainer", "decoding"))
-    write_hparams(run_dir / "tensorboard", hparams | {"seed": str(seed)}, metrics)
+    return metrics
+
+
+def report(run: RunDir, settings: TrainSettings, metrics: dict[str, Any]) -> None:
+    """Logs the metrics and writes the HParams summary for TensorBoard."""
+    hparams = flatten_hparams(settings.resolved, ("data", "model", "trainer", "decoding"))
+    write_hparams(run.tensorboard_dir, hparams | {"seed": str(settings.seed)}, metrics)
     log.info(
         "metrics: %s",
         ", ".join(
             f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
         ),
     )
-    log.info("run directory: %s", run_dir)
+    log.info("run directory: %s", run.path)
 
-    key = cfg.get("optimized_metric")
-    if key:
-        if key not in metrics:
-            raise Seq2SeqError(
-                f"optimized_metric={key!r} is not in metrics.json ({sorted(metrics)})"
-            )
-        return metrics[key]
-    return None
+
+def optimized_value(settings: TrainSettings, metrics: dict[str, Any]) -> float | None:
+    """The ``optimized_metric`` value a Hydra sweeper minimises (None when unset)."""
+    key = settings.optimized_metric
+    if not key:
+        return None
+    if key not in metrics:
+        raise Seq2SeqError(f"optimized_metric={key!r} is not in metrics.json ({sorted(metrics)})")
+    return metrics[key]

@@ -12,31 +12,31 @@ stdout (one line per input, in input order) or to ``output_file``; logs go to st
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from omegaconf import DictConfig, ListConfig
 
-from seq2seq.decoding import DECODERS, Decoder
+from seq2seq.decoding import SEARCH_RULES, SearchRule
 from seq2seq.errors import Seq2SeqError
-from seq2seq.model import (
-    OUTPUT_LAYER,
-    SOURCE_EMBEDDING,
-    TARGET_EMBEDDING,
-    Seq2Seq,
-    load_seq2seq,
-)
-from seq2seq.vocab import Vocabulary, load_vocabularies, pad_batch
+from seq2seq.models import Seq2SeqModel, load_model
+from seq2seq.rundir import MODEL_FILE, VOCAB_FILE, RunDir, atomic_write_text
+from seq2seq.settings import DecodingSettings
+from seq2seq.vocab import Vocabulary, pad_batch
 
 log = logging.getLogger(__name__)
 
-MODEL_FILE = "model.keras"
-VOCAB_FILE = "vocab.json"
+
+class Candidate(NamedTuple):
+    """One translation of an input and its score (log-probability, length-normalised for
+    beam search with a length penalty)."""
+
+    text: str
+    score: float
 
 
 def normalize_input(text: str) -> str:
@@ -54,16 +54,12 @@ def default_max_input_length(longest_source: int) -> int:
     return max(4 * longest_source, 64)
 
 
-def _layer_vocab_size(layer) -> int:
-    return int(getattr(layer, "input_dim", None) or layer.depth)
-
-
 class Translator:
     """Batched translation of strings with a trained model and its vocabularies."""
 
     def __init__(
         self,
-        model: Seq2Seq,
+        model: Seq2SeqModel,
         source_vocab: Vocabulary,
         target_vocab: Vocabulary,
         max_output_length: int = 100,
@@ -83,9 +79,8 @@ class Translator:
             Seq2SeqError: the vocabularies do not match the model's layer sizes.
         """
         checks = (
-            ("source", source_vocab, _layer_vocab_size(model.training.get_layer(SOURCE_EMBEDDING))),
-            ("target", target_vocab, _layer_vocab_size(model.training.get_layer(TARGET_EMBEDDING))),
-            ("target", target_vocab, int(model.training.get_layer(OUTPUT_LAYER).layer.units)),
+            ("source", source_vocab, model.source_vocab_size),
+            ("target", target_vocab, model.target_vocab_size),
         )
         for side, vocab, size in checks:
             if len(vocab) != size:
@@ -97,7 +92,7 @@ class Translator:
         self.target_vocab = target_vocab
         self.max_output_length = int(max_output_length)
         self.max_input_length = int(max_input_length) if max_input_length else None
-        self._decoders: dict[tuple[str, bool], Decoder] = {}
+        self._searches: dict[tuple[str, bool], SearchRule] = {}
 
     @classmethod
     def from_run_dir(cls, run_dir: str | Path) -> Translator:
@@ -106,17 +101,10 @@ class Translator:
         Raises:
             Seq2SeqError: the directory is missing, incomplete or inconsistent.
         """
-        run_dir = Path(run_dir)
-        if not run_dir.is_dir():
-            raise Seq2SeqError(f"run directory not found: {run_dir}")
-        missing = [name for name in (MODEL_FILE, VOCAB_FILE) if not (run_dir / name).is_file()]
-        if missing:
-            raise Seq2SeqError(
-                f"run directory {run_dir} is incomplete: missing {', '.join(missing)}"
-                " (did training finish?)"
-            )
-        source_vocab, target_vocab, meta = load_vocabularies(run_dir / VOCAB_FILE)
-        model = load_seq2seq(run_dir / MODEL_FILE)
+        run = RunDir(Path(run_dir))
+        run.require(MODEL_FILE, VOCAB_FILE)
+        source_vocab, target_vocab, meta = run.read_vocab()
+        model = load_model(run.model_file)
         max_output_length = default_max_output_length(int(meta.get("max_target_length", 50)))
         max_input_length = default_max_input_length(int(meta.get("max_source_length", 50)))
         try:
@@ -124,14 +112,14 @@ class Translator:
         except Seq2SeqError as exc:
             raise Seq2SeqError(f"{run_dir}: {exc}") from None
 
-    def decoder(self, name: str = "greedy", jit_compile: bool = False) -> Decoder:
-        """The compiled decoder ``name`` (``greedy``, ``beam``, ``sample``), built once."""
-        if name not in DECODERS:
-            raise Seq2SeqError(f"unknown decoding {name!r}; choose one of {list(DECODERS)}")
+    def search(self, name: str = "greedy", jit_compile: bool = False) -> SearchRule:
+        """The compiled search rule ``name`` (``greedy``, ``beam``, ``sample``), built once."""
+        if name not in SEARCH_RULES:
+            raise Seq2SeqError(f"unknown decoding {name!r}; choose one of {list(SEARCH_RULES)}")
         key = (name, bool(jit_compile))
-        if key not in self._decoders:
-            self._decoders[key] = DECODERS[name](self.model, jit_compile=bool(jit_compile))
-        return self._decoders[key]
+        if key not in self._searches:
+            self._searches[key] = SEARCH_RULES[name](self.model, jit_compile=bool(jit_compile))
+        return self._searches[key]
 
     def candidates(
         self,
@@ -142,9 +130,10 @@ class Translator:
         max_length: int | None = None,
         progress: bool = False,
         jit_compile: bool = False,
-        **params: Any,
-    ) -> list[list[tuple[str, float]]]:
-        """Translates ``texts``, returning up to ``n_best`` ``(translation, score)`` per input.
+        params: Any = None,
+        **param_values: Any,
+    ) -> list[list[Candidate]]:
+        """Translates ``texts``, returning up to ``n_best`` candidates per input, best first.
 
         Inputs are sorted by length into batches of ``batch_size`` (less padding), each batch
         decoded at once by one compiled loop. Characters unknown to the source vocabulary
@@ -159,12 +148,18 @@ class Translator:
             progress: show a progress bar on stderr.
             jit_compile: run the decode loop as one XLA program (faster; each new batch
                 shape compiles once, so source widths are padded to multiples of 16).
-            **params: decoder parameters (``beam_size``, ``length_penalty``, ``temperature``,
-                ``top_k``, ``seed``).
+            params: the rule's checked parameters (``SEARCH_RULES[decoding].params(...)``);
+                or give them as keywords:
+            **param_values: the rule's parameters (``beam_size``, ``length_penalty``,
+                ``temperature``, ``top_k``, ``seed``); unset ones take the rule's defaults.
         """
         if batch_size < 1:
             raise Seq2SeqError(f"batch_size must be positive, got {batch_size}")
-        decoder = self.decoder(decoding, jit_compile)
+        search = self.search(decoding, jit_compile)
+        params = params or search.params(**param_values)
+        most = search.max_candidates(params)
+        if n_best > most:
+            raise Seq2SeqError(f"n_best must be at most {most} for decoding={decoding}")
         max_length = int(max_length or self.max_output_length)
         cleaned = [normalize_input(t) for t in texts]
         limit = self.max_input_length
@@ -181,7 +176,7 @@ class Translator:
             )
         encoded = [self.source_vocab.encode(t) for t in cleaned]
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-        results: list[list[tuple[str, float]]] = [[("", 0.0)] for _ in encoded]
+        results = [[Candidate("", 0.0)] for _ in encoded]
         bar = Progress(len(encoded), enabled=progress)
         for start in range(0, len(order), batch_size):
             idx = [i for i in order[start : start + batch_size] if encoded[i]]
@@ -190,10 +185,10 @@ class Translator:
                 if jit_compile:  # fewer distinct shapes, fewer XLA compilations
                     width = -(-width // 16) * 16
                 batch = np.asarray(pad_batch([encoded[i] for i in idx], width), np.int32)
-                hyps = decoder(batch, max_length, n_best=n_best, **params)
+                hyps = search(batch, max_length, n_best=n_best, params=params)
                 for row, i in enumerate(idx):
                     results[i] = [
-                        (self.target_vocab.decode(ids), float(score))
+                        Candidate(self.target_vocab.decode(ids), float(score))
                         for ids, score in zip(hyps.ids[row], hyps.scores[row], strict=True)
                     ]
             bar.update(min(start + batch_size, len(order)))
@@ -215,7 +210,7 @@ class Translator:
         best = self.candidates(
             texts, decoding=decoding, batch_size=batch_size, max_length=max_length, **params
         )
-        return [c[0][0] for c in best]
+        return [cands[0].text for cands in best]
 
 
 class Progress:
@@ -273,46 +268,7 @@ def _read_inputs(cfg: DictConfig) -> list[str]:
     return sys.stdin.read().splitlines()
 
 
-def decoding_options(decoding: DictConfig | dict, seed: int | None = None) -> dict[str, Any]:
-    """Checks a ``decoding`` config and turns it into :meth:`Translator.candidates` arguments.
-
-    Raises:
-        Seq2SeqError: an unknown decoding name or a value out of range, naming the key.
-    """
-    d = dict(decoding)
-    name = d.pop("name", "greedy")
-    if name not in DECODERS:
-        raise Seq2SeqError(f"decoding={name!r} is unknown; choose one of {list(DECODERS)}")
-    options: dict[str, Any] = {"decoding": name, "max_length": d.pop("max_length", None)}
-    options["jit_compile"] = bool(d.pop("jit_compile", False))
-    options["n_best"] = int(d.pop("n_best", 1) or 1)
-
-    def check(key: str, ok: bool, what: str) -> None:
-        if not ok:
-            raise Seq2SeqError(f"decoding.{key} must be {what}, got {decoding[key]!r}")
-
-    if options["max_length"] is not None:
-        check("max_length", int(options["max_length"]) >= 1, "a positive integer")
-    check("n_best", options["n_best"] >= 1, "a positive integer")
-    allowed = set(DECODERS[name].params)
-    for key, value in d.items():
-        if key not in allowed:
-            raise Seq2SeqError(f"decoding.{key} does not apply to decoding={name}")
-        options[key] = value
-    if name == "beam":
-        check("beam_size", int(options.get("beam_size", 5)) >= 1, "a positive integer")
-        check("n_best", options["n_best"] <= int(options.get("beam_size", 5)), "at most beam_size")
-        check("length_penalty", float(options.get("length_penalty", 0.0)) >= 0, "0 or more")
-    elif options["n_best"] > 1:
-        raise Seq2SeqError(f"decoding.n_best > 1 needs decoding=beam (got decoding={name})")
-    if name == "sample":
-        check("temperature", float(options.get("temperature", 1.0)) > 0, "positive")
-        check("top_k", int(options.get("top_k", 0)) >= 0, "0 (off) or more")
-        options["seed"] = int(seed) if seed is not None else int.from_bytes(os.urandom(3), "big")
-    return options
-
-
-def format_candidates(candidates: list[list[tuple[str, float]]]) -> str:
+def format_candidates(candidates: list[list[Candidate]]) -> str:
     """n-best output: one ``input_index<TAB>rank<TAB>score<TAB>translation`` line per candidate.
 
     ``input_index`` counts input lines from 0, ``rank`` counts from 1 (best first) and
@@ -340,29 +296,26 @@ def translate(cfg: DictConfig) -> list[str]:
     batch_size = cfg.get("batch_size", 256)
     if not isinstance(batch_size, int) or batch_size < 1:
         raise Seq2SeqError(f"batch_size must be a positive integer, got {batch_size!r}")
-    options = decoding_options(cfg.get("decoding") or {"name": "greedy"}, cfg.get("seed"))
+    decoding = DecodingSettings.from_config(cfg.get("decoding"), cfg.get("seed"))
     output_file = cfg.get("output_file")
     if output_file and not Path(output_file).parent.is_dir():
         raise Seq2SeqError(f"output directory not found: {Path(output_file).parent}")
 
     translator = Translator.from_run_dir(run_dir)
     texts = _read_inputs(cfg)
-    log.info("translating %d input(s) with %s (%s)", len(texts), run_dir, options["decoding"])
+    log.info("translating %d input(s) with %s (%s)", len(texts), run_dir, decoding.name)
     candidates = translator.candidates(
-        texts, batch_size=batch_size, progress=len(texts) > batch_size, **options
+        texts, batch_size=batch_size, progress=len(texts) > batch_size, **decoding.options()
     )
-    if options["n_best"] > 1:
+    if decoding.n_best > 1:
         text = format_candidates(candidates)
     else:
-        text = "".join(c[0][0] + "\n" for c in candidates)
+        text = "".join(cands[0].text + "\n" for cands in candidates)
 
     if output_file:
-        path = Path(output_file)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-        log.info("wrote %d translation(s) to %s", len(candidates), path)
+        atomic_write_text(output_file, text)
+        log.info("wrote %d translation(s) to %s", len(candidates), output_file)
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
-    return [c[0][0] for c in candidates]
+    return [cands[0].text for cands in candidates]

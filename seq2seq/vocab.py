@@ -10,13 +10,9 @@ A :class:`Vocabulary` knows nothing of TensorFlow or Hydra. Ids ``0..3`` are res
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
-
-from seq2seq.errors import Seq2SeqError
 
 PAD, START, END, UNK = "<pad>", "<start>", "<end>", "<unk>"
 SPECIAL_TOKENS = (PAD, START, END, UNK)
@@ -116,43 +112,29 @@ class Vocabulary:
         return cls(data["characters"])
 
 
-def save_vocabularies(
-    path: str | Path,
-    source: Vocabulary,
-    target: Vocabulary,
-    metadata: dict[str, Any] | None = None,
-) -> None:
-    """Writes the source and target vocabularies (and optional metadata) to one JSON file."""
-    payload = {
+def vocabularies_payload(
+    source: Vocabulary, target: Vocabulary, metadata: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The JSON content of ``vocab.json``: both vocabularies plus optional metadata."""
+    return {
         "format_version": VOCAB_FORMAT_VERSION,
         "source": source.to_dict(),
         "target": target.to_dict(),
         **(metadata or {}),
     }
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
-    tmp.replace(path)
 
 
-def load_vocabularies(path: str | Path) -> tuple[Vocabulary, Vocabulary, dict[str, Any]]:
-    """Reads a file written by :func:`save_vocabularies`.
-
-    Returns:
-        ``(source, target, metadata)`` where metadata holds every other top-level key.
+def vocabularies_from_payload(
+    payload: dict[str, Any],
+) -> tuple[Vocabulary, Vocabulary, dict[str, Any]]:
+    """Inverse of :func:`vocabularies_payload`: ``(source, target, metadata)``.
 
     Raises:
-        Seq2SeqError: the file is missing or malformed.
+        ValueError, KeyError, TypeError, AttributeError: the payload is malformed.
     """
-    path = Path(path)
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-        source = Vocabulary.from_dict(payload.pop("source"))
-        target = Vocabulary.from_dict(payload.pop("target"))
-    except FileNotFoundError:
-        raise Seq2SeqError(f"vocabulary file not found: {path}") from None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise Seq2SeqError(f"malformed vocabulary file {path}: {exc}") from None
+    payload = dict(payload)
+    source = Vocabulary.from_dict(payload.pop("source"))
+    target = Vocabulary.from_dict(payload.pop("target"))
     return source, target, payload
 
 

@@ -11,6 +11,10 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+from seq2seq.cli import register_configs
+
+register_configs()  # the search rules' decoding defaults, as the scripts register them
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
 

@@ -4,15 +4,9 @@ import pytest
 
 from seq2seq.data.pipeline import SOURCE_KEY, TARGET_IN_KEY
 from seq2seq.layers import TimeDistributed
-from seq2seq.model import (
-    DECODER_LSTM,
-    ENCODER_LSTM,
-    SOURCE_EMBEDDING,
-    TARGET_EMBEDDING,
-    build_seq2seq,
-    load_seq2seq,
-    save_model,
-)
+from seq2seq.models import build_model, load_model
+from seq2seq.models.lstm import DECODER_LSTM, ENCODER_LSTM, SOURCE_EMBEDDING, TARGET_EMBEDDING
+from seq2seq.rundir import RunDir
 from seq2seq.vocab import START_ID
 
 SRC_V, TGT_V, UNITS = 12, 9, 8
@@ -28,7 +22,7 @@ def _batch(rng, batch=3, src_len=6, tgt_len=5):
 @pytest.fixture(params=[None, 6], ids=["one-hot", "embedding"])
 def model(request):
     keras.utils.set_random_seed(0)
-    return build_seq2seq(SRC_V, TGT_V, units=UNITS, embedding_dim=request.param)
+    return build_model("lstm", SRC_V, TGT_V, units=UNITS, embedding_dim=request.param)
 
 
 def test_shape_of_the_model(model):
@@ -81,9 +75,9 @@ def test_save_and_load_round_trip_with_safe_mode(model, tmp_path):
     rng = np.random.default_rng(2)
     source, target_in = _batch(rng)
     x = {SOURCE_KEY: source, TARGET_IN_KEY: target_in}
-    path = tmp_path / "model.keras"
-    save_model(model.training, path)
-    loaded = load_seq2seq(path)  # safe_mode=True inside
+    run = RunDir(tmp_path)
+    run.save_model(model.training)
+    loaded = load_model(run.model_file)  # safe_mode=True inside
     np.testing.assert_allclose(
         loaded.training.predict(x, verbose=0), model.training.predict(x, verbose=0), rtol=1e-6
     )
@@ -147,7 +141,7 @@ def test_step_equals_the_decoder_step_model_exactly(model):
     h = rng.normal(size=(6, UNITS)).astype("float32")
     c = rng.normal(size=(6, UNITS)).astype("float32")
     want = model.decoder_step([tokens[:, None], h, c], training=False)
-    got = model.step(tokens, h, c)
-    np.testing.assert_array_equal(np.asarray(got[0]), np.asarray(want[0])[:, 0])
-    for g, w in zip(got[1:], want[1:], strict=True):
+    probs, state = model.step(tokens, [h, c])
+    np.testing.assert_array_equal(np.asarray(probs), np.asarray(want[0])[:, 0])
+    for g, w in zip(state, want[1:], strict=True):
         np.testing.assert_array_equal(np.asarray(g), np.asarray(w))

@@ -9,8 +9,8 @@ import time
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from seq2seq.checkpoints import checkpoint_dirs, latest_checkpoint
 from seq2seq.errors import Seq2SeqError
+from seq2seq.rundir import RunDir
 from seq2seq.training import train
 from tests.conftest import ROOT, TINY, train_config
 
@@ -24,9 +24,10 @@ def _epochs(run):
 
 def test_checkpoints_keep_the_last_k_complete_epochs(tmp_path):
     train(train_config(tmp_path, "trainer.epochs=3", "trainer.keep_checkpoints=2", *QUIET))
-    assert [p.name for p in checkpoint_dirs(tmp_path)] == ["epoch-0001", "epoch-0002"]
-    assert latest_checkpoint(tmp_path)[1] == 2
-    assert not list((tmp_path / "checkpoints").glob(".tmp*"))
+    run = RunDir(tmp_path)
+    assert [c.path.name for c in run.checkpoints()] == ["epoch-0001", "epoch-0002"]
+    assert run.latest_checkpoint().epoch == 2
+    assert not list((tmp_path / "checkpoints").glob(".*"))
 
 
 def test_resume_continues_after_the_last_checkpoint(tmp_path):
@@ -34,10 +35,10 @@ def test_resume_continues_after_the_last_checkpoint(tmp_path):
     # Make it look interrupted after epoch 1, with a history row the checkpoint never saw.
     (tmp_path / "metrics.json").unlink()
     (tmp_path / "model.keras").unlink()
-    for old in checkpoint_dirs(tmp_path)[1:]:
+    for old in RunDir(tmp_path).checkpoints()[1:]:
         import shutil
 
-        shutil.rmtree(old)
+        shutil.rmtree(old.path)
     with (tmp_path / "history.csv").open("a") as f:
         f.write("1,0.5,0.5,0.5,0.5\n")
     train(train_config(tmp_path, "trainer.epochs=4", "trainer.resume=true", *QUIET))
@@ -62,7 +63,7 @@ def test_sigkill_after_the_first_checkpoint_then_resume_loses_nothing(tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + 240
-    while not checkpoint_dirs(run) and proc.poll() is None and time.monotonic() < deadline:
+    while not RunDir(run).checkpoints() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -92,11 +93,11 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, mo
                 kernel = self.model.get_layer("decoder_lstm").cell.kernel
                 kernel.assign(np.full(kernel.shape, np.nan, "float32"))
 
-    original = training._callbacks
+    original = training.callbacks
     monkeypatch.setattr(
-        training, "_callbacks", lambda *a, **k: [*original(*a, **k), PoisonAfterFirstEpoch()]
+        training, "callbacks", lambda *a, **k: [*original(*a, **k), PoisonAfterFirstEpoch()]
     )
     with pytest.raises(Seq2SeqError, match=r"diverged.*checkpoints/epoch-0000"):
         train(train_config(tmp_path, "trainer.epochs=4", *QUIET))
-    assert [p.name for p in checkpoint_dirs(tmp_path)] == ["epoch-0000"]
+    assert [c.path.name for c in RunDir(tmp_path).checkpoints()] == ["epoch-0000"]
     assert not (tmp_path / "metrics.json").exists()

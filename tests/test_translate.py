@@ -72,16 +72,17 @@ def test_missing_or_incomplete_run_dir_is_a_clear_error(tmp_path):
 def test_vocabulary_that_does_not_match_the_model_is_refused(trained_run, tmp_path):
     import shutil
 
-    from seq2seq.vocab import Vocabulary, load_vocabularies, save_vocabularies
+    from seq2seq.rundir import RunDir
+    from seq2seq.vocab import Vocabulary
 
-    bad = tmp_path / "run"
-    shutil.copytree(trained_run, bad)
-    src, tgt, meta = load_vocabularies(bad / "vocab.json")
-    save_vocabularies(bad / "vocab.json", Vocabulary(src.characters[:-1]), tgt, meta)
+    bad = RunDir(tmp_path / "run")
+    shutil.copytree(trained_run, bad.path)
+    src, tgt, meta = bad.read_vocab()
+    bad.write_vocab(Vocabulary(src.characters[:-1]), tgt, meta)
     with pytest.raises(
         Seq2SeqError, match=r"source vocabulary has \d+ entries but the model expects"
     ):
-        Translator.from_run_dir(bad)
+        Translator.from_run_dir(bad.path)
 
 
 def _script(*args, stdin="", cwd=None):
@@ -134,7 +135,7 @@ def test_sampling_from_the_cli_is_reproducible_with_seed(trained_run, capsys):
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("decoding.n_best=2", r"n_best > 1 needs decoding=beam"),
+        ("decoding.n_best=2", r"decoding\.n_best must be at most 1 for decoding=greedy"),
         ("decoding.max_length=0", r"decoding\.max_length must be a positive integer"),
         ("batch_size=0", r"batch_size must be a positive integer"),
     ],
@@ -148,7 +149,7 @@ def test_beam_n_best_above_beam_size_is_refused(trained_run):
     cfg = _cfg(
         f"run_dir={trained_run}", "decoding=beam", "decoding.beam_size=2", "decoding.n_best=3"
     )
-    with pytest.raises(Seq2SeqError, match=r"decoding\.n_best must be at most beam_size"):
+    with pytest.raises(Seq2SeqError, match=r"decoding\.n_best must be at most 2 for decoding=beam"):
         translate(cfg)
 
 

@@ -3,6 +3,7 @@ import json
 import pytest
 
 from seq2seq.errors import Seq2SeqError
+from seq2seq.rundir import RunDir, read_vocabularies
 from seq2seq.vocab import (
     END_ID,
     PAD_ID,
@@ -10,9 +11,7 @@ from seq2seq.vocab import (
     START_ID,
     UNK_ID,
     Vocabulary,
-    load_vocabularies,
     pad_batch,
-    save_vocabularies,
 )
 
 
@@ -52,9 +51,10 @@ def test_min_count_drops_rare_characters():
 
 def test_save_load_round_trip_keeps_metadata(tmp_path):
     src, tgt = Vocabulary.build(["héllo wörld"]), Vocabulary.build(["2026-11-28"])
-    path = tmp_path / "vocab.json"
-    save_vocabularies(path, src, tgt, metadata={"max_target_length": 10})
-    src2, tgt2, meta = load_vocabularies(path)
+    run = RunDir(tmp_path)
+    run.write_vocab(src, tgt, metadata={"max_target_length": 10})
+    src2, tgt2, meta = run.read_vocab()
+    path = run.vocab_file
     assert (src2, tgt2) == (src, tgt)
     assert meta["max_target_length"] == 10
     assert json.loads(path.read_text(encoding="utf-8"))["source"]["characters"][0] == " "
@@ -62,11 +62,11 @@ def test_save_load_round_trip_keeps_metadata(tmp_path):
 
 def test_load_missing_or_malformed_vocabulary_is_a_clear_error(tmp_path):
     with pytest.raises(Seq2SeqError, match="not found"):
-        load_vocabularies(tmp_path / "nope.json")
+        read_vocabularies(tmp_path / "nope.json")
     bad = tmp_path / "bad.json"
     bad.write_text('{"source": {"characters": []}}', encoding="utf-8")
     with pytest.raises(Seq2SeqError, match="malformed vocabulary file"):
-        load_vocabularies(bad)
+        read_vocabularies(bad)
 
 
 def test_pad_batch_right_pads_with_pad_id():

@@ -1,0 +1,90 @@
+"""The model contract: what search rules, export, benchmark and tests may use of a model.
+
+Every family (one module in :mod:`seq2seq.models`) subclasses :class:`Seq2SeqModel`. The
+decode loop sees a model only through
+
+* :meth:`~Seq2SeqModel.encode`: ``[batch, time]`` source ids -> ``state``;
+* :meth:`~Seq2SeqModel.step`: ``([batch] tokens, state) -> ([batch, vocab] probs, state)``;
+
+where ``state`` is an opaque nested structure (``tf.nest``) of tensors with a leading batch
+axis: an LSTM's ``[h, c]``, a GRU's ``[h]``, per-layer states, attention memory. Search
+rules repeat, gather and compact it with ``tf.nest.map_structure`` and never look inside.
+
+The same layers also form two plain Keras models, the step-by-step *oracle* the fast path is
+tested against (and the textbook loop the benchmark times):
+
+* ``encoder``: ``source`` -> the flat list ``tf.nest.flatten(state)``;
+* ``decoder_step``: ``[token [batch, 1], *flat state]`` ->
+  ``[probs [batch, 1, vocab], *flat state]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import keras
+import tensorflow as tf
+
+
+class Seq2SeqModel:
+    """Base class of the model families; see the module docstring for the contract.
+
+    Attributes:
+        training: the Keras training model, ``{"source", "target_in"}`` -> per-step
+            probabilities (teacher forcing); the only model saved (``model.keras``).
+        encoder: oracle encoder (Keras model), source -> flat state list.
+        decoder_step: oracle decoder step (Keras model), ``[token, *state]`` ->
+            ``[probs, *state]``.
+    """
+
+    #: Registry name (``model.name`` in config); set by :func:`seq2seq.models.register`.
+    name: ClassVar[str] = ""
+    #: The Keras training model's name, which tells the family of a saved ``model.keras``.
+    keras_name: ClassVar[str] = ""
+    #: The family's ``model.*`` settings: a frozen dataclass that checks its values.
+    options: ClassVar[type] = object
+
+    def __init__(self, training: keras.Model, encoder: keras.Model, decoder_step: keras.Model):
+        self.training = training
+        self.encoder = encoder
+        self.decoder_step = decoder_step
+
+    # --- building and loading (each family) --------------------------------------------------
+    @classmethod
+    def build(cls, source_vocab_size: int, target_vocab_size: int, **options: Any) -> Seq2SeqModel:
+        """A new, uncompiled model; ``options`` are the family's ``model.*`` settings."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_training_model(cls, training: keras.Model) -> Seq2SeqModel:
+        """Wraps a (loaded) training model, rebuilding the oracle models from its layers."""
+        raise NotImplementedError
+
+    # --- the contract ------------------------------------------------------------------------
+    @property
+    def source_vocab_size(self) -> int:
+        """Number of source ids the model reads (reserved ids included)."""
+        raise NotImplementedError
+
+    @property
+    def target_vocab_size(self) -> int:
+        """Number of target ids the model predicts (reserved ids included)."""
+        raise NotImplementedError
+
+    def encode(self, source: tf.Tensor) -> Any:
+        """The decoder's initial state for ``[batch, time]`` int32 source ids (PAD = 0)."""
+        raise NotImplementedError
+
+    def step(self, tokens: tf.Tensor, state: Any) -> tuple[tf.Tensor, Any]:
+        """One decoder step: ``[batch]`` int32 tokens -> ``([batch, vocab] probs, new state)``."""
+        raise NotImplementedError
+
+    # --- the oracle, generic over the state ------------------------------------------------
+    def reference_encode(self, source: Any) -> list[tf.Tensor]:
+        """The oracle encoder's output: the flat state list."""
+        return list(tf.nest.flatten(self.encoder(source, training=False)))
+
+    def reference_step(self, tokens: Any, flat_state: list) -> tuple[tf.Tensor, list]:
+        """One oracle step: ``[batch, 1]`` tokens -> ``([batch, vocab] probs, flat state)``."""
+        probs, *flat_state = self.decoder_step([tokens, *flat_state], training=False)
+        return probs[:, -1], flat_state

@@ -1,0 +1,266 @@
+"""The run directory: every artifact's file name, how it is read and written, atomically.
+
+Layout (a contract users and tools rely on)::
+
+    <run_dir>/
+      config.yaml     the resolved config (no ${...} left)
+      vocab.json      source and target vocabularies, plus data limits
+      model.keras     the trained model (loadable with safe_mode=True)
+      checkpoints/    epoch-0003/{model.keras,state.json}: the last K completed epochs
+      history.csv     one row per completed epoch (Keras CSVLogger format)
+      metrics.json    flat keys: "test/exact_match", "val/loss", ...
+      tensorboard/    train/ and validation/ event files, HParams
+
+Every artifact is written by :func:`atomic_write`: into a hidden sibling, then renamed over
+its final name, so a kill at any instant leaves the old version or the new one, never half
+a file. (``history.csv`` and ``tensorboard/`` are appended to by Keras callbacks.)
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import yaml
+
+from seq2seq.errors import Seq2SeqError
+from seq2seq.vocab import Vocabulary, vocabularies_from_payload, vocabularies_payload
+
+CONFIG_FILE = "config.yaml"
+VOCAB_FILE = "vocab.json"
+MODEL_FILE = "model.keras"
+HISTORY_FILE = "history.csv"
+METRICS_FILE = "metrics.json"
+TENSORBOARD_DIR = "tensorboard"
+CHECKPOINT_DIR = "checkpoints"
+CHECKPOINT_STATE_FILE = "state.json"
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> Path:
+    """Calls ``write(tmp)`` for a hidden temporary sibling of ``path``, then renames it to
+    ``path`` (replacing a file, or a directory, of that name).
+
+    ``tmp`` keeps ``path``'s suffix (``.model.tmp.keras`` for ``model.keras``), so writers
+    that check the extension accept it. A failed write leaves ``path`` untouched and no
+    temporary behind.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    _remove(tmp)
+    try:
+        write(tmp)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)  # a directory cannot be renamed over a non-empty one
+        os.replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Writes ``text`` (UTF-8, ``\\n`` line ends) to ``path`` with :func:`atomic_write`."""
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
+
+
+def write_json(path: str | Path, payload: dict[str, Any]) -> Path:
+    """Writes ``payload`` as indented, key-sorted JSON with :func:`atomic_write`."""
+    text = json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return atomic_write_text(path, text)
+
+
+class Checkpoint(NamedTuple):
+    """A complete resumable checkpoint: its directory and the 0-based epoch it ends."""
+
+    path: Path
+    epoch: int
+
+    @property
+    def model_file(self) -> Path:
+        """The compiled training model (weights and optimizer state)."""
+        return self.path / MODEL_FILE
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """One training run's directory; every artifact's path and reader/writer."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
+
+    # --- names ---------------------------------------------------------------------------
+    @property
+    def config_file(self) -> Path:
+        return self.path / CONFIG_FILE
+
+    @property
+    def vocab_file(self) -> Path:
+        return self.path / VOCAB_FILE
+
+    @property
+    def model_file(self) -> Path:
+        return self.path / MODEL_FILE
+
+    @property
+    def history_file(self) -> Path:
+        return self.path / HISTORY_FILE
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.path / METRICS_FILE
+
+    @property
+    def tensorboard_dir(self) -> Path:
+        return self.path / TENSORBOARD_DIR
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.path / CHECKPOINT_DIR
+
+    # --- state of the run ----------------------------------------------------------------
+    def artifacts(self) -> list[str]:
+        """The run artifacts present (any of them means the directory holds a run)."""
+        names = (MODEL_FILE, VOCAB_FILE, HISTORY_FILE, METRICS_FILE, CHECKPOINT_DIR)
+        return [name for name in names if (self.path / name).exists()]
+
+    def is_finished(self) -> bool:
+        """Whether training finished (``metrics.json`` is written last)."""
+        return self.metrics_file.exists()
+
+    def require(self, *names: str) -> None:
+        """Raises a one-line error unless the directory exists and holds ``names``."""
+        if not self.path.is_dir():
+            raise Seq2SeqError(f"run directory not found: {self.path}")
+        missing = [name for name in names if not (self.path / name).is_file()]
+        if missing:
+            raise Seq2SeqError(
+                f"run directory {self.path} is incomplete: missing {', '.join(missing)}"
+                " (did training finish?)"
+            )
+
+    # --- config.yaml ---------------------------------------------------------------------
+    def write_config(self, config: dict[str, Any]) -> None:
+        """Writes the resolved config (plain values only)."""
+        text = yaml.safe_dump(config, default_flow_style=False, allow_unicode=True, sort_keys=False)
+        atomic_write_text(self.config_file, text)
+
+    def read_config(self) -> dict[str, Any]:
+        """The resolved config, read with ``yaml.safe_load`` (no object construction)."""
+        if not self.config_file.is_file():
+            raise Seq2SeqError(
+                f"{self.config_file} not found (is {self.path} a training run directory?)"
+            )
+        try:
+            config = yaml.safe_load(self.config_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise Seq2SeqError(f"cannot read {self.config_file}: {exc}") from None
+        if not isinstance(config, dict):
+            raise Seq2SeqError(f"{self.config_file} does not hold a config mapping")
+        return config
+
+    # --- vocab.json ----------------------------------------------------------------------
+    def write_vocab(
+        self, source: Vocabulary, target: Vocabulary, metadata: dict[str, Any] | None = None
+    ) -> None:
+        """Writes both vocabularies and ``metadata`` (e.g. the longest training lengths)."""
+        payload = vocabularies_payload(source, target, metadata)
+        atomic_write_text(self.vocab_file, json.dumps(payload, ensure_ascii=False, indent=1))
+
+    def read_vocab(self) -> tuple[Vocabulary, Vocabulary, dict[str, Any]]:
+        """``(source, target, metadata)`` from ``vocab.json``."""
+        return read_vocabularies(self.vocab_file)
+
+    # --- model.keras ---------------------------------------------------------------------
+    def save_model(self, model: Any) -> None:
+        """Saves a Keras model (anything with ``.save(path)``) as ``model.keras``."""
+        atomic_write(self.model_file, model.save)
+
+    # --- history.csv ---------------------------------------------------------------------
+    def read_history(self) -> list[dict[str, str]]:
+        """The rows of ``history.csv`` (none if it does not exist yet)."""
+        if not self.history_file.is_file():
+            return []
+        with self.history_file.open(newline="") as f:
+            return list(csv.DictReader(f))
+
+    def truncate_history(self, epochs: int) -> None:
+        """Keeps the header and the rows of epochs ``0 .. epochs-1``."""
+        if not self.history_file.is_file():
+            return
+        with self.history_file.open(newline="") as f:
+            rows = list(csv.reader(f))
+        if not rows:
+            return
+        kept = [r for r in rows[1:] if r and r[0].isdigit() and int(r[0]) < epochs]
+
+        def write(tmp: Path) -> None:
+            with tmp.open("w", newline="") as f:
+                csv.writer(f).writerows([rows[0], *kept])
+
+        atomic_write(self.history_file, write)
+
+    # --- metrics.json --------------------------------------------------------------------
+    def write_metrics(self, metrics: dict[str, Any]) -> None:
+        """Writes the final metrics (flat keys); written last, it marks a finished run."""
+        write_json(self.metrics_file, metrics)
+
+    # --- checkpoints/ --------------------------------------------------------------------
+    def checkpoints(self) -> list[Checkpoint]:
+        """Complete checkpoints, oldest first."""
+        if not self.checkpoint_dir.is_dir():
+            return []
+        found = []
+        for p in self.checkpoint_dir.glob("epoch-*"):
+            state = p / CHECKPOINT_STATE_FILE
+            if state.is_file() and (p / MODEL_FILE).is_file():
+                found.append(Checkpoint(p, int(json.loads(state.read_text())["epoch"])))
+        return sorted(found, key=lambda ckpt: ckpt.epoch)
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        """The newest complete checkpoint, or None."""
+        found = self.checkpoints()
+        return found[-1] if found else None
+
+    def write_checkpoint(self, model: Any, epoch: int, keep: int) -> None:
+        """Saves ``model`` (with its optimizer) as the checkpoint of 0-based ``epoch``; keeps
+        the newest ``keep`` checkpoints."""
+
+        def write(tmp: Path) -> None:
+            tmp.mkdir()
+            model.save(tmp / MODEL_FILE)
+            (tmp / CHECKPOINT_STATE_FILE).write_text(json.dumps({"epoch": epoch}))
+
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.checkpoint_dir / f"epoch-{epoch:04d}", write)
+        for old in self.checkpoints()[: -max(1, keep)]:
+            shutil.rmtree(old.path, ignore_errors=True)
+
+
+def read_vocabularies(path: str | Path) -> tuple[Vocabulary, Vocabulary, dict[str, Any]]:
+    """``(source, target, metadata)`` from a ``vocab.json`` file.
+
+    Raises:
+        Seq2SeqError: the file is missing or malformed.
+    """
+    path = Path(path)
+    try:
+        return vocabularies_from_payload(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise Seq2SeqError(f"vocabulary file not found: {path}") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise Seq2SeqError(f"malformed vocabulary file {path}: {exc}") from None

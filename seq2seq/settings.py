@@ -1,0 +1,284 @@
+"""Config parsed once into typed records, each checking its own values.
+
+Only the task functions (``train``, ``translate``, ``evaluate``, ``export``) turn a Hydra
+``DictConfig`` into these records; the library takes plain values. Defaults that Hydra's
+config files do not repeat live here (and in each search rule's ``Params``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from seq2seq.decoding import SEARCH_RULES, SearchRule
+from seq2seq.errors import Seq2SeqError
+
+OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD", "adamw": "AdamW"}
+# Search-rule parameters with this name come from the task's top-level ``seed``.
+SEED_PARAM = "seed"
+
+
+def plain(node: Any) -> Any:
+    """A config node as plain Python values (``${...}`` resolved)."""
+    if isinstance(node, DictConfig):
+        return OmegaConf.to_container(node, resolve=True)
+    return node
+
+
+def positive(key: str, value: Any, kind: type = int) -> Any:
+    """``value`` if it is a positive number (a whole one for ``kind=int``), else an error."""
+    what = "a positive integer" if kind is int else "a positive number"
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise Seq2SeqError(f"{key} must be {what}, got {value!r}")
+    if (kind is int and int(value) != value) or value <= 0:
+        raise Seq2SeqError(f"{key} must be {what}, got {value!r}")
+    return kind(value)
+
+
+def fraction(key: str, value: Any) -> float:
+    """``value`` if it is a number in ``[0, 1)``, else an error."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise Seq2SeqError(f"{key} must be in [0, 1), got {value!r}")
+    return float(value)
+
+
+def optional_seed(value: Any) -> int | None:
+    """An integer seed or None."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise Seq2SeqError(f"seed must be an integer or null, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class DecodingSettings:
+    """``decoding.*``: which search rule, its parameters, and the shared options.
+
+    Attributes:
+        name: the search rule (``greedy``, ``beam``, ``sample``; see ``SEARCH_RULES``).
+        max_length: most output characters per input, END included (None: from the data).
+        jit_compile: compile the whole decode loop with XLA.
+        n_best: candidates per input (at most what the rule keeps, e.g. ``beam_size``).
+        params: the rule's checked ``Params`` record.
+    """
+
+    name: str = "greedy"
+    max_length: int | None = None
+    jit_compile: bool = False
+    n_best: int = 1
+    params: Any = field(default=None, compare=False)
+
+    @classmethod
+    def from_config(cls, node: Any, seed: int | None = None) -> DecodingSettings:
+        """Parses a ``decoding`` node; ``seed`` feeds a rule parameter named ``seed``."""
+        values = dict(plain(node) or {})
+        name = values.pop("name", cls.name)
+        if name not in SEARCH_RULES:
+            raise Seq2SeqError(f"decoding={name!r} is unknown; choose one of {list(SEARCH_RULES)}")
+        shared = {f.name: values.pop(f.name) for f in cls._shared_fields() if f.name in values}
+        rule = SEARCH_RULES[name]
+        if SEED_PARAM in {f.name for f in dataclasses.fields(rule.Params)}:
+            values.setdefault(SEED_PARAM, optional_seed(seed))
+        return cls(name=name, **shared, params=rule.params(**values))
+
+    @classmethod
+    def _shared_fields(cls) -> list[dataclasses.Field]:
+        return [f for f in dataclasses.fields(cls) if f.name not in ("name", "params")]
+
+    def __post_init__(self) -> None:
+        if self.max_length is not None:
+            positive("decoding.max_length", self.max_length)
+        positive("decoding.n_best", self.n_best)
+        if not isinstance(self.jit_compile, bool):
+            raise Seq2SeqError(
+                f"decoding.jit_compile must be true or false, got {self.jit_compile!r}"
+            )
+        if self.params is None:
+            object.__setattr__(self, "params", self.rule.params())
+        most = self.rule.max_candidates(self.params)
+        if self.n_best > most:
+            raise Seq2SeqError(
+                f"decoding.n_best must be at most {most} for decoding={self.name}"
+                f" (got {self.n_best})"
+            )
+
+    @property
+    def rule(self) -> type[SearchRule]:
+        """The search rule class."""
+        return SEARCH_RULES[self.name]
+
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments of :meth:`seq2seq.translation.Translator.candidates`."""
+        return {
+            "decoding": self.name,
+            "max_length": self.max_length,
+            "jit_compile": self.jit_compile,
+            "n_best": self.n_best,
+            "params": self.params,
+        }
+
+
+def decoding_config_nodes() -> dict[str, dict[str, Any]]:
+    """Per search rule, its ``decoding`` config with every default (for Hydra's store)."""
+    shared = {f.name: f.default for f in DecodingSettings._shared_fields()}
+    nodes = {}
+    for name, rule in SEARCH_RULES.items():
+        params = {
+            f.name: f.default for f in dataclasses.fields(rule.Params) if f.name != SEED_PARAM
+        }
+        nodes[name] = {"name": name, **shared, **params}
+    return nodes
+
+
+@dataclass(frozen=True)
+class Watch:
+    """A callback watching a metric (``trainer.early_stopping`` / ``trainer.reduce_lr``).
+
+    Attributes:
+        monitor: the epoch-log key, e.g. ``val_loss`` or ``val_chrf``.
+        mode: ``min`` or ``max`` (``auto`` resolved: ``max`` for accuracy-like metrics).
+        patience: epochs without improvement before acting.
+        factor: learning-rate multiplier (``reduce_lr`` only).
+        min_lr: learning-rate floor (``reduce_lr`` only).
+    """
+
+    monitor: str
+    mode: str
+    patience: int
+    factor: float | None = None
+    min_lr: float | None = None
+
+    @classmethod
+    def from_config(cls, key: str, node: dict[str, Any] | None) -> Watch | None:
+        """Parses ``trainer.<key>``; None when the node (or its switch) is null."""
+        switch = "factor" if key == "reduce_lr" else "patience"
+        if not node or node.get(switch) is None:
+            return None
+        monitor, mode = str(node.get("monitor", "val_loss")), str(node.get("mode", "auto"))
+        if mode not in ("auto", "min", "max"):
+            raise Seq2SeqError(f"trainer.{key}.mode must be auto, min or max, got {mode!r}")
+        if mode == "auto":
+            accuracy_like = ("acc", "chrf", "bleu", "exact_match")
+            mode = "max" if any(k in monitor for k in accuracy_like) else "min"
+        patience = node.get("patience")
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise Seq2SeqError(f"trainer.{key}.patience must be 0 or more, got {patience!r}")
+        factor = node.get("factor")
+        if factor is not None and not (isinstance(factor, (int, float)) and 0 < factor < 1):
+            raise Seq2SeqError(f"trainer.{key}.factor must be in (0, 1), got {factor!r}")
+        min_lr = node.get("min_lr")
+        return cls(monitor, mode, patience, factor, None if min_lr is None else float(min_lr))
+
+
+@dataclass(frozen=True)
+class TrainerSettings:
+    """``trainer.*``, checked. Defaults live in ``configs/trainer/default.yaml``."""
+
+    epochs: int
+    batch_size: int
+    bucket_width: int | None
+    learning_rate: float
+    optimizer: str
+    clipnorm: float | None
+    progress_bar: bool
+    label_smoothing: float
+    early_stopping: Watch | None
+    reduce_lr: Watch | None
+    val_decoding_every: int
+    val_decoding_samples: int
+    val_decoding_examples: int
+    resume: bool
+    keep_checkpoints: int
+    deterministic: bool
+
+    @classmethod
+    def from_config(cls, node: dict[str, Any]) -> TrainerSettings:
+        """Parses and checks a plain ``trainer`` mapping."""
+        optimizer = str(node["optimizer"]).lower()
+        if optimizer not in OPTIMIZERS:
+            raise Seq2SeqError(
+                f"trainer.optimizer={node['optimizer']!r} is unknown;"
+                f" choose one of {list(OPTIMIZERS)}"
+            )
+        bucket, clip = node.get("bucket_width"), node.get("clipnorm")
+        val = node.get("val_decoding") or {}
+        return cls(
+            epochs=positive("trainer.epochs", node["epochs"]),
+            batch_size=positive("trainer.batch_size", node["batch_size"]),
+            bucket_width=None if bucket is None else positive("trainer.bucket_width", bucket),
+            learning_rate=positive("trainer.learning_rate", node["learning_rate"], float),
+            optimizer=optimizer,
+            clipnorm=positive("trainer.clipnorm", clip, float) if clip else None,
+            progress_bar=bool(node.get("progress_bar")),
+            label_smoothing=fraction("trainer.label_smoothing", node.get("label_smoothing") or 0),
+            early_stopping=Watch.from_config("early_stopping", node.get("early_stopping")),
+            reduce_lr=Watch.from_config("reduce_lr", node.get("reduce_lr")),
+            val_decoding_every=int(val.get("every") or 0),
+            val_decoding_samples=int(val.get("num_samples") or 0),
+            val_decoding_examples=int(val.get("num_examples") or 0),
+            resume=bool(node.get("resume")),
+            keep_checkpoints=positive("trainer.keep_checkpoints", node["keep_checkpoints"]),
+            deterministic=bool(node.get("deterministic")),
+        )
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """The whole training config, parsed once.
+
+    Attributes:
+        output_dir: the run directory.
+        seed: seed for weights, dropout and shuffling (None: unseeded).
+        data: ``data.*`` as keyword arguments of :func:`seq2seq.data.load_task`.
+        model_name: the model family (``model.name``).
+        model_options: the family's checked options record.
+        trainer: ``trainer.*``.
+        decoding: ``decoding.*`` (validation decoding and the test split's translation).
+        optimized_metric: the ``metrics.json`` key ``train()`` returns, or None.
+        resolved: the resolved config as plain values (for ``config.yaml`` and HParams).
+    """
+
+    output_dir: str
+    seed: int | None
+    data: dict[str, Any]
+    model_name: str
+    model_options: Any
+    trainer: TrainerSettings
+    decoding: DecodingSettings
+    optimized_metric: str | None
+    resolved: dict[str, Any]
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig) -> TrainSettings:
+        """Parses and checks a composed training config before any data is loaded."""
+        from seq2seq.models import model_family
+
+        resolved = plain(cfg)
+        seed = optional_seed(resolved.get("seed"))
+        model = dict(resolved["model"])
+        family = model_family(str(model.pop("name", "lstm")))
+        trainer = TrainerSettings.from_config(resolved["trainer"])
+        if trainer.deterministic and seed is None:
+            raise Seq2SeqError("trainer.deterministic=true needs a seed (seed=<int>)")
+        data = dict(resolved["data"])
+        if data.get("num_samples") is not None:
+            positive("data.num_samples", data["num_samples"])
+        if data.get("max_length") is not None:
+            positive("data.max_length", data["max_length"])
+        try:
+            options = family.options(**model)
+        except TypeError as exc:
+            raise Seq2SeqError(f"model.name={family.name}: {exc}") from None
+        return cls(
+            output_dir=str(resolved["paths"]["output_dir"]),
+            seed=seed,
+            data=data,
+            model_name=family.name,
+            model_options=options,
+            trainer=trainer,
+            decoding=DecodingSettings.from_config(resolved.get("decoding"), seed),
+            optimized_metric=resolved.get("optimized_metric") or None,
+            resolved=resolved,
+        )
