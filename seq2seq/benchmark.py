@@ -154,7 +154,6 @@ def run_decode_benchmark(
         len(texts),
         max_length,
     )
-
     results: dict[str, Any] = {
         "run_dir": str(run_dir),
         "num_sentences": len(texts),
@@ -163,6 +162,30 @@ def run_decode_benchmark(
         "max_length": max_length,
         "tensorflow": tf.__version__,
     }
+    outputs = _time_textbook(translator, few, max_length, results)
+    compiled = {}
+    for xla in (True, False):
+        work = {bs: batch1_work if bs == 1 else texts for bs in batch_sizes}
+        compiled |= _time_compiled(translator, work, max_length, xla, repeats, results)
+    for baseline in ("textbook", "python_loop"):
+        results[f"speedup_vs_{baseline}"] = {
+            k: v / results[f"{baseline}_sentences_per_s"]
+            for k, v in results["sentences_per_s"].items()
+        }
+    expected = [outputs["textbook"][i % len(few)] for i in range(len(texts))]
+    results["identical_outputs"] = bool(
+        outputs["textbook"] == outputs["python_loop"]
+        and all(out == expected[: len(out)] for out in compiled.values())
+    )
+    _arithmetic_floor(translator, few, outputs["textbook"], max(batch_sizes), results)
+    results["sample_outputs"] = list(zip(few, outputs["textbook"], strict=True))[:5]
+    return results
+
+
+def _time_textbook(
+    translator: Translator, few: list[str], max_length: int, results: dict[str, Any]
+) -> dict[str, list[str]]:
+    """Times A and B on ``few`` (into ``results``); returns their outputs."""
     outputs: dict[str, list[str]] = {}
     # Warm-up: trace Keras's predict function for every input shape, and run predict once,
     # so A and B are timed on their steady state (a retrace costs far more than a B step).
@@ -176,59 +199,57 @@ def run_decode_benchmark(
         seconds = time.perf_counter() - start
         results[f"{name}_sentences_per_s"] = len(few) / seconds
         results[f"{name}_chars_per_s"] = sum(map(len, outputs[name])) / seconds
+    return outputs
 
-    compiled: dict[str, list[str]] = {}
-    for xla in (True, False):
-        suffix = "" if xla else "_no_xla"
-        sentences_per_s: dict[str, float] = {}
-        chars_per_s: dict[str, float] = {}
-        for bs in batch_sizes:
-            work = batch1_work if bs == 1 else texts
 
-            def ours(w=work, b=bs, x=xla):
-                return translator.translate(w, batch_size=b, max_length=max_length, jit_compile=x)
+def _time_compiled(
+    translator: Translator,
+    work: dict[int, list[str]],
+    max_length: int,
+    xla: bool,
+    repeats: int,
+    results: dict[str, Any],
+) -> dict[str, list[str]]:
+    """Times C at each batch size (into ``results``); returns its outputs by batch size."""
+    suffix = "" if xla else "_no_xla"
+    sentences_per_s: dict[str, float] = {}
+    chars_per_s: dict[str, float] = {}
+    outputs: dict[str, list[str]] = {}
+    for bs, texts in work.items():
 
-            ours()  # trace, compile every batch shape, warm up
-            log.info(
-                "timing compiled loop (xla=%s) at batch size %d on %d inputs", xla, bs, len(work)
-            )
-            seconds, out = _time(ours, repeats)
-            compiled[f"{bs}{suffix}"] = out
-            sentences_per_s[str(bs)] = len(work) / seconds
-            chars_per_s[str(bs)] = sum(map(len, out)) / seconds
-        results[f"sentences_per_s{suffix}"] = sentences_per_s
-        results[f"chars_per_s{suffix}"] = chars_per_s
-    sentences_per_s = results["sentences_per_s"]
-    results["speedup_vs_textbook"] = {
-        k: v / results["textbook_sentences_per_s"] for k, v in sentences_per_s.items()
-    }
-    results["speedup_vs_python_loop"] = {
-        k: v / results["python_loop_sentences_per_s"] for k, v in sentences_per_s.items()
-    }
-    expected = [outputs["textbook"][i % len(few)] for i in range(len(texts))]
-    results["identical_outputs"] = bool(
-        outputs["textbook"] == outputs["python_loop"]
-        and all(out == expected[: len(out)] for out in compiled.values())
-    )
-    # What the arithmetic alone allows at the largest batch: every encoder and decoder step
-    # on a full batch at the measured per-step time, nothing else.
+        def ours(w=texts, b=bs):
+            return translator.translate(w, batch_size=b, max_length=max_length, jit_compile=xla)
+
+        ours()  # trace, compile every batch shape, warm up
+        log.info("timing compiled loop (xla=%s) at batch size %d on %d inputs", xla, bs, len(texts))
+        seconds, out = _time(ours, repeats)
+        outputs[f"{bs}{suffix}"] = out
+        sentences_per_s[str(bs)] = len(texts) / seconds
+        chars_per_s[str(bs)] = sum(map(len, out)) / seconds
+    results[f"sentences_per_s{suffix}"] = sentences_per_s
+    results[f"chars_per_s{suffix}"] = chars_per_s
+    return outputs
+
+
+def _arithmetic_floor(
+    translator: Translator, few: list[str], outputs: list[str], batch: int, results: dict
+) -> None:
+    """What the arithmetic alone allows at ``batch``: every encoder and decoder step on a
+    full batch at the measured per-step time, nothing else (into ``results``)."""
     mean_source = sum(len(normalize_input(t)) for t in few) / len(few)
-    mean_output = sum(map(len, outputs["textbook"])) / len(few)
-    big = max(batch_sizes)
-    enc_step, dec_step = step_seconds(translator, big)
-    ideal = big / (enc_step * mean_source + dec_step * (mean_output + 1))
+    mean_output = sum(map(len, outputs)) / len(few)
+    enc_step, dec_step = step_seconds(translator, batch)
+    ideal = batch / (enc_step * mean_source + dec_step * (mean_output + 1))
     results["mean_source_chars"] = mean_source
     results["mean_output_chars"] = mean_output
     results["arithmetic_floor"] = {
-        "batch_size": big,
+        "batch_size": batch,
         "encoder_step_ms": enc_step * 1000,
         "decoder_step_ms": dec_step * 1000,
         "sentences_per_s": ideal,
         "speedup_vs_textbook": ideal / results["textbook_sentences_per_s"],
         "speedup_vs_python_loop": ideal / results["python_loop_sentences_per_s"],
     }
-    results["sample_outputs"] = list(zip(few, outputs["textbook"], strict=True))[:5]
-    return results
 
 
 def main(argv: Sequence[str]) -> int:

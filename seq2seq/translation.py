@@ -161,20 +161,7 @@ class Translator:
         if n_best > most:
             raise Seq2SeqError(f"n_best must be at most {most} for decoding={decoding}")
         max_length = int(max_length or self.max_output_length)
-        cleaned = [normalize_input(t) for t in texts]
-        limit = self.max_input_length
-        if limit and any(len(t) > limit for t in cleaned):
-            cut = sum(len(t) > limit for t in cleaned)
-            log.warning("%d input(s) longer than %d characters were cut to that length", cut, limit)
-            cleaned = [t[:limit] for t in cleaned]
-        unknown = sorted({ch for t in cleaned for ch in self.source_vocab.unknown_characters(t)})
-        if unknown:
-            log.warning(
-                "%d character(s) unknown to the model, read as <unk>: %s",
-                len(unknown),
-                " ".join(repr(ch) for ch in unknown[:30]) + (" ..." if len(unknown) > 30 else ""),
-            )
-        encoded = [self.source_vocab.encode(t) for t in cleaned]
+        encoded = self.encode_inputs(texts)
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         results = [[Candidate("", 0.0)] for _ in encoded]
         bar = Progress(len(encoded), enabled=progress)
@@ -194,6 +181,24 @@ class Translator:
             bar.update(min(start + batch_size, len(order)))
         bar.close()
         return results
+
+    def encode_inputs(self, texts: Sequence[str]) -> list[list[int]]:
+        """Source ids of ``texts``: normalised, cut to ``max_input_length`` and with unknown
+        characters read as UNK (one warning for each kind of change)."""
+        cleaned = [normalize_input(t) for t in texts]
+        limit = self.max_input_length
+        if limit and any(len(t) > limit for t in cleaned):
+            cut = sum(len(t) > limit for t in cleaned)
+            log.warning("%d input(s) longer than %d characters were cut to that length", cut, limit)
+            cleaned = [t[:limit] for t in cleaned]
+        unknown = sorted({ch for t in cleaned for ch in self.source_vocab.unknown_characters(t)})
+        if unknown:
+            log.warning(
+                "%d character(s) unknown to the model, read as <unk>: %s",
+                len(unknown),
+                " ".join(repr(ch) for ch in unknown[:30]) + (" ..." if len(unknown) > 30 else ""),
+            )
+        return [self.source_vocab.encode(t) for t in cleaned]
 
     def translate(
         self,

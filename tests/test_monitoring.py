@@ -34,8 +34,32 @@ def test_tensorboard_has_translation_tables_each_epoch(trained_run):
     events = acc.Tensors("translations")
     assert [e.step for e in events] == [0, 1]
     table = tf.make_ndarray(events[-1].tensor_proto).item().decode("utf-8")
-    assert table.startswith("| source | reference | hypothesis |")
-    assert len(table.splitlines()) == 2 + 5
+    header, rule, *rows = table.split("\n")
+    assert (header, rule) == ("| source | reference | hypothesis |", "|---|---|---|")
+    cells = [row.strip("| ").split(" | ") for row in rows]
+    # The first validation pairs, and what the model of that epoch (its checkpoint) said.
+    from seq2seq.data import load_task
+    from seq2seq.models import load_model
+    from seq2seq.rundir import RunDir
+    from seq2seq.translation import Translator
+
+    run = RunDir(trained_run)
+    data = dict(run.read_config()["data"])
+    pairs = load_task(data.pop("name"), **data).val[:5]
+    assert [c[:2] for c in cells] == [[s, t] for s, t in pairs]
+    source, target, _ = run.read_vocab()
+    checkpoint = run.latest_checkpoint()
+    assert checkpoint.epoch == events[-1].step
+    reference = Translator.from_run_dir(trained_run)
+    epoch_model = Translator(
+        load_model(checkpoint.model_file),
+        source,
+        target,
+        reference.max_output_length,
+        reference.max_input_length,
+    )
+    expected = epoch_model.translate([s for s, _ in pairs])
+    assert [c[2] for c in cells] == [h or "∅" for h in expected]
 
 
 def test_tensorboard_hparams_hold_config_and_final_metrics(trained_run):
@@ -88,10 +112,18 @@ def test_label_smoothing_loss_is_masked_and_smoothed():
 
 
 def test_training_with_label_smoothing_saves_a_loadable_model(tmp_path):
+    import numpy as np
+
+    from seq2seq.decoding import greedy_decode_reference
     from seq2seq.translation import Translator
 
     train(train_config(tmp_path, "trainer.epochs=1", "trainer.label_smoothing=0.1"))
-    assert Translator.from_run_dir(tmp_path).translate(["Nov 28, 2026"])
+    translator = Translator.from_run_dir(tmp_path)
+    texts = ["Nov 28, 2026", "le 1er mai 1999"]
+    ids = np.asarray([translator.source_vocab.encode(t) for t in texts], np.int32)
+    oracle = greedy_decode_reference(translator.model, ids, translator.max_output_length)
+    expected = [translator.target_vocab.decode(row) for row in oracle]
+    assert translator.translate(texts) == expected and all(expected)
     keras.models.load_model(tmp_path / "model.keras", safe_mode=True)  # with its compiled loss
 
 

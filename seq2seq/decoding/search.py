@@ -6,7 +6,7 @@ as soon as all hypotheses have emitted END or ``max_length`` steps have run. A h
 that has emitted END continues only with PAD at no cost, so finished rows stay frozen.
 
 The model's state is opaque: the loop repeats, gathers and compacts it with
-``tf.nest.map_structure`` (an LSTM's ``[h, c]``, a GRU's ``[h]``, per-layer states and
+``tf.nest.map_structure`` (an LSTM's two state tensors, a GRU's one, per-layer states and
 attention memory alike).
 
 A rule (a subclass) sees the step's log-probabilities ``[batch, width, vocab]`` and the

@@ -7,7 +7,7 @@ decode loop sees a model only through
 * :meth:`~Seq2SeqModel.step`: ``([batch] tokens, state) -> ([batch, vocab] probs, state)``;
 
 where ``state`` is an opaque nested structure (``tf.nest``) of tensors with a leading batch
-axis: an LSTM's ``[h, c]``, a GRU's ``[h]``, per-layer states, attention memory. Search
+axis: an LSTM's two state tensors, a GRU's one, per-layer states, attention memory. Search
 rules repeat, gather and compact it with ``tf.nest.map_structure`` and never look inside.
 
 The same layers also form two plain Keras models, the step-by-step *oracle* the fast path is
