@@ -116,11 +116,12 @@ def test_training_with_label_smoothing_saves_a_loadable_model(tmp_path):
 
     from seq2seq.decoding import greedy_decode_reference
     from seq2seq.translation import Translator
+    from seq2seq.vocab import pad_batch
 
     train(train_config(tmp_path, "trainer.epochs=1", "trainer.label_smoothing=0.1"))
     translator = Translator.from_run_dir(tmp_path)
     texts = ["Nov 28, 2026", "le 1er mai 1999"]
-    ids = np.asarray([translator.source_vocab.encode(t) for t in texts], np.int32)
+    ids = np.asarray(pad_batch([translator.source_vocab.encode(t) for t in texts]), np.int32)
     oracle = greedy_decode_reference(translator.model, ids, translator.max_output_length)
     expected = [translator.target_vocab.decode(row) for row in oracle]
     assert translator.translate(texts) == expected and all(expected)
