@@ -49,6 +49,11 @@ class Seq2SeqModel:
         self.encoder = encoder
         self.decoder_step = decoder_step
 
+    @classmethod
+    def keras_names(cls) -> tuple[str, ...]:
+        """Names of the Keras training models this family loads."""
+        return tuple(n for n in (cls.keras_name, getattr(cls, "variant_keras_name", "")) if n)
+
     # --- building and loading (each family) --------------------------------------------------
     @classmethod
     def build(cls, source_vocab_size: int, target_vocab_size: int, **options: Any) -> Seq2SeqModel:
@@ -79,12 +84,19 @@ class Seq2SeqModel:
         """One decoder step: ``[batch]`` int32 tokens -> ``([batch, vocab] probs, new state)``."""
         raise NotImplementedError
 
+    def alignments(self, source: Any, target_in: Any) -> tf.Tensor | None:
+        """Attention weights ``[batch, target, source]`` when the decoder reads
+        ``target_in``; None for models without attention."""
+        return None
+
     # --- the oracle, generic over the state ------------------------------------------------
     def reference_encode(self, source: Any) -> list[tf.Tensor]:
         """The oracle encoder's output: the flat state list."""
-        return list(tf.nest.flatten(self.encoder(source, training=False)))
+        outputs = tf.nest.flatten(self.encoder(source, training=False))
+        return [tf.identity(x) for x in outputs]  # without the Keras masks they carry
 
     def reference_step(self, tokens: Any, flat_state: list) -> tuple[tf.Tensor, list]:
         """One oracle step: ``[batch, 1]`` tokens -> ``([batch, vocab] probs, flat state)``."""
+        tokens = tf.convert_to_tensor(tokens, tf.int32)
         probs, *flat_state = self.decoder_step([tokens, *flat_state], training=False)
         return probs[:, -1], flat_state

@@ -10,7 +10,6 @@ The training model (named ``seq2seq``, as before the model registry) wires named
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -20,6 +19,7 @@ from seq2seq.data.pipeline import SOURCE_KEY, TARGET_IN_KEY
 from seq2seq.errors import Seq2SeqError
 from seq2seq.layers import OneHot, TimeDistributed
 from seq2seq.models.base import Seq2SeqModel
+from seq2seq.models.recurrent import RecurrentOptions, RecurrentSeq2Seq
 from seq2seq.models.registry import register
 from seq2seq.vocab import PAD_ID
 
@@ -28,40 +28,6 @@ TARGET_EMBEDDING = "target_embedding"
 ENCODER_LSTM = "encoder_lstm"
 DECODER_LSTM = "decoder_lstm"
 OUTPUT_LAYER = "output"
-
-
-@dataclass(frozen=True)
-class LSTMOptions:
-    """The ``model.*`` settings of the LSTM family.
-
-    Attributes:
-        units: LSTM state width, shared by encoder and decoder.
-        embedding_dim: learned character embedding width; ``None`` or 0 feeds one-hot
-            vectors (as in the Keras ``lstm_seq2seq`` example).
-        dropout: input dropout of both LSTMs (``recurrent_dropout`` stays 0, which keeps the
-            fast cuDNN kernel on GPUs).
-    """
-
-    units: int = 256
-    embedding_dim: int | None = None
-    dropout: float | None = 0.0
-
-    def __post_init__(self) -> None:
-        _positive_int("model.units", self.units)
-        if self.embedding_dim:
-            _positive_int("model.embedding_dim", self.embedding_dim)
-        if self.dropout is None:  # null in config: no dropout
-            object.__setattr__(self, "dropout", 0.0)
-        dropout = self.dropout
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
-            raise Seq2SeqError(f"model.dropout must be a number in [0, 1), got {dropout!r}")
-        if not 0 <= dropout < 1:
-            raise Seq2SeqError(f"model.dropout must be in [0, 1), got {dropout!r}")
-
-
-def _positive_int(key: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise Seq2SeqError(f"{key} must be a positive integer, got {value!r}")
 
 
 def _input_projection(embed: keras.layers.Layer, cell, tokens):
@@ -107,25 +73,27 @@ class LSTMSeq2Seq(Seq2SeqModel):
     """The card's LSTM encoder-decoder; the decode-loop state is ``[h, c]``."""
 
     keras_name = "seq2seq"
-    options = LSTMOptions
+    #: Training models of LSTM variants (stacked, bidirectional, attention) carry this name.
+    variant_keras_name = "seq2seq_lstm"
+    options = RecurrentOptions
 
     @classmethod
-    def build(cls, source_vocab_size: int, target_vocab_size: int, **options: Any) -> LSTMSeq2Seq:
-        """Builds the training model from named layers (see :class:`LSTMOptions`)."""
-        opts = LSTMOptions(**options)
+    def build(cls, source_vocab_size: int, target_vocab_size: int, **options: Any):
+        """Builds the card's model from named layers, or for other options (stacked,
+        bidirectional, attention) the LSTM variant of :mod:`seq2seq.models.recurrent`."""
+        opts = RecurrentOptions(**options)
+        if not opts.is_card():
+            return RecurrentSeq2Seq.build_cell("lstm", source_vocab_size, target_vocab_size, opts)
         source = keras.Input(shape=(None,), dtype="int32", name=SOURCE_KEY)
         target_in = keras.Input(shape=(None,), dtype="int32", name=TARGET_IN_KEY)
         src_embed = _token_layer(source_vocab_size, opts.embedding_dim, SOURCE_EMBEDDING)
         tgt_embed = _token_layer(target_vocab_size, opts.embedding_dim, TARGET_EMBEDDING)
+        dropouts = {"dropout": opts.dropout, "recurrent_dropout": opts.recurrent_dropout}
         encoder_lstm = keras.layers.LSTM(
-            opts.units, return_state=True, dropout=opts.dropout, name=ENCODER_LSTM
+            opts.units, return_state=True, **dropouts, name=ENCODER_LSTM
         )
         decoder_lstm = keras.layers.LSTM(
-            opts.units,
-            return_sequences=True,
-            return_state=True,
-            dropout=opts.dropout,
-            name=DECODER_LSTM,
+            opts.units, return_sequences=True, return_state=True, **dropouts, name=DECODER_LSTM
         )
         output = TimeDistributed(
             keras.layers.Dense(target_vocab_size, activation="softmax"), name=OUTPUT_LAYER
@@ -140,8 +108,10 @@ class LSTMSeq2Seq(Seq2SeqModel):
         return cls.from_training_model(training)
 
     @classmethod
-    def from_training_model(cls, training: keras.Model) -> LSTMSeq2Seq:
+    def from_training_model(cls, training: keras.Model):
         """Builds the oracle ``encoder`` and ``decoder_step`` models from the named layers."""
+        if training.name == cls.variant_keras_name:
+            return RecurrentSeq2Seq.from_training_model(training)
         try:
             src_embed = training.get_layer(SOURCE_EMBEDDING)
             tgt_embed = training.get_layer(TARGET_EMBEDDING)

@@ -50,11 +50,11 @@ def build_model(
 def wrap_training_model(training: keras.Model) -> Seq2SeqModel:
     """The family object around a loaded training model, chosen by the Keras model's name."""
     for family in MODELS.values():
-        if family.keras_name == training.name:
+        if training.name in family.keras_names():
             return family.from_training_model(training)
+    known = sorted(name for family in MODELS.values() for name in family.keras_names())
     raise Seq2SeqError(
-        f"not a seq2seq model: its Keras model is named {training.name!r},"
-        f" expected one of {sorted(f.keras_name for f in MODELS.values())}"
+        f"not a seq2seq model: its Keras model is named {training.name!r}, expected one of {known}"
     )
 
 

@@ -1,0 +1,156 @@
+"""Every model variant: trains, resumes, saves/loads with safe_mode, decodes greedy / beam /
+sampling in the compiled loop exactly like the step-by-step oracle, exports, benchmarks."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from seq2seq.decoding import BeamSearch, GreedySearch, RandomSampling, greedy_decode_reference
+from seq2seq.errors import Seq2SeqError
+from seq2seq.export import export_run
+from seq2seq.models import build_model, load_model
+from seq2seq.models.recurrent import RecurrentOptions
+from seq2seq.rundir import RunDir
+from seq2seq.training import train
+from seq2seq.translation import Translator
+from seq2seq.vocab import END_ID, pad_batch
+from tests.conftest import train_config
+from tests.test_export import LOAD_WITH_TENSORFLOW_ONLY
+
+VARIANTS = {
+    "gru": ("gru", {}),
+    "stacked": ("lstm", {"encoder_layers": 2, "decoder_layers": 2, "dropout": 0.1}),
+    "stacked-uneven": ("gru", {"encoder_layers": 1, "decoder_layers": 2}),
+    "bidirectional": ("lstm", {"bidirectional": True, "encoder_layers": 2}),
+    "luong": ("lstm", {"attention": "luong", "recurrent_dropout": 0.1}),
+    "bahdanau": ("gru", {"attention": "bahdanau", "bidirectional": True}),
+}
+IDS = list(VARIANTS)
+
+
+def _trim(row):
+    row = list(row)
+    return row[: row.index(END_ID) + 1] if END_ID in row else row
+
+
+def _model(variant, seed=3):
+    keras.utils.set_random_seed(seed)
+    name, options = VARIANTS[variant]
+    return build_model(name, 20, 10, units=8, embedding_dim=5, **options)
+
+
+def _sources(n=9, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = [list(rng.integers(4, 20, size=rng.integers(1, 9))) for _ in range(n)]
+    return np.asarray(pad_batch(rows), np.int32)
+
+
+@pytest.mark.parametrize("variant", IDS)
+def test_compiled_search_rules_equal_the_oracle(variant):
+    model, batch = _model(variant), _sources()
+    expected = greedy_decode_reference(model, batch, max_length=10)
+    for jit in (False, True):
+        greedy = GreedySearch(model, jit_compile=jit)(batch, max_length=10)
+        assert [_trim(r) for r in greedy.ids[:, 0]] == expected
+    beam = BeamSearch(model)(batch, max_length=10, beam_size=1, length_penalty=0.0)
+    np.testing.assert_array_equal(beam.ids, greedy.ids)
+    sampled = RandomSampling(model)(batch, max_length=10, top_k=1, seed=2)
+    np.testing.assert_array_equal(sampled.ids, greedy.ids)
+    # Beam scores are the oracle's log-probabilities of the tokens (the state is gathered
+    # correctly whatever it holds).
+    out = BeamSearch(model)(batch[:3], max_length=6, n_best=2, beam_size=3, length_penalty=0.0)
+    for b in range(3):
+        for cand, score in zip(out.ids[b], out.scores[b], strict=True):
+            state, prev, total = model.reference_encode(batch[b : b + 1]), 1, 0.0
+            for tok in _trim(cand):
+                probs, state = model.reference_step(np.array([[prev]], np.int32), state)
+                total += float(np.log(np.asarray(probs)[0, tok]))
+                prev = tok
+            assert total == pytest.approx(score, abs=1e-3)
+
+
+@pytest.mark.parametrize("variant", IDS)
+def test_save_and_load_with_safe_mode_gives_the_same_outputs(variant, tmp_path):
+    model, batch = _model(variant), _sources()
+    RunDir(tmp_path).save_model(model.training)
+    loaded = load_model(tmp_path / "model.keras")  # safe_mode=True
+    assert type(loaded) is type(model)
+    a = GreedySearch(model)(batch, max_length=10).ids
+    np.testing.assert_array_equal(GreedySearch(loaded)(batch, max_length=10).ids, a)
+
+
+@pytest.mark.parametrize("variant", ["luong", "bahdanau"])
+def test_attention_weights_are_distributions_over_real_source_characters(variant):
+    model, batch = _model(variant), _sources()
+    weights = np.asarray(model.alignments(batch, np.ones((len(batch), 4), np.int32)))
+    assert weights.shape == (len(batch), 4, batch.shape[1])
+    np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-5)
+    assert np.all(weights[np.broadcast_to((batch == 0)[:, None, :], weights.shape)] < 1e-6)
+
+
+def test_the_card_options_still_build_the_card_model():
+    keras.utils.set_random_seed(0)
+    model = build_model("lstm", 20, 10, units=8, embedding_dim=5, dropout=0.1)
+    assert model.training.name == "seq2seq"
+    assert {"encoder_lstm", "decoder_lstm", "output"} <= {
+        layer.name for layer in model.training.layers
+    }
+    assert RecurrentOptions().is_card()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"attention": "dot"}, r"model\.attention must be null, luong or bahdanau"),
+        ({"encoder_layers": 0}, r"model\.encoder_layers must be a positive integer"),
+        ({"recurrent_dropout": 1.0}, r"model\.recurrent_dropout must be in \[0, 1\)"),
+        ({"bidirectional": "yes"}, r"model\.bidirectional must be true or false"),
+    ],
+)
+def test_bad_model_options_are_refused_naming_the_key(options, message):
+    with pytest.raises(Seq2SeqError, match=message):
+        build_model("lstm", 20, 10, units=8, **options)
+
+
+def _overrides(variant):
+    name, options = VARIANTS[variant]
+    return [f"model={name}"] + [
+        f"model.{k}={'null' if v is None else str(v).lower()}" for k, v in options.items()
+    ]
+
+
+QUIET = ["trainer.early_stopping=null", "trainer.reduce_lr=null"]
+
+
+@pytest.mark.parametrize("variant", ["bahdanau", "stacked-uneven"])
+def test_variant_trains_resumes_exports_and_benchmarks(variant, tmp_path):
+    run = tmp_path / "run"
+    train(train_config(run, *_overrides(variant), *QUIET, "trainer.epochs=1"))
+    # Interrupted after epoch 1: resume to epoch 2 from its checkpoint.
+    (run / "metrics.json").unlink()
+    (run / "model.keras").unlink()
+    train(
+        train_config(run, *_overrides(variant), *QUIET, "trainer.epochs=2", "trainer.resume=true")
+    )
+    assert json.loads((run / "metrics.json").read_text())["train/epochs"] == 2
+    translator = Translator.from_run_dir(run)
+    inputs = ["Nov 28, 2026", "", "le 1er mai 1999"]
+    export_dir = export_run(run, tmp_path / "exported")
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD_WITH_TENSORFLOW_ONLY, str(export_dir), json.dumps(inputs)],
+        capture_output=True, text=True, timeout=300, check=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert json.loads(result.stdout)["translations"] == translator.translate(inputs)
+    from seq2seq.benchmark import run_decode_benchmark
+
+    report = run_decode_benchmark(
+        run, num_sentences=8, textbook_sentences=2, batch_sizes=(1, 4), batch1_sentences=2,
+        repeats=1,
+    )  # fmt: skip
+    assert report["identical_outputs"]
+    shutil.rmtree(tmp_path / "exported")
