@@ -40,6 +40,30 @@ class EpochSummary(keras.callbacks.Callback):
         log.info("epoch %d/%d: %s (%.1fs)", epoch + 1, self.epochs, parts, seconds)
 
 
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training cleanly after the epoch during which ``max_minutes`` ran out (the
+    run then saves, evaluates and reports as usual)."""
+
+    def __init__(self, max_minutes: float) -> None:
+        super().__init__()
+        self.max_seconds = 60.0 * max_minutes
+        self._start = time.perf_counter()
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        elapsed = time.perf_counter() - self._start
+        if elapsed >= self.max_seconds:
+            log.info(
+                "time budget of %.1f min used up after epoch %d (%.1f min): stopping",
+                self.max_seconds / 60,
+                epoch + 1,
+                elapsed / 60,
+            )
+            self.model.stop_training = True
+
+
 class EpochCheckpoint(keras.callbacks.Callback):
     """Saves a resumable checkpoint (model, optimizer, epoch) after every completed epoch
     with a finite loss, keeping the newest ``keep``."""
@@ -60,6 +84,10 @@ class EpochCheckpoint(keras.callbacks.Callback):
 class ValidationDecoding(keras.callbacks.Callback):
     """Every ``every`` epochs, greedy-decodes a fixed validation subset and reports it.
 
+    With an attention model it also writes, as TensorBoard images ``alignment/<i>``, the
+    attention heat map of the first ``num_images`` pairs (output characters down, source
+    characters across).
+
     Adds ``val_chrf`` and ``val_exact_match`` to the epoch logs (so early stopping and
     ``history.csv`` can use them), writes them as TensorBoard scalars under
     ``<log_dir>/validation``, and writes a Markdown table of the first ``num_examples`` pairs
@@ -74,6 +102,7 @@ class ValidationDecoding(keras.callbacks.Callback):
         every: int = 1,
         num_examples: int = 5,
         batch_size: int = 256,
+        num_images: int = 3,
     ) -> None:
         super().__init__()
         self.translator = translator
@@ -81,6 +110,7 @@ class ValidationDecoding(keras.callbacks.Callback):
         self.every = max(1, int(every))
         self.num_examples = num_examples
         self.batch_size = batch_size
+        self.num_images = num_images
         self.log_dir = Path(log_dir)
         self._writer: tf.summary.SummaryWriter | None = None
 
@@ -104,7 +134,17 @@ class ValidationDecoding(keras.callbacks.Callback):
             tf.summary.scalar("epoch_chrf", scores["chrf"])
             tf.summary.scalar("epoch_exact_match", scores["exact_match"])
             tf.summary.text("translations", "\n".join(rows))
+            self._write_alignments()
         self._summary_writer().flush()
+
+    def _write_alignments(self) -> None:
+        """Attention heat maps of the first ``num_images`` pairs (models with attention)."""
+        from seq2seq.plots import alignment_figure, figure_to_array
+
+        sources = [s for s, _ in self.pairs[: self.num_images]]
+        for i, aligned in enumerate(self.translator.alignments(sources) if sources else []):
+            fig = alignment_figure(aligned.source, aligned.output, aligned.weights)
+            tf.summary.image(f"alignment/{i}", figure_to_array(fig)[None])
 
     def on_train_end(self, logs: dict | None = None) -> None:
         if self._writer is not None:

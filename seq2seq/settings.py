@@ -177,6 +177,7 @@ class TrainerSettings:
     """``trainer.*``, checked. Defaults live in ``configs/trainer/default.yaml``."""
 
     epochs: int
+    max_minutes: float | None
     batch_size: int
     bucket_width: int | None
     learning_rate: float
@@ -189,6 +190,7 @@ class TrainerSettings:
     val_decoding_every: int
     val_decoding_samples: int
     val_decoding_examples: int
+    val_decoding_images: int
     resume: bool
     keep_checkpoints: int
     deterministic: bool
@@ -206,6 +208,11 @@ class TrainerSettings:
         val = node.get("val_decoding") or {}
         return cls(
             epochs=positive("trainer.epochs", node["epochs"]),
+            max_minutes=(
+                None
+                if node.get("max_minutes") is None
+                else positive("trainer.max_minutes", node["max_minutes"], float)
+            ),
             batch_size=positive("trainer.batch_size", node["batch_size"]),
             bucket_width=None if bucket is None else positive("trainer.bucket_width", bucket),
             learning_rate=positive("trainer.learning_rate", node["learning_rate"], float),
@@ -218,6 +225,7 @@ class TrainerSettings:
             val_decoding_every=int(val.get("every") or 0),
             val_decoding_samples=int(val.get("num_samples") or 0),
             val_decoding_examples=int(val.get("num_examples") or 0),
+            val_decoding_images=int(val.get("num_images") or 0),
             resume=bool(node.get("resume")),
             keep_checkpoints=positive("trainer.keep_checkpoints", node["keep_checkpoints"]),
             deterministic=bool(node.get("deterministic")),

@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 from seq2seq.callbacks import (
     EpochCheckpoint,
     EpochSummary,
+    TimeBudget,
     ValidationDecoding,
     flatten_hparams,
     write_hparams,
@@ -276,6 +277,7 @@ def callbacks(
                 run.tensorboard_dir,
                 every=trainer.val_decoding_every,
                 num_examples=trainer.val_decoding_examples,
+                num_images=trainer.val_decoding_images,
             )
         )
     if trainer.early_stopping:
@@ -299,6 +301,8 @@ def callbacks(
                 min_lr=watch.min_lr if watch.min_lr is not None else 1e-5,
             )
         )
+    if trainer.max_minutes:
+        found.append(TimeBudget(trainer.max_minutes))
     return [
         *found,
         keras.callbacks.TerminateOnNaN(),

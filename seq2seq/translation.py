@@ -26,9 +26,18 @@ from seq2seq.errors import Seq2SeqError
 from seq2seq.models import Seq2SeqModel, load_model
 from seq2seq.rundir import MODEL_FILE, VOCAB_FILE, RunDir, atomic_write_text
 from seq2seq.settings import DecodingSettings
-from seq2seq.vocab import Vocabulary, pad_batch
+from seq2seq.vocab import START_ID, Vocabulary, pad_batch
 
 log = logging.getLogger(__name__)
+
+
+class Alignment(NamedTuple):
+    """Where the decoder looked: ``weights[i, j]`` is the attention output character ``i``
+    (the last row: END) paid to source character ``j``."""
+
+    source: str
+    output: str
+    weights: np.ndarray
 
 
 class Candidate(NamedTuple):
@@ -199,6 +208,23 @@ class Translator:
                 " ".join(repr(ch) for ch in unknown[:30]) + (" ..." if len(unknown) > 30 else ""),
             )
         return [self.source_vocab.encode(t) for t in cleaned]
+
+    def alignments(self, texts: Sequence[str]) -> list[Alignment]:
+        """Greedy translations of ``texts`` with the attention weights their decoding used
+        (the decoder re-reads its own output); empty for models without attention or for
+        empty inputs."""
+        outputs = self.translate(texts)
+        found = []
+        for ids, output in zip(self.encode_inputs(texts), outputs, strict=True):
+            if not ids:
+                continue
+            target_in = [START_ID, *self.target_vocab.encode(output)]
+            weights = self.model.alignments(np.asarray([ids]), np.asarray([target_in]))
+            if weights is None:
+                return []
+            source = self.source_vocab.decode(ids)
+            found.append(Alignment(source, output, np.asarray(weights)[0]))
+        return found
 
     def translate(
         self,
