@@ -42,14 +42,14 @@ def alignment_figure(source: str, output: str, weights: np.ndarray, title: str =
     return fig
 
 
-def trajectory_figure(layers: Sequence[tuple[str, np.ndarray]], source: str):
-    """One panel per recurrent layer: its ``return_sequences`` output ``[time, units]``
-    (one line per unit) over the source characters."""
+def trajectory_figure(layers: Sequence[tuple[str, np.ndarray, Sequence[str]]]):
+    """One panel per recurrent layer ``(name, output [time, units], step labels)``: its
+    ``return_sequences`` output, one line per unit, over the characters it read."""
     fig, axes = plt.subplots(len(layers), 1, figsize=(8, 2.2 * len(layers)), squeeze=False)
-    for ax, (name, values) in zip(axes[:, 0], layers, strict=True):
+    for ax, (name, values, labels) in zip(axes[:, 0], layers, strict=True):
         ax.plot(values, linewidth=0.8)
         ax.set_title(name, fontsize=9)
-        ax.set_xticks(range(len(values)), [_label(c) for c in source[: len(values)]])
+        ax.set_xticks(range(len(values)), [_label(c) for c in labels])
         ax.tick_params(labelsize=7)
     fig.tight_layout()
     return fig

@@ -20,10 +20,31 @@ tested against (and the textbook loop the benchmark times):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import keras
 import tensorflow as tf
+
+
+@dataclass
+class RecurrentStack:
+    """The recurrent layers of a model in order, for inspection (``scripts/inspect.py``).
+
+    Attributes:
+        source_embedding: the layer that turns source ids into the encoder's input.
+        target_embedding: the layer that turns decoder input ids into its input.
+        encoder: encoder layers, bottom first (LSTM, GRU or Bidirectional).
+        decoder: decoder layers, bottom first.
+        starts: for each decoder layer, the index of the encoder layer whose final state
+            is its initial state (None: zeros).
+    """
+
+    source_embedding: keras.layers.Layer
+    target_embedding: keras.layers.Layer
+    encoder: list
+    decoder: list
+    starts: list
 
 
 class Seq2SeqModel:
@@ -82,6 +103,10 @@ class Seq2SeqModel:
 
     def step(self, tokens: tf.Tensor, state: Any) -> tuple[tf.Tensor, Any]:
         """One decoder step: ``[batch]`` int32 tokens -> ``([batch, vocab] probs, new state)``."""
+        raise NotImplementedError
+
+    def recurrent_stack(self) -> RecurrentStack:
+        """The model's recurrent layers in order (for the inspector)."""
         raise NotImplementedError
 
     def alignments(self, source: Any, target_in: Any) -> tf.Tensor | None:

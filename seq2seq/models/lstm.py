@@ -18,7 +18,7 @@ from keras import ops
 from seq2seq.data.pipeline import SOURCE_KEY, TARGET_IN_KEY
 from seq2seq.errors import Seq2SeqError
 from seq2seq.layers import OneHot, TimeDistributed
-from seq2seq.models.base import Seq2SeqModel
+from seq2seq.models.base import RecurrentStack, Seq2SeqModel
 from seq2seq.models.recurrent import RecurrentOptions, RecurrentSeq2Seq
 from seq2seq.models.registry import register
 from seq2seq.vocab import PAD_ID
@@ -142,6 +142,16 @@ class LSTMSeq2Seq(Seq2SeqModel):
     @property
     def target_vocab_size(self) -> int:
         return int(self.training.get_layer(OUTPUT_LAYER).layer.units)
+
+    def recurrent_stack(self) -> RecurrentStack:
+        get = self.training.get_layer
+        return RecurrentStack(
+            get(SOURCE_EMBEDDING),
+            get(TARGET_EMBEDDING),
+            [get(ENCODER_LSTM)],
+            [get(DECODER_LSTM)],
+            [0],
+        )
 
     @property
     def units(self) -> int:

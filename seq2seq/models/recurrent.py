@@ -39,7 +39,7 @@ from keras import ops
 from seq2seq.data.pipeline import SOURCE_KEY, TARGET_IN_KEY
 from seq2seq.errors import Seq2SeqError
 from seq2seq.layers import OneHot, TimeDistributed
-from seq2seq.models.base import Seq2SeqModel
+from seq2seq.models.base import RecurrentStack, Seq2SeqModel
 from seq2seq.models.registry import register
 from seq2seq.vocab import PAD_ID
 
@@ -348,6 +348,14 @@ class RecurrentSeq2Seq(Seq2SeqModel):
 
     def encode(self, source):
         return self.reference_encode(source)
+
+    def recurrent_stack(self) -> RecurrentStack:
+        d, e = len(self.layers.decoder), len(self.layers.encoder)
+        starts = [e - d + i if e - d + i >= 0 else None for i in range(d)]
+        layers = self.layers
+        return RecurrentStack(
+            layers.source_embedding, layers.target_embedding, layers.encoder, layers.decoder, starts
+        )
 
     def step(self, tokens, state):
         probs, new_state = self.reference_step(ops.expand_dims(tokens, 1), state)
