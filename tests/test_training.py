@@ -150,3 +150,10 @@ def test_dirty_anki_file_trains_leniently_and_is_refused_strictly(tmp_path):
         train(
             train_config(tmp_path / "strict", "data=anki", f"data.path={data}", "data.strict=true")
         )
+
+
+def test_time_budget_stops_after_the_epoch_that_crosses_it_and_still_reports(tmp_path):
+    train(train_config(tmp_path, "trainer.epochs=5", "trainer.max_minutes=0.0001"))
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["train/epochs"] == 1 and "test/chrf" in metrics
+    assert (tmp_path / "model.keras").is_file()
