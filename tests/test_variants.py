@@ -29,6 +29,11 @@ VARIANTS = {
     "bidirectional": ("lstm", {"bidirectional": True, "encoder_layers": 2}),
     "luong": ("lstm", {"attention": "luong", "recurrent_dropout": 0.1}),
     "bahdanau": ("gru", {"attention": "bahdanau", "bidirectional": True}),
+    "luong-feeding": ("lstm", {"attention": "luong", "input_feeding": True, "decoder_layers": 2}),
+    "bahdanau-feeding": (
+        "gru",
+        {"attention": "bahdanau", "input_feeding": True, "bidirectional": True},
+    ),
 }
 IDS = list(VARIANTS)
 
@@ -84,7 +89,7 @@ def test_save_and_load_with_safe_mode_gives_the_same_outputs(variant, tmp_path):
     np.testing.assert_array_equal(GreedySearch(loaded)(batch, max_length=10).ids, a)
 
 
-@pytest.mark.parametrize("variant", ["luong", "bahdanau"])
+@pytest.mark.parametrize("variant", ["luong", "bahdanau", "luong-feeding"])
 def test_attention_weights_are_distributions_over_real_source_characters(variant):
     model, batch = _model(variant), _sources()
     weights = np.asarray(model.alignments(batch, np.ones((len(batch), 4), np.int32)))
@@ -110,6 +115,7 @@ def test_the_card_options_still_build_the_card_model():
         ({"encoder_layers": 0}, r"model\.encoder_layers must be a positive integer"),
         ({"recurrent_dropout": 1.0}, r"model\.recurrent_dropout must be in \[0, 1\)"),
         ({"bidirectional": "yes"}, r"model\.bidirectional must be true or false"),
+        ({"input_feeding": True}, r"model\.input_feeding=true needs model\.attention"),
     ],
 )
 def test_bad_model_options_are_refused_naming_the_key(options, message):
@@ -127,7 +133,7 @@ def _overrides(variant):
 QUIET = ["trainer.early_stopping=null", "trainer.reduce_lr=null"]
 
 
-@pytest.mark.parametrize("variant", ["bahdanau", "stacked-uneven"])
+@pytest.mark.parametrize("variant", ["bahdanau", "stacked-uneven", "luong-feeding"])
 def test_variant_trains_resumes_exports_and_benchmarks(variant, tmp_path):
     run = tmp_path / "run"
     train(train_config(run, *_overrides(variant), *QUIET, "trainer.epochs=1"))

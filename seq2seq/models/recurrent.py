@@ -38,7 +38,7 @@ from keras import ops
 
 from seq2seq.data.pipeline import SOURCE_KEY, TARGET_IN_KEY
 from seq2seq.errors import Seq2SeqError
-from seq2seq.layers import OneHot, TimeDistributed
+from seq2seq.layers import InputFeedingDecoder, OneHot, TimeDistributed
 from seq2seq.models.base import RecurrentStack, Seq2SeqModel
 from seq2seq.models.registry import register
 from seq2seq.vocab import PAD_ID
@@ -47,6 +47,7 @@ SOURCE_EMBEDDING = "source_embedding"
 TARGET_EMBEDDING = "target_embedding"
 ATTENTION = "attention"
 ATTENTION_COMBINE = "attention_combine"
+FEEDING_DECODER = "decoder_feeding"
 OUTPUT_LAYER = "output"
 CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 ATTENTIONS = {"luong": keras.layers.Attention, "bahdanau": keras.layers.AdditiveAttention}
@@ -76,6 +77,8 @@ class RecurrentOptions:
         decoder_layers: stacked decoder layers.
         bidirectional: a bidirectional encoder (forward and backward states concatenated).
         attention: ``null`` (none), ``luong`` or ``bahdanau``.
+        input_feeding: feed each step's attentional vector into the next step's input
+            (Luong et al. 2015); needs ``attention``. Its decoder cells have no dropout.
     """
 
     units: int = 256
@@ -86,6 +89,7 @@ class RecurrentOptions:
     decoder_layers: int = 1
     bidirectional: bool = False
     attention: str | None = None
+    input_feeding: bool = False
 
     def __post_init__(self) -> None:
         _check_int("model.units", self.units)
@@ -105,6 +109,13 @@ class RecurrentOptions:
             raise Seq2SeqError(
                 f"model.attention must be null, luong or bahdanau, got {self.attention!r}"
             )
+
+        if not isinstance(self.input_feeding, bool):
+            raise Seq2SeqError(
+                f"model.input_feeding must be true or false, got {self.input_feeding!r}"
+            )
+        if self.input_feeding and self.attention is None:
+            raise Seq2SeqError("model.input_feeding=true needs model.attention (luong or bahdanau)")
 
     def is_card(self) -> bool:
         """Whether these options describe the card's model (one LSTM layer each side, no
@@ -160,27 +171,34 @@ class RecurrentLayers:
     attention: keras.layers.Layer | None
     attention_combine: keras.layers.Layer | None
     output: keras.layers.Layer
+    #: With input feeding: the one layer that runs every decoder cell and the attention.
+    feeding: InputFeedingDecoder | None = None
 
     @classmethod
     def create(cls, cell: str, source_size: int, target_size: int, opts: RecurrentOptions):
         """New layers for ``opts``."""
         width = opts.units * (2 if opts.bidirectional else 1)
         e, d = opts.encoder_layers, opts.decoder_layers
+        feeding = None
+        if opts.input_feeding:
+            feeding = InputFeedingDecoder(width, cell, d, opts.attention, name=FEEDING_DECODER)
+            d = 0  # the feeding layer holds the decoder cells and the attention
         return cls(
             cell=cell,
             source_embedding=_token_layer(source_size, opts.embedding_dim, SOURCE_EMBEDDING),
             target_embedding=_token_layer(target_size, opts.embedding_dim, TARGET_EMBEDDING),
             encoder=[_encoder_layer(cell, opts, i + 1, top=i == e - 1) for i in range(e)],
             decoder=[_decoder_layer(cell, opts, i + 1) for i in range(d)],
-            attention=ATTENTIONS[opts.attention](name=ATTENTION) if opts.attention else None,
+            attention=ATTENTIONS[opts.attention](name=ATTENTION) if d and opts.attention else None,
             attention_combine=(
                 keras.layers.Dense(width, activation="tanh", name=ATTENTION_COMBINE)
-                if opts.attention
+                if d and opts.attention
                 else None
             ),
             output=TimeDistributed(
                 keras.layers.Dense(target_size, activation="softmax"), name=OUTPUT_LAYER
             ),
+            feeding=feeding,
         )
 
     @classmethod
@@ -207,6 +225,7 @@ class RecurrentLayers:
             attention=by_name.get(ATTENTION),
             attention_combine=by_name.get(ATTENTION_COMBINE),
             output=by_name[OUTPUT_LAYER],
+            feeding=by_name.get(FEEDING_DECODER),
         )
 
     @property
@@ -216,7 +235,16 @@ class RecurrentLayers:
 
     @property
     def decoder_width(self) -> int:
-        return int(self.decoder[0].units)
+        return int((self.feeding or self.decoder[0]).units)
+
+    @property
+    def decoder_depth(self) -> int:
+        return self.feeding.num_layers if self.feeding else len(self.decoder)
+
+    @property
+    def reads_memory(self) -> bool:
+        """Whether the decoder attends over the encoder's sequence."""
+        return self.attention is not None or self.feeding is not None
 
     def run_encoder(self, source) -> tuple[Any, list[list]]:
         """The top encoder layer's output and every layer's final states (a bidirectional
@@ -238,13 +266,21 @@ class RecurrentLayers:
 
     def decoder_initial_states(self, encoder_states: list[list]) -> list[list | None]:
         """Top-aligned: decoder layer ``D - k`` starts from encoder layer ``E - k``."""
-        d, e = len(self.decoder), len(encoder_states)
+        d, e = self.decoder_depth, len(encoder_states)
         return [encoder_states[e - d + i] if e - d + i >= 0 else None for i in range(d)]
 
     def run_decoder(self, x, initial: list, memory=None, memory_mask=None, scores=False):
         """Decoder layers from ``initial`` states, attention, output; returns the
-        probabilities, every layer's final states and (``scores=True``) the attention."""
+        probabilities, every layer's final states and (``scores=True``) the attention.
+
+        With input feeding, ``initial`` is the flat state list (or the top-aligned encoder
+        states) and ``memory_mask`` the source ids."""
         x = self.target_embedding(x)
+        if self.feeding is not None:
+            a, final, weights = self.feeding(
+                x, initial_state=initial, memory=memory, source=memory_mask
+            )
+            return self.output(a), [final], weights
         final, weights = [], None
         for layer, init in zip(self.decoder, initial, strict=True):
             x, *layer_states = layer(x, initial_state=init)
@@ -283,9 +319,12 @@ class RecurrentSeq2Seq(Seq2SeqModel):
         source = keras.Input(shape=(None,), dtype="int32", name=SOURCE_KEY)
         target_in = keras.Input(shape=(None,), dtype="int32", name=TARGET_IN_KEY)
         memory, states = layers.run_encoder(source)
-        probs, _, _ = layers.run_decoder(
-            target_in, layers.decoder_initial_states(states), memory=memory
-        )
+        initial = layers.decoder_initial_states(states)
+        if layers.feeding is not None:  # the top-aligned encoder states, flat; the source ids
+            given = [s for layer_states in initial if layer_states for s in layer_states]
+            probs, _, _ = layers.run_decoder(target_in, given, memory, source)
+        else:
+            probs, _, _ = layers.run_decoder(target_in, initial, memory=memory)
         training = keras.Model(
             inputs={SOURCE_KEY: source, TARGET_IN_KEY: target_in},
             outputs=probs,
@@ -313,7 +352,9 @@ class RecurrentSeq2Seq(Seq2SeqModel):
         zeros = [ops.zeros_like(s) for s in states[-1]]
         initial = [s or zeros for s in layers.decoder_initial_states(states)]
         outputs = [s for layer_states in initial for s in layer_states]
-        if layers.attention is not None:
+        if layers.feeding is not None:  # the attentional vector starts at zero
+            outputs += [zeros[0], memory, source]
+        elif layers.attention is not None:
             outputs += [memory, ops.not_equal(source, PAD_ID)]
         encoder = keras.Model(source, outputs, name="encoder")
 
@@ -321,16 +362,23 @@ class RecurrentSeq2Seq(Seq2SeqModel):
         token = keras.Input(shape=(None,), dtype="int32", name="token")
         state_in = [
             [keras.Input(shape=(width,), name=f"state_{i}_{j}") for j in range(per_layer)]
-            for i in range(len(layers.decoder))
+            for i in range(layers.decoder_depth)
         ]
+        if layers.feeding is not None:
+            state_in = [[s for group in state_in for s in group]]
+            state_in[0].append(keras.Input(shape=(width,), name="attentional"))
         flat_in = [s for layer_states in state_in for s in layer_states]
         extra_in = []
-        if layers.attention is not None:
-            memory_width = int(memory.shape[-1])
-            memory_in = keras.Input(shape=(None, memory_width), name="memory")
-            mask_in = keras.Input(shape=(None,), dtype="bool", name="memory_mask")
+        if layers.reads_memory:
+            memory_in = keras.Input(shape=(None, int(memory.shape[-1])), name="memory")
+            if layers.feeding is not None:
+                mask_in = keras.Input(shape=(None,), dtype="int32", name="source_ids")
+            else:
+                mask_in = keras.Input(shape=(None,), dtype="bool", name="memory_mask")
             extra_in = [memory_in, mask_in]
-        probs, final, _ = layers.run_decoder(token, state_in, *extra_in)
+        probs, final, _ = layers.run_decoder(
+            token, state_in[0] if layers.feeding else state_in, *extra_in
+        )
         flat_out = [s for layer_states in final for s in layer_states]
         decoder_step = keras.Model(
             [token, *flat_in, *extra_in], [probs, *flat_out, *extra_in], name="decoder_step"
@@ -350,6 +398,8 @@ class RecurrentSeq2Seq(Seq2SeqModel):
         return self.reference_encode(source)
 
     def recurrent_stack(self) -> RecurrentStack:
+        """The recurrent layers (an input-feeding decoder's cells run inside one layer, so
+        only its encoder layers are listed)."""
         d, e = len(self.layers.decoder), len(self.layers.encoder)
         starts = [e - d + i if e - d + i >= 0 else None for i in range(d)]
         layers = self.layers
@@ -365,12 +415,15 @@ class RecurrentSeq2Seq(Seq2SeqModel):
         """Attention weights ``[batch, target, source]`` when the decoder reads
         ``target_in`` (teacher forcing; a greedy output fed back gives the weights its
         decoding used). None without attention."""
-        if self.layers.attention is None:
+        if not self.layers.reads_memory:
             return None
         state = self.reference_encode(source)
+        target_in = ops.convert_to_tensor(target_in, "int32")
+        if self.layers.feeding is not None:
+            _, _, weights = self.layers.run_decoder(target_in, state[:-2], *state[-2:])
+            return weights
         per_layer = self.layers.states_per_layer
         groups = [state[i : i + per_layer] for i in range(0, len(state) - 2, per_layer)]
-        target_in = ops.convert_to_tensor(target_in, "int32")
         _, _, weights = self.layers.run_decoder(target_in, groups, *state[-2:], scores=True)
         return weights
 
