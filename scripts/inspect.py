@@ -1,4 +1,4 @@
-"""Look inside a trained model: python scripts/inspect.py run_dir=<run> input="Nov 28, 2026".
+"""Look inside a trained model: python scripts/inspect.py run_dir=<run> input="'Nov 28, 2026'".
 
 Prints, for each recurrent layer, the shapes of its return_sequences output and return_state
 states and where the last output equals the final h; writes states.png (and alignment.png
@@ -9,26 +9,32 @@ import os
 import sys
 
 # This file is named like the standard library's `inspect` module, which Hydra and its
-# dependencies import: take the script's own directory off the import path first.
+# dependencies import, and Python puts scripts/ first on the import path of every script
+# here. So: take scripts/ off the path, and when another script imports this file as
+# `inspect`, hand it the standard library's module instead.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
-import hydra  # noqa: E402
-from omegaconf import DictConfig  # noqa: E402
+if __name__ != "__main__":
+    del sys.modules[__name__]
+    import inspect as _standard_inspect  # now found in the standard library
 
-from seq2seq.cli import quiet_tensorflow, register_configs, run_task  # noqa: E402
+    sys.modules[__name__] = _standard_inspect
+    globals().update(_standard_inspect.__dict__)
+else:
+    import hydra
+    from omegaconf import DictConfig
 
-quiet_tensorflow()
-register_configs()
+    from seq2seq.cli import quiet_tensorflow, register_configs, run_task
 
+    quiet_tensorflow()
+    register_configs()
 
-@hydra.main(version_base="1.3", config_path="../configs", config_name="inspect")
-def main(cfg: DictConfig) -> None:
-    """Traces every recurrent layer on one input."""
-    from seq2seq.inspection import inspect
+    @hydra.main(version_base="1.3", config_path="../configs", config_name="inspect")
+    def main(cfg: DictConfig) -> None:
+        """Traces every recurrent layer on one input."""
+        from seq2seq.inspection import inspect
 
-    run_task(inspect, cfg)
+        run_task(inspect, cfg)
 
-
-if __name__ == "__main__":
     main()
