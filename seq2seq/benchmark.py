@@ -32,7 +32,7 @@ import tensorflow as tf
 
 from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import run_test_pairs
-from seq2seq.translation import Translator, normalize_input
+from seq2seq.translation import Translator, normalize_input, split_lines
 from seq2seq.vocab import END_ID, START_ID
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,8 @@ def benchmark_inputs(run_dir: Path, num: int, inputs_file: str | None = None) ->
         path = Path(inputs_file)
         if not path.is_file():
             raise Seq2SeqError(f"inputs_file not found: {path}")
-        texts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = split_lines(path.read_bytes().decode("utf-8"))
+        texts = [line for line in lines if line.strip()]
     else:
         texts = [s for s, _ in run_test_pairs(run_dir)]
     if not texts:

@@ -274,6 +274,16 @@ class Progress:
             sys.stderr.flush()
 
 
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text``, as ``wc -l`` counts them: a line ends at ``\n`` (or ``\r\n``);
+    a last line without one still counts. Unlike ``str.splitlines``, form feeds, lone
+    ``\r``, U+2028 and the like stay inside their line (and read as spaces)."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def _read_inputs(cfg: DictConfig) -> list[str]:
     """The inputs named by the config: ``inputs``, else ``input_file``, else stdin."""
     inputs = cfg.get("inputs")
@@ -287,7 +297,7 @@ def _read_inputs(cfg: DictConfig) -> list[str]:
     if input_file:
         path = Path(input_file)
         try:
-            return path.read_text(encoding="utf-8").splitlines()
+            return split_lines(path.read_bytes().decode("utf-8"))  # no newline translation
         except FileNotFoundError:
             raise Seq2SeqError(f"input file not found: {path}") from None
         except UnicodeDecodeError as exc:
@@ -296,7 +306,12 @@ def _read_inputs(cfg: DictConfig) -> list[str]:
             raise Seq2SeqError(f"cannot read input file {path}: {exc.strerror}") from None
     if sys.stdin.isatty():
         log.info("reading inputs from stdin, one per line (end with Ctrl-D)")
-    return sys.stdin.read().splitlines()
+    stdin = getattr(sys.stdin, "buffer", None)  # bytes: no newline translation
+    try:
+        text = stdin.read().decode("utf-8") if stdin is not None else sys.stdin.read()
+    except UnicodeDecodeError as exc:
+        raise Seq2SeqError(f"standard input is not UTF-8 (byte {exc.start})") from None
+    return split_lines(text)
 
 
 def format_candidates(candidates: list[list[Candidate]]) -> str:

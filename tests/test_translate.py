@@ -173,3 +173,28 @@ def test_script_handles_japanese_empty_and_5000_character_inputs(trained_run):
     assert result.stdout == "".join(line + "\n" for line in expected)
     assert expected[1] == ""
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        ("a\fb\nc\rd\n", ["a\fb", "c\rd"]),
+        ("a\r\nb\r\n", ["a", "b"]),
+        ("a\nb", ["a", "b"]),
+        ("a\u2028b\x85c\n\n", ["a\u2028b\x85c", ""]),
+        ("", []),
+    ],
+)
+def test_a_line_ends_at_newline_only(text, lines):
+    from seq2seq.translation import split_lines
+
+    assert split_lines(text) == lines
+
+
+def test_one_output_line_per_input_line_whatever_the_line_content(trained_run, tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_bytes("Nov 28,\f2026\n1er\rmai 1999\u2028\n".encode())  # two lines by wc -l
+    dst = tmp_path / "out.txt"
+    translate(_cfg(f"run_dir={trained_run}", f"input_file={src}", f"output_file={dst}"))
+    expected = Translator.from_run_dir(trained_run).translate(["Nov 28, 2026", "1er mai 1999"])
+    assert dst.read_text(encoding="utf-8") == "".join(line + "\n" for line in expected)
