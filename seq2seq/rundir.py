@@ -76,6 +76,27 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
 
 
+def write_user_file(path: str | Path, text: str) -> Path:
+    """Writes ``text`` to a file the user named (``output_file=``...), through whatever the
+    name is: a symlink keeps pointing where it did (its target is replaced atomically), and a
+    special file (``/dev/stdout``, ``/dev/null``, a pipe) is written in place.
+
+    Raises:
+        Seq2SeqError: the file cannot be written (one line, naming it).
+    """
+    path = Path(path)
+    try:
+        target = path.resolve() if path.is_symlink() else path
+        if target.exists() and not target.is_file():
+            with target.open("w", encoding="utf-8", newline="") as f:
+                f.write(text)
+            return path
+        atomic_write_text(target, text)
+    except OSError as exc:
+        raise Seq2SeqError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
 def write_json(path: str | Path, payload: dict[str, Any]) -> Path:
     """Writes ``payload`` as indented, key-sorted JSON with :func:`atomic_write`."""
     text = json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -24,7 +24,7 @@ from omegaconf import DictConfig, ListConfig
 from seq2seq.decoding import SEARCH_RULES, SearchRule
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models import Seq2SeqModel, load_model
-from seq2seq.rundir import MODEL_FILE, VOCAB_FILE, RunDir, atomic_write_text
+from seq2seq.rundir import MODEL_FILE, VOCAB_FILE, RunDir, write_user_file
 from seq2seq.settings import DecodingSettings
 from seq2seq.vocab import START_ID, Vocabulary, pad_batch
 
@@ -327,6 +327,21 @@ def format_candidates(candidates: list[list[Candidate]]) -> str:
     )
 
 
+def _check_output_file(output_file: str | None, input_file: str | None) -> None:
+    """Refuses an output that cannot be written or would overwrite the input, before any
+    work is done."""
+    if not output_file:
+        return
+    out = Path(output_file)
+    if out.is_dir():
+        raise Seq2SeqError(f"output_file {out} is a directory")
+    if not out.parent.is_dir():
+        raise Seq2SeqError(f"output directory not found: {out.parent}")
+    same = input_file and out.exists() and Path(input_file).exists() and out.samefile(input_file)
+    if same:
+        raise Seq2SeqError(f"output_file {out} is the input file: it would be overwritten")
+
+
 def translate(cfg: DictConfig) -> list[str]:
     """Hydra task: translates the configured inputs with the run in ``cfg.run_dir``.
 
@@ -344,8 +359,7 @@ def translate(cfg: DictConfig) -> list[str]:
         raise Seq2SeqError(f"batch_size must be a positive integer, got {batch_size!r}")
     decoding = DecodingSettings.from_config(cfg.get("decoding"), cfg.get("seed"))
     output_file = cfg.get("output_file")
-    if output_file and not Path(output_file).parent.is_dir():
-        raise Seq2SeqError(f"output directory not found: {Path(output_file).parent}")
+    _check_output_file(output_file, cfg.get("input_file"))
 
     translator = Translator.from_run_dir(run_dir)
     texts = _read_inputs(cfg)
@@ -359,7 +373,7 @@ def translate(cfg: DictConfig) -> list[str]:
         text = "".join(cands[0].text + "\n" for cands in candidates)
 
     if output_file:
-        atomic_write_text(output_file, text)
+        write_user_file(output_file, text)
         log.info("wrote %d translation(s) to %s", len(candidates), output_file)
     else:
         sys.stdout.write(text)

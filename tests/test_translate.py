@@ -198,3 +198,29 @@ def test_one_output_line_per_input_line_whatever_the_line_content(trained_run, t
     translate(_cfg(f"run_dir={trained_run}", f"input_file={src}", f"output_file={dst}"))
     expected = Translator.from_run_dir(trained_run).translate(["Nov 28, 2026", "1er mai 1999"])
     assert dst.read_text(encoding="utf-8") == "".join(line + "\n" for line in expected)
+
+
+def test_output_file_is_written_through_symlinks_and_special_files(trained_run, tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("Nov 28, 2026\n", encoding="utf-8")
+    real = tmp_path / "real.txt"
+    real.write_text("old\n", encoding="utf-8")
+    link = tmp_path / "link.txt"
+    link.symlink_to(real)
+    translate(_cfg(f"run_dir={trained_run}", f"input_file={src}", f"output_file={link}"))
+    assert link.is_symlink() and link.resolve() == real
+    expected = Translator.from_run_dir(trained_run).translate(["Nov 28, 2026"])[0] + "\n"
+    assert real.read_text(encoding="utf-8") == expected
+    translate(_cfg(f"run_dir={trained_run}", f"input_file={src}", "output_file=/dev/null"))
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+
+
+def test_output_file_equal_to_the_input_file_is_refused(trained_run, tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("Nov 28, 2026\n", encoding="utf-8")
+    alias = tmp_path / "alias.txt"
+    alias.symlink_to(src)
+    for out in (src, alias):
+        with pytest.raises(Seq2SeqError, match="is the input file"):
+            translate(_cfg(f"run_dir={trained_run}", f"input_file={src}", f"output_file={out}"))
+    assert src.read_text(encoding="utf-8") == "Nov 28, 2026\n"
