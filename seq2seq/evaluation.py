@@ -23,7 +23,7 @@ from omegaconf import DictConfig
 from seq2seq.data import load_task, read_anki
 from seq2seq.data.splits import Pair
 from seq2seq.errors import Seq2SeqError
-from seq2seq.rundir import METRICS_FILE, RunDir, atomic_write_text
+from seq2seq.rundir import METRICS_FILE, RunDir, write_user_file
 
 TRANSLATIONS_FILE = "translations.tsv"
 
@@ -136,13 +136,16 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     metrics.update(num_pairs=len(pairs), decoding=decoding.name, pairs=source_name)
 
     out = Path(cfg.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise Seq2SeqError(f"cannot create output_dir {out}: {exc.strerror or exc}") from None
     table = io.StringIO()
     writer = csv.writer(table, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(["source", "reference", "hypothesis"])
     writer.writerows((s, t, h) for (s, t), h in zip(pairs, hyps, strict=True))
-    atomic_write_text(out / TRANSLATIONS_FILE, table.getvalue())
-    atomic_write_text(out / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
+    write_user_file(out / TRANSLATIONS_FILE, table.getvalue())
+    write_user_file(out / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
     sys.stdout.write(json.dumps(metrics, indent=2) + "\n")
     log.info("wrote %s and %s", out / METRICS_FILE, out / TRANSLATIONS_FILE)
     return metrics
