@@ -79,6 +79,18 @@ def test_compiled_search_rules_equal_the_oracle(variant):
             assert total == pytest.approx(score, abs=1e-3)
 
 
+@pytest.mark.parametrize("variant", ["luong", "bahdanau-feeding"])
+def test_chunked_greedy_with_attention_takes_batches_of_any_source_length(variant, monkeypatch):
+    model = _model(variant)
+    batches = [_sources(n=9, seed=1), _sources(n=9, seed=1)[:, :4]]  # 8 and 4 steps wide
+    single = [GreedySearch(model)(batch, max_length=8).ids for batch in batches]
+    monkeypatch.setattr(GreedySearch, "compact_from", 2)
+    monkeypatch.setattr(GreedySearch, "chunk_steps", 3)
+    chunked = GreedySearch(model)
+    for batch, expected in zip(batches, single, strict=True):
+        np.testing.assert_array_equal(chunked(batch, max_length=8).ids, expected)
+
+
 @pytest.mark.parametrize("variant", IDS)
 def test_save_and_load_with_safe_mode_gives_the_same_outputs(variant, tmp_path):
     model, batch = _model(variant), _sources()

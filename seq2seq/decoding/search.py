@@ -270,8 +270,9 @@ class SearchRule:
             )
         state = self._start_fn(source, *values)
         if self._loop_fn is None:
+            # Every axis may vary between batches (e.g. an attention memory's source length).
             state_spec = tf.nest.map_structure(
-                lambda x: tf.TensorSpec(_batch_shape(x), x.dtype), state
+                lambda x: tf.TensorSpec([None] * x.shape.rank, x.dtype), state
             )
             scalar = tf.TensorSpec([], tf.int32)
             self._loop_fn = tf.function(
