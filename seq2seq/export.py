@@ -37,6 +37,8 @@ class TranslationModule(tf.Module):
         super().__init__(name="seq2seq_translator")
         self._greedy = GreedySearch(translator.model)
         self.max_length = tf.constant(int(max_length or translator.max_output_length), tf.int32)
+        # Longer inputs are cut to this many characters, as Translator cuts them.
+        self.max_input_length = int(translator.max_input_length or 0)
         self.source_table = _source_table(translator.source_vocab)
         self.target_strings = tf.constant(_target_strings(translator.target_vocab))
         self.translate = tf.function(
@@ -46,6 +48,8 @@ class TranslationModule(tf.Module):
     def _translate(self, inputs: tf.Tensor) -> dict[str, tf.Tensor]:
         text = tf.strings.strip(tf.strings.regex_replace(inputs, r"\s+", " "))
         codepoints = tf.strings.unicode_decode(text, "UTF-8", errors="replace")
+        if self.max_input_length:
+            codepoints = codepoints[:, : self.max_input_length]
         ids = tf.ragged.map_flat_values(
             lambda cp: tf.cast(self.source_table.lookup(tf.cast(cp, tf.int64)), tf.int32),
             codepoints,
