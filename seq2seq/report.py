@@ -2,7 +2,8 @@
 
 ``python scripts/compare_runs.py outputs/train/a outputs/train/b ...`` prints one Markdown
 row per run: test chrF, BLEU, exact match, epochs, training minutes and training pairs/s
-(epochs x training pairs / training seconds, so it includes validation time).
+(epochs x training pairs / training seconds, so it includes validation time). A resumed
+run's ``train/seconds`` counts its last process only; ``?`` where it is 0.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ COLUMNS = ("run", "model", "test chrF", "test BLEU", "exact match", "epochs", "m
 
 def _model_summary(model: dict) -> str:
     keys = ("name", "units", "encoder_layers", "decoder_layers", "bidirectional", "attention")
-    parts = [f"{k}={model[k]}" for k in keys if model.get(k) not in (None, False, 1)]
+
+    def shown(value) -> bool:  # leave out defaults: None, false, 1 (but not true)
+        return not (value is None or value is False or (type(value) is int and value == 1))
+
+    parts = [f"{k}={model[k]}" for k in keys if shown(model.get(k))]
     if model.get("input_feeding"):
         parts.append("input_feeding")
     return ", ".join(parts)
@@ -43,8 +48,8 @@ def run_row(run_dir: str | Path) -> list[str]:
         f"{metrics['test/bleu']:.1f}",
         f"{metrics['test/exact_match']:.3f}",
         str(epochs),
-        f"{seconds / 60:.1f}",
-        f"{epochs * train_pairs / seconds:,.0f}" if train_pairs else "?",
+        f"{seconds / 60:.1f}" if seconds > 0 else "?",
+        f"{epochs * train_pairs / seconds:,.0f}" if train_pairs and seconds > 0 else "?",
     ]
 
 
