@@ -36,6 +36,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from seq2seq.checks import fraction, positive
 from seq2seq.data.pipeline import SOURCE_KEY, TARGET_IN_KEY
 from seq2seq.errors import Seq2SeqError
 from seq2seq.layers import InputFeedingDecoder, OneHot, TimeDistributed
@@ -51,16 +52,6 @@ FEEDING_DECODER = "decoder_feeding"
 OUTPUT_LAYER = "output"
 CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 ATTENTIONS = {"luong": keras.layers.Attention, "bahdanau": keras.layers.AdditiveAttention}
-
-
-def _check_int(key: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise Seq2SeqError(f"{key} must be a positive integer, got {value!r}")
-
-
-def _check_fraction(key: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise Seq2SeqError(f"{key} must be in [0, 1), got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -92,15 +83,14 @@ class RecurrentOptions:
     input_feeding: bool = False
 
     def __post_init__(self) -> None:
-        _check_int("model.units", self.units)
+        for key in ("units", "encoder_layers", "decoder_layers"):
+            object.__setattr__(self, key, positive(f"model.{key}", getattr(self, key)))
         if self.embedding_dim:
-            _check_int("model.embedding_dim", self.embedding_dim)
+            positive("model.embedding_dim", self.embedding_dim)
         for key in ("dropout", "recurrent_dropout"):
             if getattr(self, key) is None:  # null in config: none
                 object.__setattr__(self, key, 0.0)
-            _check_fraction(f"model.{key}", getattr(self, key))
-        _check_int("model.encoder_layers", self.encoder_layers)
-        _check_int("model.decoder_layers", self.decoder_layers)
+            object.__setattr__(self, key, fraction(f"model.{key}", getattr(self, key)))
         if not isinstance(self.bidirectional, bool):
             raise Seq2SeqError(
                 f"model.bidirectional must be true or false, got {self.bidirectional!r}"
