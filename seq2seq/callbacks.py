@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,17 +68,21 @@ class EpochCheckpoint(keras.callbacks.Callback):
     """Saves a resumable checkpoint (model, optimizer, epoch) after every completed epoch
     with a finite loss, keeping the newest ``keep``."""
 
-    def __init__(self, run: RunDir, keep: int = 2) -> None:
+    def __init__(
+        self, run: RunDir, keep: int = 2, clock: Callable[[], float] | None = None
+    ) -> None:
         super().__init__()
         self.run = run
         self.keep = max(1, int(keep))
+        self.clock = clock
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             log.error("epoch %d: non-finite loss; not checkpointing it", epoch + 1)
             return
-        self.run.write_checkpoint(self.model, epoch, keep=self.keep)
+        seconds = self.clock() if self.clock else 0.0
+        self.run.write_checkpoint(self.model, epoch, keep=self.keep, seconds=seconds)
 
 
 class ValidationDecoding(keras.callbacks.Callback):

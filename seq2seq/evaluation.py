@@ -79,6 +79,10 @@ def character_error_rate(hypotheses: Sequence[str], references: Sequence[str]) -
     return errors / chars if chars else float(errors > 0)
 
 
+# The keys of :func:`score`.
+SCORE_KEYS = ("chrf", "bleu", "exact_match", "cer", "char_accuracy")
+
+
 def score(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, float]:
     """All metrics at once: ``chrf``, ``bleu``, ``exact_match``, ``cer``, ``char_accuracy``."""
     _check(hypotheses, references)

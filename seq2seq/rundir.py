@@ -10,19 +10,29 @@ Layout (a contract users and tools rely on)::
       history.csv     one row per completed epoch (Keras CSVLogger format)
       metrics.json    flat keys: "test/exact_match", "val/loss", ...
       tensorboard/    train/ and validation/ event files, HParams
+      .hydra/         the launch that made (or last resumed) the run: the composed config
+                      (unresolved), the command-line overrides, Hydra's own settings
+      .lock           held (``flock``) by the training that is writing the directory
 
 Every artifact is written by :func:`atomic_write`: into a hidden sibling, then renamed over
 its final name, so a kill at any instant leaves the old version or the new one, never half
 a file. (``history.csv`` and ``tensorboard/`` are appended to by Keras callbacks.)
+
+A training holds :meth:`RunDir.lock` (an OS-level ``flock``, released by the kernel when the
+process dies, so a ``kill -9`` never leaves a stale lock) from before it looks at the
+directory until it has written ``metrics.json``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import json
+import logging
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -40,6 +50,10 @@ METRICS_FILE = "metrics.json"
 TENSORBOARD_DIR = "tensorboard"
 CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_STATE_FILE = "state.json"
+LOCK_FILE = ".lock"
+RECORD_DIR = ".hydra"
+
+log = logging.getLogger(__name__)
 
 
 def _remove(path: Path) -> None:
@@ -93,7 +107,7 @@ def write_user_file(path: str | Path, text: str) -> Path:
             return path
         atomic_write_text(target, text)
     except OSError as exc:
-        raise Seq2SeqError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise Seq2SeqError(f"cannot write {path}: {_reason(exc)}") from None
     return path
 
 
@@ -104,10 +118,12 @@ def write_json(path: str | Path, payload: dict[str, Any]) -> Path:
 
 
 class Checkpoint(NamedTuple):
-    """A complete resumable checkpoint: its directory and the 0-based epoch it ends."""
+    """A complete resumable checkpoint: its directory, the 0-based epoch it ends and the
+    training seconds spent up to its end (over every resume)."""
 
     path: Path
     epoch: int
+    seconds: float = 0.0
 
     @property
     def model_file(self) -> Path:
@@ -159,6 +175,38 @@ class RunDir:
         names = (MODEL_FILE, VOCAB_FILE, HISTORY_FILE, METRICS_FILE, CHECKPOINT_DIR)
         return [name for name in names if (self.path / name).exists()]
 
+    def clear_partial(self) -> None:
+        """Removes what a run killed before its first checkpoint left behind (vocabulary,
+        history, TensorBoard events, incomplete checkpoints), so it can start over."""
+        for name in (MODEL_FILE, VOCAB_FILE, HISTORY_FILE, TENSORBOARD_DIR, CHECKPOINT_DIR):
+            _remove(self.path / name)
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Holds the directory's lock (creating the directory) for the ``with`` block.
+
+        Raises:
+            Seq2SeqError: another process holds it, or the directory cannot be created.
+        """
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise Seq2SeqError(f"cannot use run directory {self.path}: {_reason(exc)}") from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                raise Seq2SeqError(
+                    f"run directory {self.path} is in use by another training (pid {holder})"
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # releases the flock
+
     def is_finished(self) -> bool:
         """Whether training finished (``metrics.json`` is written last)."""
         return self.metrics_file.exists()
@@ -193,6 +241,13 @@ class RunDir:
         if not isinstance(config, dict):
             raise Seq2SeqError(f"{self.config_file} does not hold a config mapping")
         return config
+
+    def write_record(self, files: dict[str, str]) -> None:
+        """Writes the launch record ``.hydra/<name>`` (e.g. Hydra's composed config and the
+        overrides); only a launch that has taken the directory writes it."""
+        for name, text in files.items():
+            (self.path / RECORD_DIR).mkdir(exist_ok=True)
+            atomic_write_text(self.path / RECORD_DIR / name, text)
 
     # --- vocab.json ----------------------------------------------------------------------
     def write_vocab(
@@ -248,8 +303,17 @@ class RunDir:
         found = []
         for p in self.checkpoint_dir.glob("epoch-*"):
             state = p / CHECKPOINT_STATE_FILE
-            if state.is_file() and (p / MODEL_FILE).is_file():
-                found.append(Checkpoint(p, int(json.loads(state.read_text())["epoch"])))
+            if not (state.is_file() and (p / MODEL_FILE).is_file()):
+                continue
+            try:
+                payload = json.loads(state.read_text(encoding="utf-8"))
+                epoch, seconds = payload["epoch"], float(payload.get("seconds", 0.0))
+                if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+                    raise ValueError(f"bad epoch {epoch!r}")
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                log.warning("ignoring checkpoint %s: unreadable %s (%s)", p, state.name, exc)
+                continue
+            found.append(Checkpoint(p, epoch, seconds))
         return sorted(found, key=lambda ckpt: ckpt.epoch)
 
     def latest_checkpoint(self) -> Checkpoint | None:
@@ -257,19 +321,24 @@ class RunDir:
         found = self.checkpoints()
         return found[-1] if found else None
 
-    def write_checkpoint(self, model: Any, epoch: int, keep: int) -> None:
-        """Saves ``model`` (with its optimizer) as the checkpoint of 0-based ``epoch``; keeps
-        the newest ``keep`` checkpoints."""
+    def write_checkpoint(self, model: Any, epoch: int, keep: int, seconds: float = 0.0) -> None:
+        """Saves ``model`` (with its optimizer) as the checkpoint of 0-based ``epoch``, which
+        ended after ``seconds`` of training; keeps the newest ``keep`` checkpoints."""
 
         def write(tmp: Path) -> None:
             tmp.mkdir()
             model.save(tmp / MODEL_FILE)
-            (tmp / CHECKPOINT_STATE_FILE).write_text(json.dumps({"epoch": epoch}))
+            state = {"epoch": epoch, "seconds": round(seconds, 1)}
+            (tmp / CHECKPOINT_STATE_FILE).write_text(json.dumps(state))
 
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         atomic_write(self.checkpoint_dir / f"epoch-{epoch:04d}", write)
         for old in self.checkpoints()[: -max(1, keep)]:
             shutil.rmtree(old.path, ignore_errors=True)
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
 
 
 def read_vocabularies(path: str | Path) -> tuple[Vocabulary, Vocabulary, dict[str, Any]]:

@@ -8,16 +8,39 @@ config files do not repeat live here (and in each search rule's ``Params``).
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from seq2seq.checks import fraction, positive
+from seq2seq.checks import fraction, non_negative, positive, switch
 from seq2seq.decoding import SEARCH_RULES, SearchRule
 from seq2seq.errors import Seq2SeqError
 
 OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD", "adamw": "AdamW"}
+# What trainer.early_stopping / trainer.reduce_lr may watch (val_chrf and val_exact_match
+# need trainer.val_decoding.every > 0).
+MONITORS = ("val_loss", "val_accuracy", "val_chrf", "val_exact_match", "loss", "accuracy")
+DECODED_MONITORS = ("val_chrf", "val_exact_match")
+# Settings a resumed run may change (dotted keys and everything under them). Any other
+# difference from the run's config.yaml would change the model, its data or its optimizer,
+# so resuming refuses it.
+RESUMABLE = (
+    "trainer.epochs",
+    "trainer.max_minutes",
+    "trainer.resume",
+    "trainer.progress_bar",
+    "trainer.keep_checkpoints",
+    "trainer.deterministic",
+    "trainer.early_stopping",
+    "trainer.reduce_lr",
+    "trainer.val_decoding",
+    "decoding",
+    "optimized_metric",
+    "paths",
+    "task_name",
+)
 # Search-rule parameters with this name come from the task's top-level ``seed``.
 SEED_PARAM = "seed"
 
@@ -27,6 +50,37 @@ def plain(node: Any) -> Any:
     if isinstance(node, DictConfig):
         return OmegaConf.to_container(node, resolve=True)
     return node
+
+
+def resume_conflicts(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """The differences between a run's resolved config and a resuming one that resuming must
+    refuse, as ``key=<run's> in the run, <now> now`` (empty: may resume).
+
+    Keys under :data:`RESUMABLE` may differ. A key only one side has is ignored: the code that
+    wrote the run did not know that setting.
+    """
+    old, new = _flatten(saved), _flatten(now)
+    found = []
+    for key in sorted(old.keys() & new.keys()):
+        if any(key == p or key.startswith(p + ".") for p in RESUMABLE):
+            continue
+        before, after = old[key], new[key]
+        if key == "data.path" and before and after:
+            before, after = os.path.realpath(str(before)), os.path.realpath(str(after))
+        if before != after:
+            found.append(f"{key}={old[key]!r} in the run, {new[key]!r} now")
+    return found
+
+
+def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(node, dict):
+        return {prefix: node}
+    flat: dict[str, Any] = {}
+    for key, value in node.items():
+        flat.update(_flatten(value, f"{prefix}{key}." if isinstance(value, dict) else ""))
+        if not isinstance(value, dict):
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def optional_seed(value: Any) -> int | None:
@@ -141,6 +195,10 @@ class Watch:
         if not node or node.get(switch) is None:
             return None
         monitor, mode = str(node.get("monitor", "val_loss")), str(node.get("mode", "auto"))
+        if monitor not in MONITORS:
+            raise Seq2SeqError(
+                f"trainer.{key}.monitor={monitor!r} is unknown; choose one of {list(MONITORS)}"
+            )
         if mode not in ("auto", "min", "max"):
             raise Seq2SeqError(f"trainer.{key}.mode must be auto, min or max, got {mode!r}")
         if mode == "auto":
@@ -153,6 +211,8 @@ class Watch:
         if factor is not None and not (isinstance(factor, (int, float)) and 0 < factor < 1):
             raise Seq2SeqError(f"trainer.{key}.factor must be in (0, 1), got {factor!r}")
         min_lr = node.get("min_lr")
+        if min_lr is not None:
+            non_negative(f"trainer.{key}.min_lr", min_lr, float)
         return cls(monitor, mode, patience, factor, None if min_lr is None else float(min_lr))
 
 
@@ -201,19 +261,34 @@ class TrainerSettings:
             bucket_width=None if bucket is None else positive("trainer.bucket_width", bucket),
             learning_rate=positive("trainer.learning_rate", node["learning_rate"], float),
             optimizer=optimizer,
-            clipnorm=positive("trainer.clipnorm", clip, float) if clip else None,
-            progress_bar=bool(node.get("progress_bar")),
+            clipnorm=None if clip is None else positive("trainer.clipnorm", clip, float),
+            progress_bar=switch("trainer.progress_bar", node.get("progress_bar", True)),
             label_smoothing=fraction("trainer.label_smoothing", node.get("label_smoothing") or 0),
             early_stopping=Watch.from_config("early_stopping", node.get("early_stopping")),
             reduce_lr=Watch.from_config("reduce_lr", node.get("reduce_lr")),
-            val_decoding_every=int(val.get("every") or 0),
-            val_decoding_samples=int(val.get("num_samples") or 0),
-            val_decoding_examples=int(val.get("num_examples") or 0),
-            val_decoding_images=int(val.get("num_images") or 0),
-            resume=bool(node.get("resume")),
+            val_decoding_every=non_negative("trainer.val_decoding.every", val.get("every") or 0),
+            val_decoding_samples=non_negative(
+                "trainer.val_decoding.num_samples", val.get("num_samples") or 0
+            ),
+            val_decoding_examples=non_negative(
+                "trainer.val_decoding.num_examples", val.get("num_examples") or 0
+            ),
+            val_decoding_images=non_negative(
+                "trainer.val_decoding.num_images", val.get("num_images") or 0
+            ),
+            resume=switch("trainer.resume", node.get("resume", False)),
             keep_checkpoints=positive("trainer.keep_checkpoints", node["keep_checkpoints"]),
-            deterministic=bool(node.get("deterministic")),
+            deterministic=switch("trainer.deterministic", node.get("deterministic", False)),
         )
+
+    def __post_init__(self) -> None:
+        decoded = [w.monitor for w in (self.early_stopping, self.reduce_lr) if w]
+        decoded = [m for m in decoded if m in DECODED_MONITORS]
+        if decoded and not (self.val_decoding_every and self.val_decoding_samples):
+            raise Seq2SeqError(
+                f"trainer monitors {decoded[0]}, which needs trainer.val_decoding.every > 0"
+                " and trainer.val_decoding.num_samples > 0"
+            )
 
 
 @dataclass(frozen=True)

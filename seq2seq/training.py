@@ -15,7 +15,7 @@ from typing import Any
 
 import keras
 import tensorflow as tf
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from seq2seq.callbacks import (
     EpochCheckpoint,
@@ -29,11 +29,17 @@ from seq2seq.data import load_task
 from seq2seq.data.pipeline import make_dataset
 from seq2seq.data.splits import Splits
 from seq2seq.errors import Seq2SeqError
-from seq2seq.evaluation import score
+from seq2seq.evaluation import SCORE_KEYS, score
 from seq2seq.losses import SmoothedSparseCategoricalCrossentropy
 from seq2seq.models import Seq2SeqModel, build_model, load_model
 from seq2seq.rundir import Checkpoint, RunDir
-from seq2seq.settings import OPTIMIZERS, TrainerSettings, TrainSettings
+from seq2seq.settings import (
+    OPTIMIZERS,
+    RESUMABLE,
+    TrainerSettings,
+    TrainSettings,
+    resume_conflicts,
+)
 from seq2seq.translation import Translator, default_max_input_length, default_max_output_length
 from seq2seq.vocab import Vocabulary
 
@@ -59,6 +65,18 @@ class Datasets:
     test: tf.data.Dataset | None
 
 
+class TrainingClock:
+    """Training seconds over every resume: those before this process plus its own."""
+
+    def __init__(self, before: float = 0.0) -> None:
+        self.before = before
+        self.started = time.perf_counter()
+
+    def seconds(self) -> float:
+        """Seconds of training so far."""
+        return self.before + time.perf_counter() - self.started
+
+
 def train(cfg: DictConfig) -> float | None:
     """Trains a model as configured and fills the run directory.
 
@@ -71,12 +89,22 @@ def train(cfg: DictConfig) -> float | None:
     """
     settings = TrainSettings.from_config(cfg)
     run = RunDir(settings.output_dir)
-    checkpoint = guard_run_dir(run, settings)
+    refuse_finished(run)  # before the lock: a refused launch changes nothing
+    with run.lock():  # held until metrics.json is written; dies with the process
+        checkpoint = guard_run_dir(run, settings)
+        run.write_config(settings.resolved)
+        run.write_record(launch_record(cfg))
+        return train_in(run, checkpoint, settings)
+
+
+def train_in(run: RunDir, checkpoint: Checkpoint | None, settings: TrainSettings) -> float | None:
+    """The training phases, in a run directory this process holds."""
     seed_everything(settings)
     splits = load_data(settings)
+    check_optimized_metric(settings, has_test=bool(splits.test))
     vocabs = build_vocabularies(splits, run, resuming=checkpoint is not None)
     datasets = make_datasets(splits, vocabs, settings)
-    model, initial_epoch = build_or_resume(run, checkpoint, vocabs, settings)
+    model, checkpoint = build_or_resume(run, checkpoint, vocabs, settings)
     translator = Translator(
         model,
         vocabs.source,
@@ -84,38 +112,75 @@ def train(cfg: DictConfig) -> float | None:
         settings.decoding.max_length or default_max_output_length(vocabs.longest_target),
         default_max_input_length(vocabs.longest_source),
     )
-    started = time.perf_counter()
-    fit(model, datasets, translator, splits, run, settings.trainer, initial_epoch)
-    seconds = time.perf_counter() - started
+    clock = TrainingClock(checkpoint.seconds if checkpoint else 0.0)
+    initial_epoch = checkpoint.epoch + 1 if checkpoint else 0
+    fit(model, datasets, translator, splits, run, settings.trainer, initial_epoch, clock)
     run.save_model(model.training)
     log.info("saved %s", run.model_file)
-    metrics = evaluate_final(model, datasets, translator, splits, run, seconds)
+    metrics = evaluate_final(model, datasets, translator, splits, run, clock.seconds())
     run.write_metrics(metrics)
     report(run, settings, metrics)
-    return optimized_value(settings, metrics)
+    return metrics.get(settings.optimized_metric) if settings.optimized_metric else None
 
 
 def guard_run_dir(run: RunDir, settings: TrainSettings) -> Checkpoint | None:
-    """Refuses a run directory that holds another run; returns the checkpoint to resume.
+    """Refuses a run directory that holds another run (called under its lock); returns the
+    checkpoint to resume, if any.
 
-    Writes the resolved ``config.yaml`` once the directory is ours.
+    A finished run is never touched. An unfinished one needs ``trainer.resume=true``: with a
+    checkpoint it resumes, unless the settings differ from the run's in a way that changes
+    the model, the data or the optimizer; without one (killed during its first epoch) it
+    starts over.
     """
-    resume = settings.trainer.resume
-    if resume and run.is_finished():
-        raise Seq2SeqError(f"run directory {run.path} holds a finished run; nothing to resume")
-    checkpoint = run.latest_checkpoint() if resume else None
+    refuse_finished(run)
     existing = run.artifacts()
-    if existing and checkpoint is None:
+    if not settings.trainer.resume:
+        if existing:
+            raise Seq2SeqError(
+                f"run directory {run.path} holds an unfinished run ({', '.join(existing)});"
+                " continue it with trainer.resume=true, or choose another hydra.run.dir"
+            )
+        return None
+    checkpoint = run.latest_checkpoint()
+    if checkpoint is None:
+        if existing:
+            log.warning("%s has no complete checkpoint yet: starting the run over", run.path)
+            run.clear_partial()
+        else:
+            log.info("trainer.resume=true but %s holds no run: starting from scratch", run.path)
+        return None
+    conflicts = resume_conflicts(run.read_config(), settings.resolved)
+    if conflicts:
         raise Seq2SeqError(
-            f"run directory {run.path} already holds a run ({', '.join(existing)});"
-            " choose another hydra.run.dir"
-            + ("" if resume else ", or resume it with trainer.resume=true")
+            f"cannot resume {run.path} with different settings: {'; '.join(conflicts)}"
+            " (resuming may change only: " + ", ".join(RESUMABLE) + ")"
         )
-    if resume and checkpoint is None:
-        log.info("trainer.resume=true but %s has no checkpoint: starting from scratch", run.path)
-    run.path.mkdir(parents=True, exist_ok=True)
-    run.write_config(settings.resolved)
     return checkpoint
+
+
+def refuse_finished(run: RunDir) -> None:
+    """A finished run is never trained into again."""
+    if run.is_finished():
+        raise Seq2SeqError(
+            f"run directory {run.path} holds a finished run (metrics.json);"
+            " choose another hydra.run.dir"
+        )
+
+
+def launch_record(cfg: DictConfig) -> dict[str, str]:
+    """Hydra's record of this launch (``.hydra/`` files), written only once the run
+    directory is ours: Hydra's own writing is off (``hydra.output_subdir: null``), so a
+    refused launch leaves a finished run's record as it was."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return {}
+    hydra_cfg = HydraConfig.get()
+    return {
+        "config.yaml": OmegaConf.to_yaml(cfg),
+        "overrides.yaml": OmegaConf.to_yaml(list(hydra_cfg.overrides.task)),
+        "hydra.yaml": OmegaConf.to_yaml({"hydra": hydra_cfg}),
+    }
 
 
 def seed_everything(settings: TrainSettings) -> None:
@@ -190,14 +255,14 @@ def make_datasets(splits: Splits, vocabs: Vocabularies, settings: TrainSettings)
 
 def build_or_resume(
     run: RunDir, checkpoint: Checkpoint | None, vocabs: Vocabularies, settings: TrainSettings
-) -> tuple[Seq2SeqModel, int]:
-    """A new compiled model, or the checkpoint's (weights and optimizer state); and the
-    epoch to start from."""
+) -> tuple[Seq2SeqModel, Checkpoint | None]:
+    """A new compiled model, or the newest loadable checkpoint's (weights and optimizer
+    state) with that checkpoint (a damaged newest one falls back to the one before)."""
     if checkpoint is not None:
-        model = load_model(checkpoint.model_file, compile=True)
+        model, checkpoint = load_checkpoint(run)
         run.truncate_history(checkpoint.epoch + 1)
         log.info("resuming from %s: %d epoch(s) done", checkpoint.path, checkpoint.epoch + 1)
-        return model, checkpoint.epoch + 1
+        return model, checkpoint
     model = build_model(
         settings.model_name,
         len(vocabs.source),
@@ -206,7 +271,21 @@ def build_or_resume(
     )
     compile_model(model.training, settings.trainer)
     log.info("model: %s parameters", f"{model.training.count_params():,}")
-    return model, 0
+    return model, None
+
+
+def load_checkpoint(run: RunDir) -> tuple[Seq2SeqModel, Checkpoint]:
+    """The newest checkpoint that loads, newest first; an error when none does."""
+    failures = []
+    for checkpoint in reversed(run.checkpoints()):
+        try:
+            return load_model(checkpoint.model_file, compile=True), checkpoint
+        except Seq2SeqError as exc:
+            log.warning("skipping damaged checkpoint: %s", exc)
+            failures.append(checkpoint.path.name)
+    raise Seq2SeqError(
+        f"cannot resume {run.path}: no checkpoint loads ({', '.join(failures)} damaged)"
+    )
 
 
 def compile_model(training: keras.Model, trainer: TrainerSettings) -> None:
@@ -239,6 +318,7 @@ def fit(
     run: RunDir,
     trainer: TrainerSettings,
     initial_epoch: int,
+    clock: TrainingClock,
 ) -> None:
     """Runs ``fit`` with the callbacks; a non-finite loss names the last good checkpoint."""
     history = model.training.fit(
@@ -246,7 +326,7 @@ def fit(
         validation_data=datasets.val,
         epochs=trainer.epochs,
         initial_epoch=initial_epoch,
-        callbacks=callbacks(trainer, run, translator, splits, resumed=initial_epoch > 0),
+        callbacks=callbacks(trainer, run, translator, splits, clock, resumed=initial_epoch > 0),
         verbose=1 if trainer.progress_bar else 0,
         shuffle=False,  # the dataset reshuffles itself every epoch
     )
@@ -265,6 +345,7 @@ def callbacks(
     run: RunDir,
     translator: Translator,
     splits: Splits,
+    clock: TrainingClock,
     resumed: bool = False,
 ) -> list[keras.callbacks.Callback]:
     """The training callbacks; those that add to the epoch logs come before the loggers."""
@@ -312,7 +393,7 @@ def callbacks(
         ),
         EpochSummary(trainer.epochs),
         # After the history row: a kill between the two leaves a row that resume drops.
-        EpochCheckpoint(run, keep=trainer.keep_checkpoints),
+        EpochCheckpoint(run, keep=trainer.keep_checkpoints, clock=clock.seconds),
     ]
 
 
@@ -362,11 +443,21 @@ def report(run: RunDir, settings: TrainSettings, metrics: dict[str, Any]) -> Non
     log.info("run directory: %s", run.path)
 
 
-def optimized_value(settings: TrainSettings, metrics: dict[str, Any]) -> float | None:
-    """The ``optimized_metric`` value a Hydra sweeper minimises (None when unset)."""
+def check_optimized_metric(settings: TrainSettings, has_test: bool) -> None:
+    """Refuses an ``optimized_metric`` that ``metrics.json`` will not hold, before training."""
     key = settings.optimized_metric
-    if not key:
-        return None
-    if key not in metrics:
-        raise Seq2SeqError(f"optimized_metric={key!r} is not in metrics.json ({sorted(metrics)})")
-    return metrics[key]
+    known = metric_keys(has_test)
+    if key and key not in known:
+        raise Seq2SeqError(
+            f"optimized_metric={key!r} is not a metric of this run; choose one of {known}"
+        )
+
+
+def metric_keys(has_test: bool) -> list[str]:
+    """The keys of ``metrics.json`` (``test/*`` only when the task has a test split)."""
+    keys = [f"val/{k}" for k in ("loss", "accuracy")]
+    keys += [f"train/{k}" for k in ("loss", "accuracy", "seconds", "epochs")]
+    if has_test:
+        test = ("loss", "accuracy", *SCORE_KEYS, "num_pairs")
+        keys += [f"test/{k}" for k in test]
+    return keys

@@ -53,7 +53,7 @@ def test_a_row_that_has_seen_b_ends_for_almost_any_draw():
 
 
 def test_parameters_are_checked_and_a_missing_seed_is_drawn():
-    with pytest.raises(Seq2SeqError, match=r"decoding\.temperature must be positive"):
+    with pytest.raises(Seq2SeqError, match=r"decoding\.temperature must be a positive number"):
         RandomSampling.params(temperature=0)
     with pytest.raises(Seq2SeqError, match=r"decoding\.top_k must be 0"):
         RandomSampling.params(top_k=-1)

@@ -96,7 +96,7 @@ def test_anki_without_a_path_or_with_a_missing_file_is_a_clear_error(tmp_path):
 
 def test_an_existing_run_directory_is_not_overwritten(trained_run):
     before = (trained_run / "metrics.json").read_text()
-    with pytest.raises(Seq2SeqError, match="already holds a run"):
+    with pytest.raises(Seq2SeqError, match="holds a finished run"):
         train(train_config(trained_run))
     assert (trained_run / "metrics.json").read_text() == before
 

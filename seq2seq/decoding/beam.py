@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
+from seq2seq.checks import non_negative, positive
 from seq2seq.decoding.search import SearchRule
-from seq2seq.errors import Seq2SeqError
 
 
 @dataclass(frozen=True)
@@ -24,12 +24,8 @@ class BeamParams:
     length_penalty: float = 0.6
 
     def __post_init__(self) -> None:
-        size = self.beam_size
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise Seq2SeqError(f"decoding.beam_size must be a positive integer, got {size!r}")
-        alpha = self.length_penalty
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha >= 0:
-            raise Seq2SeqError(f"decoding.length_penalty must be 0 or more, got {alpha!r}")
+        positive("decoding.beam_size", self.beam_size)
+        non_negative("decoding.length_penalty", self.length_penalty, float)
 
 
 class BeamSearch(SearchRule):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
+from seq2seq.checks import non_negative, positive
 from seq2seq.decoding.search import NEG_INF, SearchRule
 from seq2seq.errors import Seq2SeqError
 
@@ -26,12 +27,8 @@ class SamplingParams:
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        t = self.temperature
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not t > 0:
-            raise Seq2SeqError(f"decoding.temperature must be positive, got {t!r}")
-        k = self.top_k
-        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-            raise Seq2SeqError(f"decoding.top_k must be 0 (off) or more, got {k!r}")
+        positive("decoding.temperature", self.temperature, float)
+        non_negative("decoding.top_k", self.top_k)
         if self.seed is None:
             object.__setattr__(self, "seed", random.SystemRandom().randrange(1 << 24))
         elif isinstance(self.seed, bool) or not isinstance(self.seed, int):

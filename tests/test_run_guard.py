@@ -1,0 +1,174 @@
+"""The run directory under hostile use: kills before the first checkpoint, resumes with other
+settings, two trainings at once, refused launches, damaged checkpoints."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from seq2seq.errors import Seq2SeqError
+from seq2seq.rundir import RunDir
+from seq2seq.training import train
+from tests.conftest import ROOT, TINY, train_config
+
+QUIET = ["trainer.early_stopping=null", "trainer.reduce_lr=null", "trainer.val_decoding.every=0"]
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def _snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``root`` with its bytes and modification time."""
+    return {
+        str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _unfinish(run: Path, keep_checkpoints: bool) -> None:
+    """Makes a finished run look killed: before the final save, or during its first epoch."""
+    (run / "metrics.json").unlink()
+    (run / "model.keras").unlink()
+    if not keep_checkpoints:
+        shutil.rmtree(run / "checkpoints")
+
+
+def _script(run: Path, *overrides: str) -> list[str]:
+    return [sys.executable, str(ROOT / "scripts" / "train.py"), *TINY, *QUIET,
+            f"hydra.run.dir={run}", *overrides]  # fmt: skip
+
+
+def test_a_run_killed_in_its_first_epoch_starts_over_on_resume(tmp_path):
+    train(train_config(tmp_path, "trainer.epochs=1", *QUIET))
+    _unfinish(tmp_path, keep_checkpoints=False)  # vocab, history row, events: no checkpoint
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / ".epoch-0000.tmp").mkdir()  # killed while checkpointing
+    with pytest.raises(Seq2SeqError, match=r"unfinished run .*trainer\.resume=true"):
+        train(train_config(tmp_path, "trainer.epochs=1", *QUIET))
+    train(train_config(tmp_path, "trainer.epochs=2", "trainer.resume=true", *QUIET))
+    rows = RunDir(tmp_path).read_history()
+    assert [r["epoch"] for r in rows] == ["0", "1"]
+    assert json.loads((tmp_path / "metrics.json").read_text())["train/epochs"] == 2
+    assert not list((tmp_path / "checkpoints").glob(".*"))
+
+
+@pytest.mark.slow
+def test_sigkill_during_the_first_epoch_then_resume_finishes(tmp_path):
+    run = tmp_path / "run"
+    args = _script(run, "data.num_samples=20000", "trainer.epochs=2")
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    deadline = time.monotonic() + 240
+    while not (run / "vocab.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not RunDir(run).checkpoints(), "the first epoch ended before the kill"
+    done = subprocess.run([*args, "trainer.resume=true"], capture_output=True, text=True, env=ENV)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [r["epoch"] for r in RunDir(run).read_history()] == ["0", "1"]
+
+
+def test_resume_refuses_changed_model_data_or_optimizer_and_keeps_config_true(tmp_path):
+    train(train_config(tmp_path, "trainer.epochs=1", *QUIET))
+    _unfinish(tmp_path, keep_checkpoints=True)
+    config = (tmp_path / "config.yaml").read_bytes()
+    changed = ["model.units=32", "trainer.optimizer=sgd", "data.num_samples=500"]
+    with pytest.raises(Seq2SeqError) as caught:
+        train(train_config(tmp_path, "trainer.resume=true", *changed, *QUIET))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "model.units=16 in the run, 32 now" in message
+    assert "trainer.optimizer='adam' in the run, 'sgd' now" in message
+    assert "data.num_samples=400 in the run, 500 now" in message
+    assert (tmp_path / "config.yaml").read_bytes() == config
+    # What may change on resume does, and config.yaml says so.
+    train(train_config(tmp_path, "trainer.resume=true", "trainer.epochs=2", *QUIET))
+    saved = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    assert saved["trainer"]["epochs"] == 2 and saved["model"]["units"] == 16
+
+
+def test_a_refused_launch_leaves_a_finished_run_as_it_was(tmp_path):
+    run = tmp_path / "run"
+    first = subprocess.run(_script(run, "trainer.epochs=1"), capture_output=True, env=ENV)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert (run / ".hydra" / "config.yaml").is_file()
+    before = _snapshot(run)
+    for extra in ([], ["trainer.resume=true"], ["model.units=32"]):
+        refused = subprocess.run(_script(run, *extra), capture_output=True, text=True, env=ENV)
+        assert refused.returncode == 2
+        assert refused.stderr.strip().splitlines()[-1] == (
+            f"error: run directory {run} holds a finished run (metrics.json);"
+            " choose another hydra.run.dir"
+        )
+    assert _snapshot(run) == before
+
+
+def test_two_trainings_cannot_share_a_run_directory(tmp_path):
+    holder = RunDir(tmp_path / "run")
+    with holder.lock():
+        refused = subprocess.run(_script(tmp_path / "run"), capture_output=True, text=True, env=ENV)
+        assert refused.returncode == 2, refused.stderr[-2000:]
+        last = refused.stderr.strip().splitlines()[-1]
+        run = tmp_path / "run"
+        assert (
+            last == f"error: run directory {run} is in use by another training (pid {os.getpid()})"
+        )
+    assert not (tmp_path / "run" / "config.yaml").exists()
+
+
+def test_the_lock_dies_with_a_killed_process(tmp_path):
+    code = (
+        "import sys, time; from seq2seq.rundir import RunDir\n"
+        f"with RunDir({str(tmp_path)!r}).lock():\n"
+        "    print('locked', flush=True); time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    with pytest.raises(Seq2SeqError, match="in use by another training"), RunDir(tmp_path).lock():
+        pass
+    proc.kill()
+    proc.wait()
+    with RunDir(tmp_path).lock():  # no stale lock after kill -9
+        pass
+
+
+def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(tmp_path):
+    train(train_config(tmp_path, "trainer.epochs=2", *QUIET))
+    _unfinish(tmp_path, keep_checkpoints=True)
+    newest = RunDir(tmp_path).latest_checkpoint()
+    newest.model_file.write_bytes(b"not a zip")
+    train(train_config(tmp_path, "trainer.epochs=3", "trainer.resume=true", *QUIET))
+    assert [r["epoch"] for r in RunDir(tmp_path).read_history()] == ["0", "1", "2"]
+
+
+def test_an_unreadable_checkpoint_state_is_skipped_not_a_traceback(tmp_path):
+    train(train_config(tmp_path, "trainer.epochs=2", *QUIET))
+    run = RunDir(tmp_path)
+    newest = run.latest_checkpoint()
+    (newest.path / "state.json").write_text("{broken")
+    assert [c.epoch for c in run.checkpoints()] == [0]
+    for bad in ('{"epoch": "x"}', '{"epoch": -1}', "[]"):
+        (newest.path / "state.json").write_text(bad)
+        assert [c.epoch for c in run.checkpoints()] == [0]
+
+
+def test_train_seconds_count_every_resumed_part(tmp_path):
+    train(train_config(tmp_path, "trainer.epochs=2", *QUIET))
+    first = json.loads((tmp_path / "metrics.json").read_text())["train/seconds"]
+    _unfinish(tmp_path, keep_checkpoints=True)
+    spent = RunDir(tmp_path).latest_checkpoint().seconds
+    assert 0 < spent <= first
+    train(train_config(tmp_path, "trainer.epochs=3", "trainer.resume=true", *QUIET))
+    assert json.loads((tmp_path / "metrics.json").read_text())["train/seconds"] > spent
+
+
+def test_an_unknown_optimized_metric_is_refused_before_training(tmp_path):
+    with pytest.raises(Seq2SeqError, match=r"optimized_metric='nope' is not a metric"):
+        train(train_config(tmp_path, "optimized_metric=nope", *QUIET))
+    assert not (tmp_path / "history.csv").exists()
