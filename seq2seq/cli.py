@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
@@ -25,19 +25,34 @@ def debug_enabled() -> bool:
 
 
 def run_task(task: Callable[[DictConfig], T], cfg: DictConfig) -> T:
-    """Runs ``task(cfg)``; a user mistake prints ``error: ...`` to stderr and exits with 2."""
+    """Runs ``task(cfg)``; a user mistake, or a file-system failure such as a full disk,
+    prints one ``error: ...`` line to stderr and exits with 2."""
     try:
         return task(cfg)
     except (Seq2SeqError, OmegaConfBaseException) as exc:
         if debug_enabled():
             raise
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        sys.stderr.write(f"error: {message}\n")
-        sys.stderr.flush()
-        sys.exit(2)
+        _fail(message)
+    except BrokenPipeError:
+        # The reader left (``| head -1``): say nothing, and exit as a process killed by
+        # SIGPIPE would (128 + 13), not with a success status.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
+    except OSError as exc:  # e.g. ENOSPC while a checkpoint is written
+        if debug_enabled():
+            raise
+        where = f": {exc.filename}" if exc.filename else ""
+        _fail(f"{exc.strerror or exc}{where}")
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
+
+
+def _fail(message: str) -> NoReturn:
+    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.flush()
+    sys.exit(2)
 
 
 def register_configs() -> None:

@@ -23,7 +23,13 @@ from omegaconf import DictConfig
 from seq2seq.data import load_task, read_anki
 from seq2seq.data.splits import Pair
 from seq2seq.errors import Seq2SeqError
-from seq2seq.rundir import METRICS_FILE, RunDir, write_user_file
+from seq2seq.rundir import (
+    METRICS_FILE,
+    RunDir,
+    check_output_file,
+    prepare_output_dir,
+    write_user_file,
+)
 
 TRANSLATIONS_FILE = "translations.tsv"
 
@@ -104,7 +110,7 @@ def run_test_pairs(run_dir: str | Path) -> list[Pair]:
     data = dict(data)
     try:
         return load_task(data.pop("name"), **data).test
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, KeyError, Seq2SeqError) as exc:
         raise Seq2SeqError(f"{run.config_file}: data: {exc}") from None
 
 
@@ -132,6 +138,13 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         source_name = "test split"
     if not pairs:
         raise Seq2SeqError(f"no pairs to evaluate in {source_name}")
+    out = prepare_output_dir(cfg.output_dir, "output_dir")
+    if out.samefile(cfg.run_dir):
+        raise Seq2SeqError(
+            f"output_dir {out} is the run directory: its metrics.json would be replaced"
+        )
+    for name in (TRANSLATIONS_FILE, METRICS_FILE):
+        check_output_file(out / name, "output_dir")
     log.info("evaluating %d pairs from %s (%s)", len(pairs), source_name, decoding.name)
     hyps = translator.translate(
         [s for s, _ in pairs], batch_size=int(cfg.get("batch_size", 256)), **decoding.options()
@@ -139,11 +152,6 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     metrics: dict[str, Any] = score(hyps, [t for _, t in pairs])
     metrics.update(num_pairs=len(pairs), decoding=decoding.name, pairs=source_name)
 
-    out = Path(cfg.output_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise Seq2SeqError(f"cannot create output_dir {out}: {exc.strerror or exc}") from None
     table = io.StringIO()
     writer = csv.writer(table, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(["source", "reference", "hypothesis"])

@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from seq2seq.decoding import GreedySearch
 from seq2seq.errors import Seq2SeqError
-from seq2seq.rundir import atomic_write
+from seq2seq.rundir import atomic_write, prepare_output_dir
 from seq2seq.translation import Translator
 from seq2seq.vocab import END_ID, PAD_ID, SPECIAL_TOKENS, UNK_ID, Vocabulary
 
@@ -92,9 +92,12 @@ def export_run(run_dir: str | Path, export_dir: str | Path, max_length: int | No
         Seq2SeqError: the run directory is unusable or the export directory exists.
     """
     export_dir = Path(export_dir)
+    if export_dir.exists() and not export_dir.is_dir():
+        raise Seq2SeqError(f"export_dir {export_dir} exists and is not a directory")
     if export_dir.exists() and any(export_dir.iterdir()):
         raise Seq2SeqError(f"export directory already exists and is not empty: {export_dir}")
     translator = Translator.from_run_dir(run_dir)
+    prepare_output_dir(export_dir.parent, "export_dir's parent")
     module = TranslationModule(translator, max_length=max_length)
     # Keras's ExportArchive tracks the Keras variables so that every loader finds them,
     # including the TF1-style ones behind saved_model_cli and TensorFlow Serving.

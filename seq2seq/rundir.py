@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +110,55 @@ def write_user_file(path: str | Path, text: str) -> Path:
     except OSError as exc:
         raise Seq2SeqError(f"cannot write {path}: {_reason(exc)}") from None
     return path
+
+
+def check_output_file(path: str | Path, key: str) -> Path:
+    """Refuses, before any long work, an output file that :func:`write_user_file` could not
+    write: a directory, a missing parent directory, or a directory in which no file can be
+    created (probed). A special file (``/dev/null``, a pipe) is accepted as it is.
+
+    Raises:
+        Seq2SeqError: one line naming ``key`` and the path.
+    """
+    path = Path(path)
+    target = path.resolve() if path.is_symlink() else path
+    if target.is_dir():
+        raise Seq2SeqError(f"{key} {path} is a directory")
+    if target.exists() and not target.is_file():
+        return path
+    if not target.parent.is_dir():
+        raise Seq2SeqError(f"{key} {path}: directory not found: {target.parent}")
+    _probe(target.parent, key, path)
+    return path
+
+
+def prepare_output_dir(path: str | Path, key: str) -> Path:
+    """Creates the output directory ``path`` (and its parents) and checks, before any long
+    work, that files can be created in it.
+
+    Raises:
+        Seq2SeqError: one line naming ``key`` and the path.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise Seq2SeqError(f"{key} {path} exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise Seq2SeqError(f"cannot create {key} {path}: {_reason(exc)}") from None
+    _probe(path, key, path)
+    return path
+
+
+def _probe(directory: Path, key: str, named: Path) -> None:
+    """Creates and removes a hidden file in ``directory``; an error naming ``key`` if not."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise Seq2SeqError(
+            f"cannot write {key} {named}: no file can be created in {directory} ({_reason(exc)})"
+        ) from None
 
 
 def write_json(path: str | Path, payload: dict[str, Any]) -> Path:

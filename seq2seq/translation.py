@@ -11,20 +11,23 @@ stdout (one line per input, in input order) or to ``output_file``; logs go to st
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
+import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import keras
 import numpy as np
 from omegaconf import DictConfig, ListConfig
 
 from seq2seq.decoding import SEARCH_RULES, SearchRule
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models import Seq2SeqModel, load_model
-from seq2seq.rundir import MODEL_FILE, VOCAB_FILE, RunDir, write_user_file
+from seq2seq.rundir import MODEL_FILE, VOCAB_FILE, RunDir, check_output_file, write_user_file
 from seq2seq.settings import DecodingSettings
 from seq2seq.vocab import START_ID, Vocabulary, pad_batch
 
@@ -188,7 +191,6 @@ class Translator:
                         for ids, score in zip(hyps.ids[row], hyps.scores[row], strict=True)
                     ]
             bar.update(min(start + batch_size, len(order)))
-        bar.close()
         return results
 
     def encode_inputs(self, texts: Sequence[str]) -> list[list[int]]:
@@ -245,33 +247,20 @@ class Translator:
 
 
 class Progress:
-    """A one-line progress bar on stderr (nothing when disabled or for tiny jobs)."""
+    """``keras.utils.Progbar`` drawn on stderr (stdout carries translations only); nothing
+    when disabled or when stderr is not a terminal (a log file)."""
 
     def __init__(self, total: int, enabled: bool = True) -> None:
-        self.total = total
-        self.enabled = enabled and total > 0
-        self.start = time.perf_counter()
-        self._last = 0.0
+        self.bar = None
+        if enabled and total > 0 and sys.stderr.isatty():
+            with contextlib.redirect_stdout(sys.stderr):  # Progbar writes to sys.stdout
+                self.bar = keras.utils.Progbar(total, unit_name="input")
 
     def update(self, done: int) -> None:
-        """Redraws the bar at most ten times a second (and always at the end)."""
-        now = time.perf_counter()
-        if not self.enabled or (now - self._last < 0.1 and done < self.total):
-            return
-        self._last = now
-        rate = done / max(now - self.start, 1e-9)
-        filled = int(30 * done / self.total)
-        sys.stderr.write(
-            f"\rtranslating [{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total}"
-            f" ({rate:,.0f} inputs/s)"
-        )
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        """Ends the bar's line."""
-        if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        """Moves the bar to ``done`` inputs (it ends its line at the total)."""
+        if self.bar is not None:
+            with contextlib.redirect_stdout(sys.stderr):
+                self.bar.update(done)
 
 
 def split_lines(text: str) -> list[str]:
@@ -304,8 +293,6 @@ def _read_inputs(cfg: DictConfig) -> list[str]:
             raise Seq2SeqError(f"input file {path} is not UTF-8 (byte {exc.start})") from None
         except OSError as exc:
             raise Seq2SeqError(f"cannot read input file {path}: {exc.strerror}") from None
-    if sys.stdin.isatty():
-        log.info("reading inputs from stdin, one per line (end with Ctrl-D)")
     stdin = getattr(sys.stdin, "buffer", None)  # bytes: no newline translation
     try:
         text = stdin.read().decode("utf-8") if stdin is not None else sys.stdin.read()
@@ -314,17 +301,49 @@ def _read_inputs(cfg: DictConfig) -> list[str]:
     return split_lines(text)
 
 
-def format_candidates(candidates: list[list[Candidate]]) -> str:
+def format_candidates(candidates: list[list[Candidate]], first_index: int = 0) -> str:
     """n-best output: one ``input_index<TAB>rank<TAB>score<TAB>translation`` line per candidate.
 
-    ``input_index`` counts input lines from 0, ``rank`` counts from 1 (best first) and
-    ``score`` is the candidate's (length-normalised) log-probability with 4 decimals.
+    ``input_index`` counts input lines from ``first_index`` (0), ``rank`` counts from 1 (best
+    first) and ``score`` is the candidate's (length-normalised) log-probability with 4
+    decimals.
     """
     return "".join(
         f"{i}\t{rank}\t{score:.4f}\t{text}\n"
-        for i, cands in enumerate(candidates)
+        for i, cands in enumerate(candidates, first_index)
         for rank, (text, score) in enumerate(cands, 1)
     )
+
+
+def at_terminal(cfg: DictConfig) -> bool:
+    """Whether inputs come from a person at a terminal (stdin is a TTY, and neither
+    ``inputs``, ``input_file`` nor ``output_file`` is given)."""
+    named = cfg.get("inputs") is not None or cfg.get("input_file") or cfg.get("output_file")
+    return not named and sys.stdin is not None and sys.stdin.isatty()
+
+
+def translate_interactively(translator: Translator, decoding: DecodingSettings) -> list[str]:
+    """Translates each line as it is entered: a ``> `` prompt on stderr, the translation
+    (or n-best lines) on stdout at once, until end of input (Ctrl-D).
+
+    Returns:
+        The best translation of each line.
+    """
+    log.info("type a sentence and press Enter to translate it; Ctrl-D ends")
+    outputs: list[str] = []
+    while True:
+        sys.stderr.write("> ")
+        sys.stderr.flush()
+        line = sys.stdin.readline()
+        if not line:
+            sys.stderr.write("\n")
+            return outputs
+        candidates = translator.candidates(split_lines(line) or [""], **decoding.options())
+        if decoding.n_best > 1:
+            write_stdout(format_candidates(candidates, first_index=len(outputs)))
+        else:
+            write_stdout(candidates[0][0].text + "\n")
+        outputs.append(candidates[0][0].text)
 
 
 def _check_output_file(output_file: str | None, input_file: str | None) -> None:
@@ -332,11 +351,7 @@ def _check_output_file(output_file: str | None, input_file: str | None) -> None:
     work is done."""
     if not output_file:
         return
-    out = Path(output_file)
-    if out.is_dir():
-        raise Seq2SeqError(f"output_file {out} is a directory")
-    if not out.parent.is_dir():
-        raise Seq2SeqError(f"output directory not found: {out.parent}")
+    out = check_output_file(output_file, "output_file")
     same = input_file and out.exists() and Path(input_file).exists() and out.samefile(input_file)
     if same:
         raise Seq2SeqError(f"output_file {out} is the input file: it would be overwritten")
@@ -362,6 +377,8 @@ def translate(cfg: DictConfig) -> list[str]:
     _check_output_file(output_file, cfg.get("input_file"))
 
     translator = Translator.from_run_dir(run_dir)
+    if at_terminal(cfg):
+        return translate_interactively(translator, decoding)
     texts = _read_inputs(cfg)
     log.info("translating %d input(s) with %s (%s)", len(texts), run_dir, decoding.name)
     candidates = translator.candidates(
@@ -376,6 +393,22 @@ def translate(cfg: DictConfig) -> list[str]:
         write_user_file(output_file, text)
         log.info("wrote %d translation(s) to %s", len(candidates), output_file)
     else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        write_stdout(text)
     return [cands[0].text for cands in candidates]
+
+
+def write_stdout(text: str) -> None:
+    """Writes ``text`` to standard output at once, so that a reader that went away
+    (``| head -1``) raises ``BrokenPipeError`` here: Python's buffered writer can drop the
+    rest of a large write silently after a partial one."""
+    stream = sys.stdout
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):  # e.g. captured by a test
+        stream.write(text)
+        stream.flush()
+        return
+    stream.flush()
+    view = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
+    while view:
+        view = view[os.write(fd, view) :]

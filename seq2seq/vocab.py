@@ -135,6 +135,10 @@ def vocabularies_from_payload(
     payload = dict(payload)
     source = Vocabulary.from_dict(payload.pop("source"))
     target = Vocabulary.from_dict(payload.pop("target"))
+    for key in ("max_source_length", "max_target_length"):
+        value = payload.get(key)
+        if key in payload and (type(value) is not int or value < 1):
+            raise ValueError(f"{key} must be a positive integer, got {value!r}")
     return source, target, payload
 
 

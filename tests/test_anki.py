@@ -75,3 +75,47 @@ def test_load_task_requires_a_path_and_knows_its_tasks():
         load_task("anki", path=None)
     with pytest.raises(Seq2SeqError, match="unknown data task"):
         load_task("nope")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-8-sig"])
+def test_files_with_a_byte_order_mark_are_decoded(tmp_path, encoding):
+    lines = [f"{s}\t{t}" for s, t in PAIRS]
+    path = tmp_path / "bom.txt"
+    text = "".join(line + "\r\n" for line in lines)
+    bom = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}.get(encoding, b"")
+    path.write_bytes(bom + text.encode(encoding))
+    assert read_anki(path) == PAIRS
+
+
+def test_utf16_without_a_byte_order_mark_is_refused_naming_nul_bytes(tmp_path):
+    path = tmp_path / "nobom.txt"
+    path.write_bytes("".join(f"{s}\t{t}\n" for s, t in PAIRS).encode("utf-16-le"))
+    with pytest.raises(Seq2SeqError, match=r"no usable .* \(first bad line: .*:1: NUL bytes"):
+        read_anki(path)
+    with pytest.raises(Seq2SeqError, match=r"nobom\.txt:1: NUL bytes"):
+        read_anki(path, strict=True)
+
+
+def test_a_bom_that_lies_is_one_line(tmp_path):
+    path = tmp_path / "liar.txt"
+    path.write_bytes(b"\xff\xfe" + "Go.\tVa !\n".encode("utf-16-le") + b"\x00\xd8")
+    with pytest.raises(Seq2SeqError, match=r"starts with a UTF-16 byte-order mark but is not"):
+        read_anki(path)
+
+
+def test_long_pairs_are_dropped_by_default_and_warned_about_without_a_limit(tmp_path, caplog):
+    long_line = "x" * 200_000
+    lines = [f"{s}\t{t}" for s, t in PAIRS * 75] + [f"{long_line}\tlong"]
+    path = _write(tmp_path / "long.txt", lines)
+    from tests.conftest import compose_config
+
+    data = compose_config("train", ["data=anki", f"data.path={path}"]).data
+    options = {k: v for k, v in data.items() if k != "name"} | {"num_samples": None}
+    assert options["max_length"] == 256
+    splits = load_task("anki", **options)
+    assert max(len(s) for split in splits.sizes() for s, _ in getattr(splits, split)) < 256
+    with caplog.at_level(logging.WARNING):
+        unlimited = load_task("anki", **(options | {"max_length": None, "val_fraction": 0.0,
+                                                     "test_fraction": 0.0}))  # fmt: skip
+    assert any(len(s) == 200_000 for s, _ in unlimited.train)
+    assert "the longest training pair has 200000 characters" in caplog.text

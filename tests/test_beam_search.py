@@ -43,7 +43,7 @@ def test_defaults_and_checks_belong_to_the_rule():
     assert BeamSearch.params() == BeamSearch.Params(beam_size=5, length_penalty=0.6)
     with pytest.raises(Seq2SeqError, match=r"decoding\.beam_size must be a positive integer"):
         BeamSearch.params(beam_size=0)
-    with pytest.raises(Seq2SeqError, match=r"decoding\.length_penalty must be 0 or a positive number"):
+    with pytest.raises(Seq2SeqError, match=r"decoding\.length_penalty must be 0 or a positive"):
         BeamSearch.params(length_penalty=-1)
     with pytest.raises(Seq2SeqError, match=r"decoding\.top_k does not apply to decoding=beam"):
         BeamSearch.params(top_k=3)

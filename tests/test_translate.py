@@ -224,3 +224,61 @@ def test_output_file_equal_to_the_input_file_is_refused(trained_run, tmp_path):
         with pytest.raises(Seq2SeqError, match="is the input file"):
             translate(_cfg(f"run_dir={trained_run}", f"input_file={src}", f"output_file={out}"))
     assert src.read_text(encoding="utf-8") == "Nov 28, 2026\n"
+
+
+def _pty_translate(trained_run, *args):
+    """translate.py with a pseudo-terminal as standard input (a person typing)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "HYDRA_FULL_ERROR": "", "SEQ2SEQ_DEBUG": ""}
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "translate.py"), f"run_dir={trained_run}", *args],
+        stdin=follower, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    os.close(follower)
+    return proc, leader
+
+
+def test_at_a_terminal_each_line_is_translated_as_it_is_entered(trained_run):
+    expected = Translator.from_run_dir(trained_run).translate(["Nov 28, 2026", "04.07.1950"])
+    proc, leader = _pty_translate(trained_run)
+    try:
+        os.write(leader, b"Nov 28, 2026\n")
+        # The first translation arrives while the program still waits for more input.
+        assert proc.stdout.readline().decode() == expected[0] + "\n"
+        assert proc.poll() is None
+        os.write(leader, b"04.07.1950\n")
+        assert proc.stdout.readline().decode() == expected[1] + "\n"
+        os.write(leader, b"\x04")  # Ctrl-D
+        assert proc.wait(timeout=60) == 0
+        assert proc.stdout.read() == b""
+        assert proc.stderr.read().decode().count("> ") >= 3  # a prompt before each line
+    finally:
+        proc.kill()
+        os.close(leader)
+
+
+def test_a_closed_pipe_is_silent_but_not_a_success(trained_run, tmp_path):
+    src = tmp_path / "many.txt"
+    src.write_text("Nov 28, 2026\n" * 20000, encoding="utf-8")
+    script = [sys.executable, str(ROOT / "scripts" / "translate.py"), f"run_dir={trained_run}"]
+    shell = f"{' '.join(script)} input_file={src} | head -1; echo status=${{PIPESTATUS[0]}}"
+    result = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=600)
+    out = result.stdout.splitlines()
+    assert len(out) == 2 and out[1] == "status=141", result.stdout + result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert not [line for line in result.stderr.splitlines() if line.startswith("error:")]
+
+
+def test_a_damaged_model_file_is_called_damaged_not_missing(trained_run, tmp_path):
+    import shutil
+
+    bad = tmp_path / "run"
+    shutil.copytree(trained_run, bad)
+    (bad / "model.keras").write_bytes(b"\x00" * 100)
+    with pytest.raises(Seq2SeqError, match=r"cannot load model .*not a \.keras zip archive"):
+        Translator.from_run_dir(bad)
+    (bad / "model.keras").write_bytes((trained_run / "model.keras").read_bytes()[:5000])
+    with pytest.raises(Seq2SeqError, match=r"cannot load model"):
+        Translator.from_run_dir(bad)

@@ -6,6 +6,7 @@ touches TensorFlow.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from seq2seq.data.anki import load_anki, read_anki
@@ -14,6 +15,9 @@ from seq2seq.data.splits import Pair, Splits, filter_long, split_pairs
 from seq2seq.errors import Seq2SeqError
 
 TASKS = ("dates", "anki")
+# Without data.max_length, a training pair longer than this is worth a warning.
+LONG_PAIR = 1000
+log = logging.getLogger(__name__)
 
 
 def load_task(name: str, max_length: int | None = None, **options: Any) -> Splits:
@@ -26,7 +30,17 @@ def load_task(name: str, max_length: int | None = None, **options: Any) -> Split
         Seq2SeqError: unknown task name or bad options.
     """
     splits = _load(name, **options)
-    return filter_long(splits, int(max_length)) if max_length else splits
+    if max_length:
+        return filter_long(splits, int(max_length))
+    longest = max((max(len(s), len(t)) for s, t in splits.train), default=0)
+    if longest > LONG_PAIR:
+        log.warning(
+            "the longest training pair has %d characters: each batch holding it runs %d"
+            " steps, which can stall an epoch (data.max_length=N drops longer pairs)",
+            longest,
+            longest,
+        )
+    return splits
 
 
 def _load(name: str, **options: Any) -> Splits:

@@ -1,14 +1,18 @@
 """Reader for sentence-pair files in the Anki / Tatoeba format (manythings.org/anki).
 
 Each line is ``source<TAB>target`` or ``source<TAB>target<TAB>attribution``; the third
-column, when present, is ignored. Files are read as UTF-8. Bad lines (no tab, an empty side,
-undecodable bytes) are skipped with one warning that counts them and names the first few
-``file:line`` positions; with ``strict=True`` the first bad line is an error instead.
+column, when present, is ignored. Files are read as UTF-8 (a UTF-8 byte-order mark is
+ignored); a file that starts with a UTF-16 or UTF-32 byte-order mark is decoded as such.
+Bad lines (no tab, an empty side, undecodable bytes, NUL bytes) are skipped with one warning
+that counts them and names the first few ``file:line`` positions; with ``strict=True``
+the first bad line is an error instead.
 """
 
 from __future__ import annotations
 
+import codecs
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 from seq2seq.data.splits import Pair, Splits, split_pairs
@@ -17,6 +21,14 @@ from seq2seq.errors import Seq2SeqError
 log = logging.getLogger(__name__)
 
 MAX_REPORTED = 5
+# Byte-order marks of the encodings decoded besides UTF-8 (UTF-32 first: its LE mark starts
+# with UTF-16's).
+BOMS = {
+    codecs.BOM_UTF32_LE: "utf-32",
+    codecs.BOM_UTF32_BE: "utf-32",
+    codecs.BOM_UTF16_LE: "utf-16",
+    codecs.BOM_UTF16_BE: "utf-16",
+}
 
 
 def _parse_line(raw: bytes) -> tuple[Pair | None, str]:
@@ -28,6 +40,8 @@ def _parse_line(raw: bytes) -> tuple[Pair | None, str]:
     line = line.rstrip("\r\n").lstrip("\ufeff")
     if not line.strip():
         return None, "blank line"
+    if "\0" in line:
+        return None, "NUL bytes (a UTF-16 file without a byte-order mark, or not text?)"
     fields = line.split("\t")
     if len(fields) < 2:
         return None, "no tab between source and target"
@@ -61,26 +75,51 @@ def read_anki(
     pairs: list[Pair] = []
     bad: list[str] = []
     try:
-        with path.open("rb") as f:
-            for lineno, raw in enumerate(f, 1):
-                if num_samples and len(pairs) >= num_samples:
-                    break
-                pair, why = _parse_line(raw)
-                if pair is None:
-                    where = f"{path}:{lineno}: {why}"
-                    if strict:
-                        raise Seq2SeqError(f"bad line {where} (data.strict=true)")
-                    bad.append(where)
-                    continue
-                pairs.append((pair[1], pair[0]) if reverse else pair)
+        for lineno, raw in enumerate(_raw_lines(path), 1):
+            if num_samples and len(pairs) >= num_samples:
+                break
+            pair, why = _parse_line(raw)
+            if pair is None:
+                where = f"{path}:{lineno}: {why}"
+                if strict:
+                    raise Seq2SeqError(f"bad line {where} (data.strict=true)")
+                bad.append(where)
+                continue
+            pairs.append((pair[1], pair[0]) if reverse else pair)
     except OSError as exc:
         raise Seq2SeqError(f"cannot read data file {path}: {exc.strerror or exc}") from None
     if bad:
         shown = "; ".join(bad[:MAX_REPORTED]) + ("; ..." if len(bad) > MAX_REPORTED else "")
         log.warning("skipped %d bad line(s) in %s: %s", len(bad), path, shown)
     if not pairs:
-        raise Seq2SeqError(f"no usable source<TAB>target pairs in {path}")
+        first = f" (first bad line: {bad[0]})" if bad else ""
+        raise Seq2SeqError(f"no usable source<TAB>target pairs in {path}{first}")
     return pairs
+
+
+def _raw_lines(path: Path) -> Iterator[bytes]:
+    """The file's lines as UTF-8 bytes (each ending at ``\\n``), decoding UTF-16/32 files
+    that announce themselves with a byte-order mark."""
+    with path.open("rb") as f:
+        head = f.read(4)
+        encoding = next((enc for bom, enc in BOMS.items() if head.startswith(bom)), None)
+        f.seek(0)
+        if encoding is None:
+            yield from f
+            return
+        try:
+            text = f.read().decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise Seq2SeqError(
+                f"data file {path} starts with a {encoding.upper()} byte-order mark but is"
+                f" not {encoding.upper()} (byte {exc.start})"
+            ) from None
+    log.info("reading %s as %s (byte-order mark)", path, encoding.upper())
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    for line in lines:
+        yield (line + "\n").encode("utf-8", "surrogateescape")
 
 
 def load_anki(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -67,6 +68,8 @@ def load_model(path: str | Path, compile: bool = False) -> Seq2SeqModel:
     path = Path(path)
     if not path.is_file():
         raise Seq2SeqError(f"model file not found: {path}")
+    if not zipfile.is_zipfile(path):  # Keras would call a damaged file "not found"
+        raise Seq2SeqError(f"cannot load model {path}: not a .keras zip archive (damaged?)")
     try:
         training = keras.models.load_model(path, compile=compile, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a corrupt file
