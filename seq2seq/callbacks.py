@@ -64,6 +64,32 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class CosineSchedule(keras.callbacks.Callback):
+    """Sets the learning rate at the start of every epoch along a half cosine, from
+    ``learning_rate`` at the first epoch to ``learning_rate * final_fraction`` at the last
+    of ``epochs`` (the epoch index is absolute, so a resumed run stays on the curve)."""
+
+    def __init__(self, learning_rate: float, epochs: int, final_fraction: float = 0.05) -> None:
+        super().__init__()
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.final = learning_rate * final_fraction
+
+    def rate(self, epoch: int) -> float:
+        """The learning rate of 0-based ``epoch``."""
+        progress = min(1.0, epoch / max(1, self.epochs - 1))
+        return self.final + (self.learning_rate - self.final) * 0.5 * (
+            1 + math.cos(math.pi * progress)
+        )
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.model.optimizer.learning_rate.assign(self.rate(epoch))
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if logs is not None:  # for history.csv and TensorBoard, as ReduceLROnPlateau does
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate.numpy())
+
+
 class EpochCheckpoint(keras.callbacks.Callback):
     """Saves a resumable checkpoint (model, optimizer, epoch) after every completed epoch
     with a finite loss, keeping the newest ``keep``."""

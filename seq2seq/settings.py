@@ -23,6 +23,9 @@ OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD", "adamw": "Adam
 # need trainer.val_decoding.every > 0).
 MONITORS = ("val_loss", "val_accuracy", "val_chrf", "val_exact_match", "loss", "accuracy")
 DECODED_MONITORS = ("val_chrf", "val_exact_match")
+# trainer.lr_schedule: None keeps the rate (or trainer.reduce_lr's); cosine anneals it over
+# trainer.epochs to 1/20 of trainer.learning_rate.
+LR_SCHEDULES = (None, "cosine")
 # Settings a resumed run may change (dotted keys and everything under them). Any other
 # difference from the run's config.yaml would change the model, its data or its optimizer,
 # so resuming refuses it.
@@ -231,6 +234,7 @@ class TrainerSettings:
     label_smoothing: float
     early_stopping: Watch | None
     reduce_lr: Watch | None
+    lr_schedule: str | None
     val_decoding_every: int
     val_decoding_samples: int
     val_decoding_examples: int
@@ -266,6 +270,7 @@ class TrainerSettings:
             label_smoothing=fraction("trainer.label_smoothing", node.get("label_smoothing") or 0),
             early_stopping=Watch.from_config("early_stopping", node.get("early_stopping")),
             reduce_lr=Watch.from_config("reduce_lr", node.get("reduce_lr")),
+            lr_schedule=node.get("lr_schedule"),
             val_decoding_every=non_negative("trainer.val_decoding.every", val.get("every") or 0),
             val_decoding_samples=non_negative(
                 "trainer.val_decoding.num_samples", val.get("num_samples") or 0
@@ -282,6 +287,16 @@ class TrainerSettings:
         )
 
     def __post_init__(self) -> None:
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise Seq2SeqError(
+                f"trainer.lr_schedule={self.lr_schedule!r} is unknown; choose one of"
+                f" {list(LR_SCHEDULES)}"
+            )
+        if self.lr_schedule and self.reduce_lr:
+            raise Seq2SeqError(
+                f"trainer.lr_schedule={self.lr_schedule} and trainer.reduce_lr both set the"
+                " learning rate: add trainer.reduce_lr=null"
+            )
         decoded = [w.monitor for w in (self.early_stopping, self.reduce_lr) if w]
         decoded = [m for m in decoded if m in DECODED_MONITORS]
         if decoded and not (self.val_decoding_every and self.val_decoding_samples):

@@ -18,6 +18,7 @@ import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
 from seq2seq.callbacks import (
+    CosineSchedule,
     EpochCheckpoint,
     EpochSummary,
     TimeBudget,
@@ -382,6 +383,8 @@ def callbacks(
                 min_lr=watch.min_lr if watch.min_lr is not None else 1e-5,
             )
         )
+    if trainer.lr_schedule == "cosine":
+        found.append(CosineSchedule(trainer.learning_rate, trainer.epochs))
     if trainer.max_minutes:
         found.append(TimeBudget(trainer.max_minutes))
     return [

@@ -5,6 +5,7 @@ import pytest
 import yaml
 
 from seq2seq.errors import Seq2SeqError
+from seq2seq.rundir import RunDir
 from seq2seq.training import train
 from tests.conftest import train_config
 
@@ -157,3 +158,24 @@ def test_time_budget_stops_after_the_epoch_that_crosses_it_and_still_reports(tmp
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["train/epochs"] == 1 and "test/chrf" in metrics
     assert (tmp_path / "model.keras").is_file()
+
+
+def test_cosine_schedule_anneals_over_the_epochs_and_refuses_reduce_lr(tmp_path):
+    from seq2seq.callbacks import CosineSchedule
+    from seq2seq.settings import TrainSettings
+
+    schedule = CosineSchedule(0.004, epochs=5)
+    assert [round(schedule.rate(e), 6) for e in range(6)] == [
+        0.004, 0.003444, 0.0021, 0.000756, 0.0002, 0.0002
+    ]  # fmt: skip
+    with pytest.raises(Seq2SeqError, match=r"add trainer\.reduce_lr=null"):
+        TrainSettings.from_config(train_config(tmp_path, "trainer.lr_schedule=cosine"))
+    with pytest.raises(Seq2SeqError, match=r"trainer\.lr_schedule='step' is unknown"):
+        TrainSettings.from_config(train_config(tmp_path, "trainer.lr_schedule=step"))
+    train(
+        train_config(
+            tmp_path, "trainer.lr_schedule=cosine", "trainer.reduce_lr=null", "trainer.epochs=3"
+        )
+    )
+    rates = [float(row["learning_rate"]) for row in RunDir(tmp_path).read_history()]
+    assert rates == pytest.approx([0.003, 0.001575, 0.00015], rel=1e-4)
