@@ -1,6 +1,8 @@
-"""Decoding benchmark: python scripts/benchmark.py decode run_dir=<run> [num_sentences=N].
+"""Benchmarks, each printing one JSON object on stdout (progress on stderr):
 
-Prints one JSON object on stdout (progress on stderr). See seq2seq/benchmark.py.
+python scripts/benchmark.py decode run_dir=<run> [num_sentences=N]    (seq2seq/benchmark.py)
+python scripts/benchmark.py train data_path=<pairs file> [num_samples=N] [rounds=R]
+                                                                (seq2seq/benchmark_train.py)
 """
 
 import logging

@@ -253,15 +253,27 @@ def _arithmetic_floor(
     }
 
 
-def main(argv: Sequence[str]) -> int:
-    """``benchmark.py decode run_dir=... [num_sentences=N] ...``: prints one JSON object."""
-    if not argv or argv[0] != "decode":
-        raise Seq2SeqError("usage: benchmark.py decode run_dir=<run> [num_sentences=N] [...]")
+def true_or_false(value: str) -> bool:
+    """``true`` / ``false`` (any case) as a bool."""
+    return {"true": True, "false": False}[value.lower()]
+
+
+DECODE_ARGS = {"run_dir": str, "num_sentences": int, "textbook_sentences": int,
+               "batch1_sentences": int, "repeats": int, "inputs_file": str,
+               "max_length": int}  # fmt: skip
+TRAIN_ARGS = {"data_path": str, "num_samples": int, "rounds": int, "seed": int, "units": int,
+              "batch_size": int, "learning_rate": float, "bucket_width": int,
+              "bucket_by": str, "jit_compile": true_or_false}  # fmt: skip
+USAGE = (
+    "usage: benchmark.py decode run_dir=<run> [num_sentences=N] [...]"
+    " | benchmark.py train data_path=<anki file> [num_samples=N] [rounds=R] [...]"
+)
+
+
+def parse_args(args: Sequence[str], types: dict[str, type]) -> dict[str, Any]:
+    """``key=value`` arguments converted by ``types`` (one-line errors)."""
     options: dict[str, Any] = {}
-    types = {"run_dir": str, "num_sentences": int, "textbook_sentences": int,
-             "batch1_sentences": int, "repeats": int, "inputs_file": str,
-             "max_length": int}  # fmt: skip
-    for arg in argv[1:]:
+    for arg in args:
         key, sep, value = arg.partition("=")
         if not sep or key not in types:
             raise Seq2SeqError(
@@ -269,11 +281,32 @@ def main(argv: Sequence[str]) -> int:
             )
         try:
             options[key] = types[key](value)
-        except ValueError:
-            raise Seq2SeqError(f"{key} must be {types[key].__name__}, got {value!r}") from None
-    if "run_dir" not in options:
-        raise Seq2SeqError("run_dir=<training run directory> is required")
-    sys.stdout.write(
-        json.dumps(run_decode_benchmark(**options), indent=2, ensure_ascii=False) + "\n"
-    )
+        except (ValueError, KeyError):
+            kind = types[key].__name__.replace("_", " ")
+            raise Seq2SeqError(f"{key} must be {kind}, got {value!r}") from None
+    return options
+
+
+def main(argv: Sequence[str]) -> int:
+    """``benchmark.py decode|train key=value ...``: prints one JSON object."""
+    if not argv or argv[0] not in ("decode", "train"):
+        raise Seq2SeqError(USAGE)
+    if argv[0] == "train":
+        from seq2seq.benchmark_train import Setup, run_train_benchmark
+
+        options = parse_args(argv[1:], TRAIN_ARGS)
+        if "data_path" not in options:
+            raise Seq2SeqError("data_path=<Anki/Tatoeba pairs file> is required")
+        setup_keys = {"units", "batch_size", "learning_rate", "bucket_width", "bucket_by",
+                      "jit_compile"}  # fmt: skip
+        setup = Setup(**{k: options.pop(k) for k in setup_keys & options.keys()})
+        if options.get("num_samples") == 0:
+            options["num_samples"] = None  # all pairs
+        report = run_train_benchmark(setup=setup, **options)
+    else:
+        options = parse_args(argv[1:], DECODE_ARGS)
+        if "run_dir" not in options:
+            raise Seq2SeqError("run_dir=<training run directory> is required")
+        report = run_decode_benchmark(**options)
+    sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     return 0

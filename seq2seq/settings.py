@@ -15,6 +15,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from seq2seq.checks import fraction, non_negative, positive, switch
+from seq2seq.data.pipeline import BUCKET_SIDES
 from seq2seq.decoding import SEARCH_RULES, SearchRule
 from seq2seq.errors import Seq2SeqError
 
@@ -36,6 +37,7 @@ RESUMABLE = (
     "trainer.progress_bar",
     "trainer.keep_checkpoints",
     "trainer.deterministic",
+    "trainer.jit_compile",
     "trainer.early_stopping",
     "trainer.reduce_lr",
     "trainer.val_decoding",
@@ -227,6 +229,7 @@ class TrainerSettings:
     max_minutes: float | None
     batch_size: int
     bucket_width: int | None
+    bucket_by: str
     learning_rate: float
     optimizer: str
     clipnorm: float | None
@@ -242,6 +245,7 @@ class TrainerSettings:
     resume: bool
     keep_checkpoints: int
     deterministic: bool
+    jit_compile: bool = False
 
     @classmethod
     def from_config(cls, node: dict[str, Any]) -> TrainerSettings:
@@ -263,6 +267,7 @@ class TrainerSettings:
             ),
             batch_size=positive("trainer.batch_size", node["batch_size"]),
             bucket_width=None if bucket is None else positive("trainer.bucket_width", bucket),
+            bucket_by=str(node.get("bucket_by", "source")),
             learning_rate=positive("trainer.learning_rate", node["learning_rate"], float),
             optimizer=optimizer,
             clipnorm=None if clip is None else positive("trainer.clipnorm", clip, float),
@@ -284,9 +289,15 @@ class TrainerSettings:
             resume=switch("trainer.resume", node.get("resume", False)),
             keep_checkpoints=positive("trainer.keep_checkpoints", node["keep_checkpoints"]),
             deterministic=switch("trainer.deterministic", node.get("deterministic", False)),
+            jit_compile=switch("trainer.jit_compile", node.get("jit_compile", False)),
         )
 
     def __post_init__(self) -> None:
+        if self.bucket_by not in BUCKET_SIDES:
+            raise Seq2SeqError(
+                f"trainer.bucket_by={self.bucket_by!r} is unknown;"
+                f" choose one of {list(BUCKET_SIDES)}"
+            )
         if self.lr_schedule not in LR_SCHEDULES:
             raise Seq2SeqError(
                 f"trainer.lr_schedule={self.lr_schedule!r} is unknown; choose one of"

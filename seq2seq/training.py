@@ -250,6 +250,7 @@ def make_datasets(splits: Splits, vocabs: Vocabularies, settings: TrainSettings)
         shuffle=True,
         seed=settings.seed,
         bucket_width=settings.trainer.bucket_width,
+        bucket_by=settings.trainer.bucket_by,
     )
     return Datasets(train_ds, plain(splits.val), plain(splits.test) if splits.test else None)
 
@@ -308,6 +309,7 @@ def compile_model(training: keras.Model, trainer: TrainerSettings) -> None:
         optimizer=optimizer,
         loss=loss,
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        jit_compile=trainer.jit_compile,
     )
 
 

@@ -55,3 +55,24 @@ def test_benchmark_script_rejects_bad_arguments_in_one_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == "error: repeats must be int, got 'x'"
     assert "Traceback" not in proc.stderr
+
+
+def test_train_benchmark_runs_both_pipelines_from_the_same_weights(tmp_path):
+    from seq2seq.benchmark_train import Setup, run_train_benchmark
+
+    lines = [f"word {i}.\tmot {i} !" for i in range(60)] + ["a much longer sentence.\tun."]
+    path = tmp_path / "pairs.txt"
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    result = run_train_benchmark(
+        path, num_samples=None, rounds=2, setup=Setup(units=8, batch_size=16)
+    )
+    assert len(result["epoch_seconds"]["textbook"]) == len(result["epoch_seconds"]["ours"]) == 2
+    train_targets = result["train_pairs"]
+    assert train_targets + result["val_pairs"] == 61
+    for key in ("pairs_per_s", "target_chars_per_s", "useful_gflops", "val_masked_loss"):
+        assert set(result[key]) == {"textbook", "ours"}
+        assert all(v > 0 for v in result[key].values())
+    padding = result["padding_fraction_of_decoder_steps"]
+    assert 0 <= padding["ours"] <= padding["textbook"] < 1  # per-batch padding is less
+    assert result["textbook_array_mb"] > 0 and result["peak_rss_mb"] > 0
+    assert result["matmul_ceiling_gflops"]["lstm_step_shape"] > 0

@@ -16,6 +16,7 @@ from seq2seq.vocab import END_ID, START_ID, Vocabulary
 
 SOURCE_KEY = "source"
 TARGET_IN_KEY = "target_in"
+BUCKET_SIDES = ("source", "target")
 
 
 def _ragged(sequences: Sequence[Sequence[int]]) -> tf.RaggedTensor:
@@ -32,6 +33,7 @@ def make_dataset(
     shuffle: bool = False,
     seed: int | None = None,
     bucket_width: int | None = None,
+    bucket_by: str = "source",
 ) -> tf.data.Dataset:
     """Builds the teacher-forcing dataset for ``pairs``.
 
@@ -42,8 +44,10 @@ def make_dataset(
         batch_size: pairs per batch; each batch is padded to its own longest sequence.
         shuffle: reshuffle the pairs every epoch.
         seed: shuffle seed (None: unseeded).
-        bucket_width: batch pairs whose sources have similar lengths (buckets this many
-            characters wide), so batches carry less padding; None or 0: plain batches.
+        bucket_width: batch pairs whose ``bucket_by`` sides have similar lengths (buckets
+            this many characters wide), so batches carry less padding; None or 0: plain
+            batches.
+        bucket_by: ``source`` or ``target``: the side whose length picks the bucket.
 
     Returns:
         A dataset of ``(inputs, labels)`` batches.
@@ -64,16 +68,23 @@ def make_dataset(
 
     ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if bucket_width:
-        longest = max(len(s) for s, _ in pairs)
-        boundaries = list(range(bucket_width + 1, longest + 1, bucket_width))
+        if bucket_by not in BUCKET_SIDES:
+            raise ValueError(f"bucket_by must be one of {BUCKET_SIDES}, got {bucket_by!r}")
+        # A source of n characters is n steps; a target of n characters is n + 1 (START/END).
+        lengths = [len(s) if bucket_by == "source" else len(t) + 1 for s, t in pairs]
+        boundaries = list(range(bucket_width + 1, max(lengths) + 1, bucket_width))
+
+        def length(inputs, labels):
+            return tf.shape(inputs[SOURCE_KEY] if bucket_by == "source" else labels)[0]
+
         ds = ds.bucket_by_sequence_length(
-            lambda inputs, _: tf.shape(inputs[SOURCE_KEY])[0],
+            length,
             bucket_boundaries=boundaries,
             bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
         )
         # Bucket membership depends on length only, so every epoch has the same number of
         # batches; telling tf.data spares Keras a "ran out of data" warning.
-        buckets = np.searchsorted(boundaries, [len(s) for s, _ in pairs], side="right")
+        buckets = np.searchsorted(boundaries, lengths, side="right")
         sizes = np.bincount(buckets)
         num_batches = int(sum(-(-int(n) // batch_size) for n in sizes if n))
         ds = ds.apply(tf.data.experimental.assert_cardinality(num_batches))
