@@ -42,7 +42,9 @@ def test_shuffle_is_seeded_and_keeps_every_pair():
 def test_bucketing_groups_similar_lengths_and_keeps_every_pair():
     pairs = [("a" * n, "b" * (n % 5 + 1)) for n in range(1, 41)] * 3
     v = Vocabulary.build(s + t for s, t in pairs)
-    ds = make_dataset(pairs, v, v, batch_size=8, shuffle=True, seed=0, bucket_width=4)
+    ds = make_dataset(
+        pairs, v, v, batch_size=8, shuffle=True, seed=0, bucket_width=4, bucket_by="source"
+    )
     seen, batches = [], 0
     for inputs, _labels in ds:
         batches += 1
@@ -54,3 +56,28 @@ def test_bucketing_groups_similar_lengths_and_keeps_every_pair():
     assert sorted(seen) == sorted(s for s, _ in pairs)
     assert int(ds.cardinality()) == batches  # known up front, the same every epoch
     assert sum(1 for _ in ds) == batches
+
+
+def test_bucketing_by_target_groups_similar_target_lengths():
+    pairs = [("a" * (n % 7 + 1), "b" * n) for n in range(1, 41)] * 3
+    v = Vocabulary.build(s + t for s, t in pairs)
+    ds = make_dataset(
+        pairs, v, v, batch_size=8, shuffle=True, seed=0, bucket_width=4, bucket_by="target"
+    )
+    seen, batches = [], 0
+    for inputs, labels in ds:
+        batches += 1
+        lengths = (labels.numpy() != PAD_ID).sum(axis=1)
+        assert lengths.max() - lengths.min() < 4 + 1  # one target bucket per batch
+        assert labels.shape[1] == lengths.max()
+        seen += [v.decode(row) for row in inputs[SOURCE_KEY].numpy()]
+    assert sorted(seen) == sorted(s for s, _ in pairs)
+    assert int(ds.cardinality()) == batches
+
+
+def test_an_unknown_bucket_side_is_refused():
+    import pytest
+
+    v = Vocabulary.build("ab")
+    with pytest.raises(ValueError, match="bucket_by must be one of"):
+        make_dataset([("a", "b")], v, v, batch_size=2, bucket_width=4, bucket_by="both")

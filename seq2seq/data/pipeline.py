@@ -16,7 +16,9 @@ from seq2seq.vocab import END_ID, START_ID, Vocabulary
 
 SOURCE_KEY = "source"
 TARGET_IN_KEY = "target_in"
-BUCKET_SIDES = ("source", "target")
+# Which length picks a pair's bucket: its source's, its target's, or the longer of the two
+# (both sides then carry little padding when their lengths go together, as in translation).
+BUCKET_SIDES = ("longer", "source", "target")
 
 
 def _ragged(sequences: Sequence[Sequence[int]]) -> tf.RaggedTensor:
@@ -33,7 +35,7 @@ def make_dataset(
     shuffle: bool = False,
     seed: int | None = None,
     bucket_width: int | None = None,
-    bucket_by: str = "source",
+    bucket_by: str = "longer",
 ) -> tf.data.Dataset:
     """Builds the teacher-forcing dataset for ``pairs``.
 
@@ -47,7 +49,8 @@ def make_dataset(
         bucket_width: batch pairs whose ``bucket_by`` sides have similar lengths (buckets
             this many characters wide), so batches carry less padding; None or 0: plain
             batches.
-        bucket_by: ``source`` or ``target``: the side whose length picks the bucket.
+        bucket_by: ``longer``, ``source`` or ``target``: the length (in steps) that picks
+            the bucket; ``longer`` takes the longer side of each pair.
 
     Returns:
         A dataset of ``(inputs, labels)`` batches.
@@ -71,11 +74,14 @@ def make_dataset(
         if bucket_by not in BUCKET_SIDES:
             raise ValueError(f"bucket_by must be one of {BUCKET_SIDES}, got {bucket_by!r}")
         # A source of n characters is n steps; a target of n characters is n + 1 (START/END).
-        lengths = [len(s) if bucket_by == "source" else len(t) + 1 for s, t in pairs]
+        steps = {"source": lambda s, t: len(s), "target": lambda s, t: len(t) + 1}
+        steps["longer"] = lambda s, t: max(len(s), len(t) + 1)
+        lengths = [steps[bucket_by](s, t) for s, t in pairs]
         boundaries = list(range(bucket_width + 1, max(lengths) + 1, bucket_width))
 
         def length(inputs, labels):
-            return tf.shape(inputs[SOURCE_KEY] if bucket_by == "source" else labels)[0]
+            source, target = tf.shape(inputs[SOURCE_KEY])[0], tf.shape(labels)[0]
+            return {"source": source, "target": target}.get(bucket_by, tf.maximum(source, target))
 
         ds = ds.bucket_by_sequence_length(
             length,
