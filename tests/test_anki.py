@@ -119,3 +119,17 @@ def test_long_pairs_are_dropped_by_default_and_warned_about_without_a_limit(tmp_
                                                      "test_fraction": 0.0}))  # fmt: skip
     assert any(len(s) == 200_000 for s, _ in unlimited.train)
     assert "the longest training pair has 200000 characters" in caplog.text
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n"])
+def test_lf_and_crlf_files_read_the_same(tmp_path, end):
+    path = tmp_path / "pairs.txt"
+    path.write_bytes("".join(f"{s}\t{t}{end}" for s, t in PAIRS).encode("utf-8"))
+    assert read_anki(path) == PAIRS
+
+
+def test_a_file_with_cr_only_line_ends_is_refused_not_read_as_one_pair(tmp_path):
+    path = tmp_path / "mac.txt"
+    path.write_bytes("".join(f"{s}\t{t}\r" for s, t in PAIRS).encode("utf-8"))
+    with pytest.raises(Seq2SeqError, match=r"mac\.txt:1: carriage return inside the line"):
+        read_anki(path)

@@ -40,6 +40,8 @@ def _parse_line(raw: bytes) -> tuple[Pair | None, str]:
     line = line.rstrip("\r\n").lstrip("\ufeff")
     if not line.strip():
         return None, "blank line"
+    if "\r" in line:
+        return None, "carriage return inside the line (a file with CR-only line ends?)"
     if "\0" in line:
         return None, "NUL bytes (a UTF-16 file without a byte-order mark, or not text?)"
     fields = line.split("\t")
