@@ -226,6 +226,7 @@ class TrainerSettings:
     """``trainer.*``, checked. Defaults live in ``configs/trainer/default.yaml``."""
 
     epochs: int
+    steps_per_epoch: int | None
     max_minutes: float | None
     batch_size: int
     bucket_width: int | None
@@ -260,6 +261,11 @@ class TrainerSettings:
         val = node.get("val_decoding") or {}
         return cls(
             epochs=positive("trainer.epochs", node["epochs"]),
+            steps_per_epoch=(
+                None
+                if node.get("steps_per_epoch") is None
+                else positive("trainer.steps_per_epoch", node["steps_per_epoch"])
+            ),
             max_minutes=(
                 None
                 if node.get("max_minutes") is None
@@ -358,8 +364,9 @@ class TrainSettings:
         data = dict(resolved["data"])
         if data.get("num_samples") is not None:
             positive("data.num_samples", data["num_samples"])
-        if data.get("max_length") is not None:
-            positive("data.max_length", data["max_length"])
+        for key in ("max_length", "val_size", "test_size"):
+            if data.get(key) is not None:
+                positive(f"data.{key}", data[key])
         try:
             options = family.options(**model)
         except TypeError as exc:

@@ -252,6 +252,8 @@ def make_datasets(splits: Splits, vocabs: Vocabularies, settings: TrainSettings)
         bucket_width=settings.trainer.bucket_width,
         bucket_by=settings.trainer.bucket_by,
     )
+    if settings.trainer.steps_per_epoch:  # epochs of N batches: the pairs cycle endlessly
+        train_ds = train_ds.repeat()
     return Datasets(train_ds, plain(splits.val), plain(splits.test) if splits.test else None)
 
 
@@ -328,6 +330,7 @@ def fit(
         datasets.train,
         validation_data=datasets.val,
         epochs=trainer.epochs,
+        steps_per_epoch=trainer.steps_per_epoch,
         initial_epoch=initial_epoch,
         callbacks=callbacks(trainer, run, translator, splits, clock, resumed=initial_epoch > 0),
         verbose=1 if trainer.progress_bar else 0,

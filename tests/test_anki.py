@@ -133,3 +133,15 @@ def test_a_file_with_cr_only_line_ends_is_refused_not_read_as_one_pair(tmp_path)
     path.write_bytes("".join(f"{s}\t{t}\r" for s, t in PAIRS).encode("utf-8"))
     with pytest.raises(Seq2SeqError, match=r"mac\.txt:1: carriage return inside the line"):
         read_anki(path)
+
+
+def test_val_and_test_sizes_override_the_fractions(tmp_path):
+    lines = [f"s{i}\tt{i}" for i in range(100)]
+    path = _write(tmp_path / "many.txt", lines)
+    splits = load_anki(path, num_samples=None, val_size=7, test_size=3)
+    assert splits.sizes() == {"train": 90, "val": 7, "test": 3}
+    everything = splits.train + splits.val + splits.test
+    assert sorted(everything) == sorted(tuple(line.split("\t")) for line in lines)
+    assert load_anki(path, num_samples=None, val_size=7, test_size=3) == splits  # seeded
+    with pytest.raises(ValueError, match="leave no training pair"):
+        load_anki(path, num_samples=None, val_size=60, test_size=40)

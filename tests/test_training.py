@@ -179,3 +179,13 @@ def test_cosine_schedule_anneals_over_the_epochs_and_refuses_reduce_lr(tmp_path)
     )
     rates = [float(row["learning_rate"]) for row in RunDir(tmp_path).read_history()]
     assert rates == pytest.approx([0.003, 0.001575, 0.00015], rel=1e-4)
+
+
+def test_steps_per_epoch_makes_short_epochs_that_cycle_the_pairs(tmp_path):
+    quiet = ["trainer.early_stopping=null", "trainer.reduce_lr=null"]
+    train(train_config(tmp_path, "trainer.steps_per_epoch=3", "trainer.epochs=4", *quiet,
+                       "trainer.val_decoding.every=0"))  # fmt: skip
+    rows = RunDir(tmp_path).read_history()
+    assert [r["epoch"] for r in rows] == ["0", "1", "2", "3"]  # 12 batches: past one pass
+    with pytest.raises(Seq2SeqError, match=r"trainer\.steps_per_epoch must be a positive"):
+        train(train_config(tmp_path / "bad", "trainer.steps_per_epoch=0"))

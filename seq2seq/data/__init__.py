@@ -64,6 +64,8 @@ def _load(name: str, **options: Any) -> Splits:
             test_fraction=float(options.get("test_fraction", 0.1)),
             seed=options.get("seed"),
             strict=bool(options.get("strict", False)),
+            val_size=options.get("val_size"),
+            test_size=options.get("test_size"),
         )
     raise Seq2SeqError(f"unknown data task {name!r} (data.name); choose one of {list(TASKS)}")
 

@@ -132,9 +132,12 @@ def load_anki(
     test_fraction: float = 0.1,
     seed: int | None = 0,
     strict: bool = False,
+    val_size: int | None = None,
+    test_size: int | None = None,
 ) -> Splits:
-    """Reads an Anki file and splits it (seeded shuffle) into train, validation and test."""
+    """Reads an Anki file and splits it (seeded shuffle) into train, validation and test;
+    ``val_size`` / ``test_size`` are exact counts overriding the fractions."""
     pairs = read_anki(path, num_samples=num_samples, reverse=reverse, strict=strict)
     if len(pairs) < 3:
         raise Seq2SeqError(f"{path} holds {len(pairs)} usable pair(s); at least 3 are needed")
-    return split_pairs(pairs, val_fraction, test_fraction, seed)
+    return split_pairs(pairs, val_fraction, test_fraction, seed, val_size, test_size)

@@ -24,34 +24,54 @@ class Splits:
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
 
 
-def split_sizes(n: int, val_fraction: float, test_fraction: float) -> tuple[int, int, int]:
+def split_sizes(
+    n: int,
+    val_fraction: float,
+    test_fraction: float,
+    val_size: int | None = None,
+    test_size: int | None = None,
+) -> tuple[int, int, int]:
     """Sizes of the train, validation and test parts of ``n`` items.
 
     Validation and test get ``round(n * fraction)`` items each, and at least one when their
-    fraction is positive and ``n`` allows it; train gets the rest.
+    fraction is positive and ``n`` allows it; ``val_size`` / ``test_size``, when given, are
+    exact counts that override the fractions (for big corpora). Train gets the rest.
 
     Raises:
-        ValueError: fractions outside ``[0, 1)`` or summing to 1 or more.
+        ValueError: fractions outside ``[0, 1)`` or summing to 1 or more, or sizes that leave
+            no training item.
     """
     for name, f in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
         if not 0 <= f < 1:
             raise ValueError(f"{name} must be in [0, 1), got {f}")
-    if val_fraction + test_fraction >= 1:
+    if val_fraction + test_fraction >= 1 and val_size is None and test_size is None:
         raise ValueError(
             f"val_fraction + test_fraction must be below 1, got {val_fraction + test_fraction}"
         )
     n_val = max(round(n * val_fraction), 1 if val_fraction > 0 and n >= 3 else 0)
     n_test = max(round(n * test_fraction), 1 if test_fraction > 0 and n >= 3 else 0)
+    n_val = n_val if val_size is None else val_size
+    n_test = n_test if test_size is None else test_size
+    if n - n_val - n_test < 1:
+        raise ValueError(
+            f"{n_val} validation and {n_test} test pairs leave no training pair of {n}"
+        )
     return n - n_val - n_test, n_val, n_test
 
 
 def split_pairs(
-    pairs: list[Pair], val_fraction: float, test_fraction: float, seed: int | None
+    pairs: list[Pair],
+    val_fraction: float,
+    test_fraction: float,
+    seed: int | None,
+    val_size: int | None = None,
+    test_size: int | None = None,
 ) -> Splits:
-    """Shuffles ``pairs`` with ``seed`` and cuts them into train, validation and test."""
+    """Shuffles ``pairs`` with ``seed`` and cuts them into train, validation and test (see
+    :func:`split_sizes`)."""
     shuffled = list(pairs)
     random.Random(seed).shuffle(shuffled)
-    n_train, n_val, _ = split_sizes(len(shuffled), val_fraction, test_fraction)
+    n_train, n_val, _ = split_sizes(len(shuffled), val_fraction, test_fraction, val_size, test_size)
     return Splits(
         train=shuffled[:n_train],
         val=shuffled[n_train : n_train + n_val],
