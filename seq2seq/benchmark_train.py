@@ -59,7 +59,7 @@ class Setup:
     batch_size: int = 64
     learning_rate: float = 0.001
     bucket_width: int | None = 4
-    bucket_by: str = "longer"
+    bucket_by: str = "source"
     jit_compile: bool = False  # ours only: XLA for the training step
 
 

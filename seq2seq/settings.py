@@ -273,7 +273,7 @@ class TrainerSettings:
             ),
             batch_size=positive("trainer.batch_size", node["batch_size"]),
             bucket_width=None if bucket is None else positive("trainer.bucket_width", bucket),
-            bucket_by=str(node.get("bucket_by", "longer")),
+            bucket_by=str(node.get("bucket_by", "source")),
             learning_rate=positive("trainer.learning_rate", node["learning_rate"], float),
             optimizer=optimizer,
             clipnorm=None if clip is None else positive("trainer.clipnorm", clip, float),

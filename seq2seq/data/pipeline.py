@@ -35,7 +35,7 @@ def make_dataset(
     shuffle: bool = False,
     seed: int | None = None,
     bucket_width: int | None = None,
-    bucket_by: str = "longer",
+    bucket_by: str = "source",
 ) -> tf.data.Dataset:
     """Builds the teacher-forcing dataset for ``pairs``.
 
