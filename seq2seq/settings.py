@@ -231,6 +231,7 @@ class TrainerSettings:
     batch_size: int
     bucket_width: int | None
     bucket_by: str
+    batch_tokens: int | None
     learning_rate: float
     optimizer: str
     clipnorm: float | None
@@ -274,6 +275,11 @@ class TrainerSettings:
             batch_size=positive("trainer.batch_size", node["batch_size"]),
             bucket_width=None if bucket is None else positive("trainer.bucket_width", bucket),
             bucket_by=str(node.get("bucket_by", "source")),
+            batch_tokens=(
+                None
+                if node.get("batch_tokens") is None
+                else positive("trainer.batch_tokens", node["batch_tokens"])
+            ),
             learning_rate=positive("trainer.learning_rate", node["learning_rate"], float),
             optimizer=optimizer,
             clipnorm=None if clip is None else positive("trainer.clipnorm", clip, float),
@@ -304,6 +310,8 @@ class TrainerSettings:
                 f"trainer.bucket_by={self.bucket_by!r} is unknown;"
                 f" choose one of {list(BUCKET_SIDES)}"
             )
+        if self.batch_tokens and not self.bucket_width:
+            raise Seq2SeqError("trainer.batch_tokens needs trainer.bucket_width (buckets)")
         if self.lr_schedule not in LR_SCHEDULES:
             raise Seq2SeqError(
                 f"trainer.lr_schedule={self.lr_schedule!r} is unknown; choose one of"

@@ -251,6 +251,7 @@ def make_datasets(splits: Splits, vocabs: Vocabularies, settings: TrainSettings)
         seed=settings.seed,
         bucket_width=settings.trainer.bucket_width,
         bucket_by=settings.trainer.bucket_by,
+        batch_tokens=settings.trainer.batch_tokens,
     )
     if settings.trainer.steps_per_epoch:  # epochs of N batches: the pairs cycle endlessly
         train_ds = train_ds.repeat()

@@ -81,3 +81,20 @@ def test_an_unknown_bucket_side_is_refused():
     v = Vocabulary.build("ab")
     with pytest.raises(ValueError, match="bucket_by must be one of"):
         make_dataset([("a", "b")], v, v, batch_size=2, bucket_width=4, bucket_by="both")
+
+
+def test_batch_tokens_sizes_batches_by_characters_and_keeps_every_pair():
+    pairs = [("a" * n, "b" * n) for n in range(1, 41)] * 5
+    v = Vocabulary.build(s + t for s, t in pairs)
+    ds = make_dataset(
+        pairs, v, v, batch_size=8, shuffle=True, seed=0, bucket_width=4,
+        bucket_by="longer", batch_tokens=64,
+    )  # fmt: skip
+    seen, batches = [], 0
+    for inputs, labels in ds:
+        batches += 1
+        longest = labels.shape[1]  # target + END: the longer side here
+        assert labels.shape[0] * longest <= 64 or labels.shape[0] == 1
+        seen += [v.decode(row) for row in inputs[SOURCE_KEY].numpy()]
+    assert sorted(seen) == sorted(s for s, _ in pairs)
+    assert int(ds.cardinality()) == batches

@@ -36,6 +36,7 @@ def make_dataset(
     seed: int | None = None,
     bucket_width: int | None = None,
     bucket_by: str = "source",
+    batch_tokens: int | None = None,
 ) -> tf.data.Dataset:
     """Builds the teacher-forcing dataset for ``pairs``.
 
@@ -51,6 +52,10 @@ def make_dataset(
             batches.
         bucket_by: ``longer``, ``source`` or ``target``: the length (in steps) that picks
             the bucket; ``longer`` takes the longer side of each pair.
+        batch_tokens: with buckets, size each bucket's batches to hold about this many
+            ``bucket_by`` steps (``batch_tokens // longest length of the bucket`` pairs)
+            instead of ``batch_size`` pairs, so every batch carries about the same number of
+            characters and each character weighs the same in the per-batch mean loss.
 
     Returns:
         A dataset of ``(inputs, labels)`` batches.
@@ -83,16 +88,16 @@ def make_dataset(
             source, target = tf.shape(inputs[SOURCE_KEY])[0], tf.shape(labels)[0]
             return {"source": source, "target": target}.get(bucket_by, tf.maximum(source, target))
 
+        uppers = [b - 1 for b in boundaries] + [max(lengths)]
+        sizes = [max(1, batch_tokens // u) if batch_tokens else batch_size for u in uppers]
         ds = ds.bucket_by_sequence_length(
-            length,
-            bucket_boundaries=boundaries,
-            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+            length, bucket_boundaries=boundaries, bucket_batch_sizes=sizes
         )
         # Bucket membership depends on length only, so every epoch has the same number of
         # batches; telling tf.data spares Keras a "ran out of data" warning.
         buckets = np.searchsorted(boundaries, lengths, side="right")
-        sizes = np.bincount(buckets)
-        num_batches = int(sum(-(-int(n) // batch_size) for n in sizes if n))
+        counts = np.bincount(buckets, minlength=len(sizes))
+        num_batches = int(sum(-(-int(n) // size) for n, size in zip(counts, sizes, strict=True)))
         ds = ds.apply(tf.data.experimental.assert_cardinality(num_batches))
     else:
         ds = ds.padded_batch(batch_size)
