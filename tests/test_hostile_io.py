@@ -50,6 +50,11 @@ def _one_error_line(capsys, task, cfg) -> str:
         ("trainer.learning_rate=nan", "trainer.learning_rate must be a positive number"),
         ("trainer.max_minutes=inf", "trainer.max_minutes must be a positive number"),
         ("trainer.resume=maybe", "trainer.resume must be true or false"),
+        ("trainer.bucket_by=both", "trainer.bucket_by='both' is unknown"),
+        ("trainer.batch_tokens=500 trainer.bucket_width=null", "batch_tokens needs trainer"),
+        ("trainer.batch_tokens=0", "trainer.batch_tokens must be a positive integer"),
+        ("trainer.lr_schedule=cosine", "add trainer.reduce_lr=null"),
+        ("data=anki data.val_size=0", "data.val_size must be a positive integer"),
         (
             "trainer.early_stopping.monitor=val_chrf trainer.val_decoding.every=0",
             "needs trainer.val_decoding.every > 0",
