@@ -99,6 +99,11 @@ def make_dataset(
         counts = np.bincount(buckets, minlength=len(sizes))
         num_batches = int(sum(-(-int(n) // size) for n, size in zip(counts, sizes, strict=True)))
         ds = ds.apply(tf.data.experimental.assert_cardinality(num_batches))
+        if shuffle:
+            # Buckets flush their partial batches at the end of every pass, sorted by length:
+            # without this, each epoch would end with a run of the longest (and smallest)
+            # batches, which skews the weights the epoch ends with.
+            ds = ds.shuffle(num_batches, seed=seed, reshuffle_each_iteration=True)
     else:
         ds = ds.padded_batch(batch_size)
     return ds.prefetch(tf.data.AUTOTUNE)
