@@ -98,3 +98,18 @@ def test_batch_tokens_sizes_batches_by_characters_and_keeps_every_pair():
         seen += [v.decode(row) for row in inputs[SOURCE_KEY].numpy()]
     assert sorted(seen) == sorted(s for s, _ in pairs)
     assert int(ds.cardinality()) == batches
+
+
+def test_shuffled_buckets_do_not_end_every_pass_with_the_flushed_partial_batches():
+    pairs = [("a" * n, "b" * n) for n in range(1, 61) for _ in range(10)]  # 10 per length
+    v = Vocabulary.build("ab")
+    ds = make_dataset(pairs, v, v, batch_size=16, shuffle=True, seed=0, bucket_width=4)
+    partial_positions = [
+        [i for i, (_, labels) in enumerate(ds) if labels.shape[0] < 16] for _ in range(2)
+    ]
+    num_batches = int(ds.cardinality())
+    for positions in partial_positions:
+        # Every bucket of 40 pairs leaves a partial batch of 8; they must not all come last.
+        assert len(positions) == 15
+        assert positions != list(range(num_batches - 15, num_batches))
+    assert partial_positions[0] != partial_positions[1]  # reshuffled every pass
