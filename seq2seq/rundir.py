@@ -101,7 +101,7 @@ def write_user_file(path: str | Path, text: str) -> Path:
     """
     path = Path(path)
     try:
-        target = path.resolve() if path.is_symlink() else path
+        target = _through_link(path)
         if target.exists() and not target.is_file():
             with target.open("w", encoding="utf-8", newline="") as f:
                 f.write(text)
@@ -121,7 +121,7 @@ def check_output_file(path: str | Path, key: str) -> Path:
         Seq2SeqError: one line naming ``key`` and the path.
     """
     path = Path(path)
-    target = path.resolve() if path.is_symlink() else path
+    target = _through_link(path)
     if target.is_dir():
         raise Seq2SeqError(f"{key} {path} is a directory")
     if target.exists() and not target.is_file():
@@ -295,8 +295,9 @@ class RunDir:
     def write_record(self, files: dict[str, str]) -> None:
         """Writes the launch record ``.hydra/<name>`` (e.g. Hydra's composed config and the
         overrides); only a launch that has taken the directory writes it."""
-        for name, text in files.items():
+        if files:
             (self.path / RECORD_DIR).mkdir(exist_ok=True)
+        for name, text in files.items():
             atomic_write_text(self.path / RECORD_DIR / name, text)
 
     # --- vocab.json ----------------------------------------------------------------------
@@ -385,6 +386,11 @@ class RunDir:
         atomic_write(self.checkpoint_dir / f"epoch-{epoch:04d}", write)
         for old in self.checkpoints()[: -max(1, keep)]:
             shutil.rmtree(old.path, ignore_errors=True)
+
+
+def _through_link(path: Path) -> Path:
+    """Where writing ``path`` lands: a symlink's target (the link itself stays)."""
+    return path.resolve() if path.is_symlink() else path
 
 
 def _reason(exc: OSError) -> str:

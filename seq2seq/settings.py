@@ -134,10 +134,7 @@ class DecodingSettings:
         if self.max_length is not None:
             positive("decoding.max_length", self.max_length)
         positive("decoding.n_best", self.n_best)
-        if not isinstance(self.jit_compile, bool):
-            raise Seq2SeqError(
-                f"decoding.jit_compile must be true or false, got {self.jit_compile!r}"
-            )
+        switch("decoding.jit_compile", self.jit_compile)
         if self.params is None:
             object.__setattr__(self, "params", self.rule.params())
         most = self.rule.max_candidates(self.params)

@@ -9,8 +9,8 @@ from seq2seq.errors import Seq2SeqError
 PAIRS = [("Go.", "Va !"), ("Hi.", "Salut !"), ("Run!", "Cours !"), ("Wow!", "Ça alors !")]
 
 
-def _write(path, lines, encoding="utf-8"):
-    path.write_bytes("".join(line + "\n" for line in lines).encode(encoding))
+def _write(path, lines, encoding="utf-8", end="\n"):
+    path.write_bytes("".join(line + end for line in lines).encode(encoding))
     return path
 
 
@@ -88,8 +88,7 @@ def test_files_with_a_byte_order_mark_are_decoded(tmp_path, encoding):
 
 
 def test_utf16_without_a_byte_order_mark_is_refused_naming_nul_bytes(tmp_path):
-    path = tmp_path / "nobom.txt"
-    path.write_bytes("".join(f"{s}\t{t}\n" for s, t in PAIRS).encode("utf-16-le"))
+    path = _write(tmp_path / "nobom.txt", [f"{s}\t{t}" for s, t in PAIRS], "utf-16-le")
     with pytest.raises(Seq2SeqError, match=r"no usable .* \(first bad line: .*:1: NUL bytes"):
         read_anki(path)
     with pytest.raises(Seq2SeqError, match=r"nobom\.txt:1: NUL bytes"):
@@ -123,14 +122,12 @@ def test_long_pairs_are_dropped_by_default_and_warned_about_without_a_limit(tmp_
 
 @pytest.mark.parametrize("end", ["\n", "\r\n"])
 def test_lf_and_crlf_files_read_the_same(tmp_path, end):
-    path = tmp_path / "pairs.txt"
-    path.write_bytes("".join(f"{s}\t{t}{end}" for s, t in PAIRS).encode("utf-8"))
+    path = _write(tmp_path / "pairs.txt", [f"{s}\t{t}" for s, t in PAIRS], end=end)
     assert read_anki(path) == PAIRS
 
 
 def test_a_file_with_cr_only_line_ends_is_refused_not_read_as_one_pair(tmp_path):
-    path = tmp_path / "mac.txt"
-    path.write_bytes("".join(f"{s}\t{t}\r" for s, t in PAIRS).encode("utf-8"))
+    path = _write(tmp_path / "mac.txt", [f"{s}\t{t}" for s, t in PAIRS], end="\r")
     with pytest.raises(Seq2SeqError, match=r"mac\.txt:1: carriage return inside the line"):
         read_anki(path)
 

@@ -39,23 +39,28 @@ def test_shuffle_is_seeded_and_keeps_every_pair():
     assert order(1) != [s for s, _ in pairs]
 
 
+def _one_pass(ds, pairs, vocab):
+    """The batches of one pass as numpy ``(source, labels)``, after checking that the pass
+    holds every pair exactly once and as many batches as the dataset's cardinality."""
+    batches = [(inputs[SOURCE_KEY].numpy(), labels.numpy()) for inputs, labels in ds]
+    seen = [vocab.decode(row) for src, _ in batches for row in src]
+    assert sorted(seen) == sorted(s for s, _ in pairs)
+    assert int(ds.cardinality()) == len(batches)  # known up front, the same every epoch
+    return batches
+
+
 def test_bucketing_groups_similar_lengths_and_keeps_every_pair():
     pairs = [("a" * n, "b" * (n % 5 + 1)) for n in range(1, 41)] * 3
     v = Vocabulary.build(s + t for s, t in pairs)
     ds = make_dataset(
         pairs, v, v, batch_size=8, shuffle=True, seed=0, bucket_width=4, bucket_by="source"
     )
-    seen, batches = [], 0
-    for inputs, _labels in ds:
-        batches += 1
-        src = inputs[SOURCE_KEY].numpy()
+    batches = _one_pass(ds, pairs, v)
+    for src, _labels in batches:
         lengths = (src != PAD_ID).sum(axis=1)
         assert lengths.max() - lengths.min() < 4 + 1  # one bucket per batch
         assert src.shape[1] == lengths.max()  # padded to the batch's own longest
-        seen += [v.decode(row) for row in src]
-    assert sorted(seen) == sorted(s for s, _ in pairs)
-    assert int(ds.cardinality()) == batches  # known up front, the same every epoch
-    assert sum(1 for _ in ds) == batches
+    assert sum(1 for _ in ds) == len(batches)
 
 
 def test_bucketing_by_target_groups_similar_target_lengths():
@@ -64,15 +69,10 @@ def test_bucketing_by_target_groups_similar_target_lengths():
     ds = make_dataset(
         pairs, v, v, batch_size=8, shuffle=True, seed=0, bucket_width=4, bucket_by="target"
     )
-    seen, batches = [], 0
-    for inputs, labels in ds:
-        batches += 1
-        lengths = (labels.numpy() != PAD_ID).sum(axis=1)
+    for _src, labels in _one_pass(ds, pairs, v):
+        lengths = (labels != PAD_ID).sum(axis=1)
         assert lengths.max() - lengths.min() < 4 + 1  # one target bucket per batch
         assert labels.shape[1] == lengths.max()
-        seen += [v.decode(row) for row in inputs[SOURCE_KEY].numpy()]
-    assert sorted(seen) == sorted(s for s, _ in pairs)
-    assert int(ds.cardinality()) == batches
 
 
 def test_an_unknown_bucket_side_is_refused():
@@ -90,14 +90,9 @@ def test_batch_tokens_sizes_batches_by_characters_and_keeps_every_pair():
         pairs, v, v, batch_size=8, shuffle=True, seed=0, bucket_width=4,
         bucket_by="longer", batch_tokens=64,
     )  # fmt: skip
-    seen, batches = [], 0
-    for inputs, labels in ds:
-        batches += 1
+    for _src, labels in _one_pass(ds, pairs, v):
         longest = labels.shape[1]  # target + END: the longer side here
         assert labels.shape[0] * longest <= 64 or labels.shape[0] == 1
-        seen += [v.decode(row) for row in inputs[SOURCE_KEY].numpy()]
-    assert sorted(seen) == sorted(s for s, _ in pairs)
-    assert int(ds.cardinality()) == batches
 
 
 def test_shuffled_buckets_do_not_end_every_pass_with_the_flushed_partial_batches():

@@ -36,7 +36,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from seq2seq.checks import fraction, positive
+from seq2seq.checks import fraction, positive, switch
 from seq2seq.data.pipeline import SOURCE_KEY, TARGET_IN_KEY
 from seq2seq.errors import Seq2SeqError
 from seq2seq.layers import InputFeedingDecoder, OneHot, TimeDistributed
@@ -91,19 +91,12 @@ class RecurrentOptions:
             if getattr(self, key) is None:  # null in config: none
                 object.__setattr__(self, key, 0.0)
             object.__setattr__(self, key, fraction(f"model.{key}", getattr(self, key)))
-        if not isinstance(self.bidirectional, bool):
-            raise Seq2SeqError(
-                f"model.bidirectional must be true or false, got {self.bidirectional!r}"
-            )
+        switch("model.bidirectional", self.bidirectional)
         if self.attention is not None and self.attention not in ATTENTIONS:
             raise Seq2SeqError(
                 f"model.attention must be null, luong or bahdanau, got {self.attention!r}"
             )
-
-        if not isinstance(self.input_feeding, bool):
-            raise Seq2SeqError(
-                f"model.input_feeding must be true or false, got {self.input_feeding!r}"
-            )
+        switch("model.input_feeding", self.input_feeding)
         if self.input_feeding and self.attention is None:
             raise Seq2SeqError("model.input_feeding=true needs model.attention (luong or bahdanau)")
 
