@@ -264,9 +264,27 @@ DECODE_ARGS = {"run_dir": str, "num_sentences": int, "textbook_sentences": int,
 TRAIN_ARGS = {"data_path": str, "num_samples": int, "rounds": int, "seed": int, "units": int,
               "batch_size": int, "learning_rate": float, "bucket_width": int,
               "bucket_by": str, "jit_compile": true_or_false}  # fmt: skip
+
+
+def int_list(value: str) -> tuple[int, ...]:
+    """``500000,5000000`` as positive integers."""
+    numbers = tuple(int(v) for v in value.split(","))
+    if not numbers or min(numbers) < 1:
+        raise ValueError(value)
+    return numbers
+
+
+int_list.__name__ = "comma_separated_positive_integers"
+QUALITY_ARGS = {"data_path": str, "num_samples": int, "textbook_epochs": int, "max_epochs": int,
+                "seed": int, "units": int, "batch_size": int, "learning_rate": float,
+                "bucket_width": int, "bucket_by": str}  # fmt: skip
+SETUP_KEYS = ("units", "batch_size", "learning_rate", "bucket_width", "bucket_by", "jit_compile")
+MEMORY_ARGS = {"data_path": str, "lines": int_list, "steps": int, "work_dir": str}
 USAGE = (
     "usage: benchmark.py decode run_dir=<run> [num_sentences=N] [...]"
     " | benchmark.py train data_path=<anki file> [num_samples=N] [rounds=R] [...]"
+    " | benchmark.py time_to_quality data_path=<anki file> [batch_size=N] [...]"
+    " | benchmark.py memory data_path=<anki file> [lines=500000,5000000] [steps=200]"
 )
 
 
@@ -288,21 +306,27 @@ def parse_args(args: Sequence[str], types: dict[str, type]) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str]) -> int:
-    """``benchmark.py decode|train key=value ...``: prints one JSON object."""
-    if not argv or argv[0] not in ("decode", "train"):
+    """``benchmark.py decode|train|memory key=value ...``: prints one JSON object."""
+    if not argv or argv[0] not in ("decode", "train", "time_to_quality", "memory"):
         raise Seq2SeqError(USAGE)
-    if argv[0] == "train":
-        from seq2seq.benchmark_train import Setup, run_train_benchmark
+    if argv[0] == "memory":
+        from seq2seq.benchmark_memory import run_memory_benchmark
 
-        options = parse_args(argv[1:], TRAIN_ARGS)
+        options = parse_args(argv[1:], MEMORY_ARGS)
         if "data_path" not in options:
             raise Seq2SeqError("data_path=<Anki/Tatoeba pairs file> is required")
-        setup_keys = {"units", "batch_size", "learning_rate", "bucket_width", "bucket_by",
-                      "jit_compile"}  # fmt: skip
-        setup = Setup(**{k: options.pop(k) for k in setup_keys & options.keys()})
+        report = run_memory_benchmark(**options)
+    elif argv[0] in ("train", "time_to_quality"):
+        from seq2seq.benchmark_train import Setup, run_time_to_quality, run_train_benchmark
+
+        options = parse_args(argv[1:], TRAIN_ARGS if argv[0] == "train" else QUALITY_ARGS)
+        if "data_path" not in options:
+            raise Seq2SeqError("data_path=<Anki/Tatoeba pairs file> is required")
+        setup = Setup(**{k: options.pop(k) for k in set(SETUP_KEYS) & options.keys()})
         if options.get("num_samples") == 0:
             options["num_samples"] = None  # all pairs
-        report = run_train_benchmark(setup=setup, **options)
+        run = run_train_benchmark if argv[0] == "train" else run_time_to_quality
+        report = run(setup=setup, **options)
     else:
         options = parse_args(argv[1:], DECODE_ARGS)
         if "run_dir" not in options:

@@ -44,9 +44,12 @@ class TimeBudget(keras.callbacks.Callback):
     """Stops training cleanly after the epoch during which ``max_minutes`` ran out (the
     run then saves, evaluates and reports as usual)."""
 
-    def __init__(self, max_minutes: float) -> None:
+    def __init__(self, max_minutes: float, agree: Callable[[bool], bool] = bool) -> None:
+        """``agree`` turns this process's verdict into the one all workers share (multi-worker
+        training: stop when any worker's budget ran out)."""
         super().__init__()
         self.max_seconds = 60.0 * max_minutes
+        self.agree = agree
         self._start = time.perf_counter()
 
     def on_train_begin(self, logs: dict | None = None) -> None:
@@ -54,7 +57,7 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         elapsed = time.perf_counter() - self._start
-        if elapsed >= self.max_seconds:
+        if self.agree(elapsed >= self.max_seconds):
             log.info(
                 "time budget of %.1f min used up after epoch %d (%.1f min): stopping",
                 self.max_seconds / 60,

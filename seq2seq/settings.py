@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from seq2seq.checks import fraction, non_negative, positive, switch
 from seq2seq.data.pipeline import BUCKET_SIDES
 from seq2seq.decoding import SEARCH_RULES, SearchRule
+from seq2seq.distribute import STRATEGIES
 from seq2seq.errors import Seq2SeqError
 
 OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD", "adamw": "AdamW"}
@@ -245,6 +246,7 @@ class TrainerSettings:
     keep_checkpoints: int
     deterministic: bool
     jit_compile: bool = False
+    distribute: str | None = None
 
     @classmethod
     def from_config(cls, node: dict[str, Any]) -> TrainerSettings:
@@ -299,6 +301,7 @@ class TrainerSettings:
             keep_checkpoints=positive("trainer.keep_checkpoints", node["keep_checkpoints"]),
             deterministic=switch("trainer.deterministic", node.get("deterministic", False)),
             jit_compile=switch("trainer.jit_compile", node.get("jit_compile", False)),
+            distribute=node.get("distribute"),
         )
 
     def __post_init__(self) -> None:
@@ -319,8 +322,18 @@ class TrainerSettings:
                 f"trainer.lr_schedule={self.lr_schedule} and trainer.reduce_lr both set the"
                 " learning rate: add trainer.reduce_lr=null"
             )
+        if self.distribute not in (None, *STRATEGIES):
+            raise Seq2SeqError(
+                f"trainer.distribute={self.distribute!r} is unknown; choose null or one of"
+                f" {list(STRATEGIES)}"
+            )
         decoded = [w.monitor for w in (self.early_stopping, self.reduce_lr) if w]
         decoded = [m for m in decoded if m in DECODED_MONITORS]
+        if decoded and self.distribute == "multi_worker":
+            raise Seq2SeqError(
+                f"trainer monitors {decoded[0]}, which only the chief decodes: with"
+                " trainer.distribute=multi_worker, monitor val_loss or val_accuracy"
+            )
         if decoded and not (self.val_decoding_every and self.val_decoding_samples):
             raise Seq2SeqError(
                 f"trainer monitors {decoded[0]}, which needs trainer.val_decoding.every > 0"
@@ -366,12 +379,19 @@ class TrainSettings:
         trainer = TrainerSettings.from_config(resolved["trainer"])
         if trainer.deterministic and seed is None:
             raise Seq2SeqError("trainer.deterministic=true needs a seed (seed=<int>)")
+        if trainer.distribute == "multi_worker" and seed is None:
+            raise Seq2SeqError(
+                "trainer.distribute=multi_worker needs a seed (seed=<int>): every worker must"
+                " shuffle the data the same way to take its own share of each batch"
+            )
         data = dict(resolved["data"])
         if data.get("num_samples") is not None:
             positive("data.num_samples", data["num_samples"])
         for key in ("max_length", "val_size", "test_size"):
             if data.get(key) is not None:
                 positive(f"data.{key}", data[key])
+        if "streaming" in data:
+            switch("data.streaming", data["streaming"])
         try:
             options = family.options(**model)
         except TypeError as exc:

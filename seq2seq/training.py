@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -28,7 +31,8 @@ from seq2seq.callbacks import (
 )
 from seq2seq.data import load_task
 from seq2seq.data.pipeline import make_dataset
-from seq2seq.data.splits import Splits
+from seq2seq.data.splits import Splits, profile
+from seq2seq.distribute import Distribution, build_before_fit, make_distribution
 from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import SCORE_KEYS, score
 from seq2seq.losses import SmoothedSparseCategoricalCrossentropy
@@ -45,6 +49,8 @@ from seq2seq.translation import Translator, default_max_input_length, default_ma
 from seq2seq.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
+# What a non-chief worker leaves out of its scratch copy of the chief's run directory.
+WORKER_SKIPS = shutil.ignore_patterns(".lock", "tensorboard", ".hydra")
 
 
 @dataclass(frozen=True)
@@ -89,23 +95,60 @@ def train(cfg: DictConfig) -> float | None:
         The value of ``cfg.optimized_metric`` from ``metrics.json`` (for sweepers), or None.
     """
     settings = TrainSettings.from_config(cfg)
+    dist = make_distribution(settings.trainer.distribute)  # before any other TensorFlow op
+    if not dist.is_chief:
+        return train_as_worker(settings, dist)
     run = RunDir(settings.output_dir)
     refuse_finished(run)  # before the lock: a refused launch changes nothing
     with run.lock():  # held until metrics.json is written; dies with the process
         checkpoint = guard_run_dir(run, settings)
         run.write_config(settings.resolved)
         run.write_record(launch_record(cfg))
-        return train_in(run, checkpoint, settings)
+        return train_in(run, checkpoint, settings, dist)
 
 
-def train_in(run: RunDir, checkpoint: Checkpoint | None, settings: TrainSettings) -> float | None:
+def train_as_worker(settings: TrainSettings, dist: Distribution) -> float | None:
+    """A non-chief worker of multi-worker training: the same phases, into a scratch
+    directory that is deleted afterwards. The chief's run directory is only read: when
+    resuming, the scratch starts as its copy, so every worker resumes the same checkpoint."""
+    chief = RunDir(settings.output_dir)
+    leave_log_files_in(chief.path)
+    with tempfile.TemporaryDirectory(prefix="seq2seq-worker-") as scratch:
+        run = RunDir(Path(scratch) / "run")
+        if settings.trainer.resume and chief.path.is_dir():
+            shutil.copytree(chief.path, run.path, ignore=WORKER_SKIPS)
+        log.info("%s: training into scratch %s (the chief writes %s)", dist.worker, run.path,
+                 chief.path)  # fmt: skip
+        refuse_finished(run)
+        with run.lock():
+            checkpoint = guard_run_dir(run, settings)
+            run.write_config(settings.resolved)
+            return train_in(run, checkpoint, settings, dist)
+
+
+def leave_log_files_in(directory: Path) -> None:
+    """Closes this process's log files in ``directory`` (Hydra opened ``<run_dir>/train.log``
+    for every worker; only the chief's lines belong there)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        name = getattr(handler, "baseFilename", None)
+        if name and Path(name).resolve().parent == directory.resolve():
+            root.removeHandler(handler)
+            handler.close()
+
+
+def train_in(
+    run: RunDir, checkpoint: Checkpoint | None, settings: TrainSettings, dist: Distribution
+) -> float | None:
     """The training phases, in a run directory this process holds."""
     seed_everything(settings)
     splits = load_data(settings)
     check_optimized_metric(settings, has_test=bool(splits.test))
     vocabs = build_vocabularies(splits, run, resuming=checkpoint is not None)
     datasets = make_datasets(splits, vocabs, settings)
-    model, checkpoint = build_or_resume(run, checkpoint, vocabs, settings)
+    with dist.strategy.scope():  # variables (and the optimizer's) mirrored across replicas
+        model, checkpoint = build_or_resume(run, checkpoint, vocabs, settings)
+    build_before_fit(model.training, next(iter(datasets.val)), dist)
     translator = Translator(
         model,
         vocabs.source,
@@ -115,7 +158,7 @@ def train_in(run: RunDir, checkpoint: Checkpoint | None, settings: TrainSettings
     )
     clock = TrainingClock(checkpoint.seconds if checkpoint else 0.0)
     initial_epoch = checkpoint.epoch + 1 if checkpoint else 0
-    fit(model, datasets, translator, splits, run, settings.trainer, initial_epoch, clock)
+    fit(model, datasets, translator, splits, run, settings.trainer, initial_epoch, clock, dist)
     run.save_model(model.training)
     log.info("saved %s", run.model_file)
     metrics = evaluate_final(model, datasets, translator, splits, run, clock.seconds())
@@ -211,11 +254,12 @@ def load_data(settings: TrainSettings) -> Splits:
 def build_vocabularies(splits: Splits, run: RunDir, resuming: bool) -> Vocabularies:
     """Vocabularies of the training split, written to ``vocab.json``; a resumed run must
     find the same ones it saved."""
+    train = profile(splits.train)  # streamed: from the scan, without another pass
     vocabs = Vocabularies(
-        source=Vocabulary.build(s for s, _ in splits.train),
-        target=Vocabulary.build(t for _, t in splits.train),
-        longest_source=max(len(s) for s, _ in splits.train),
-        longest_target=max(len(t) for _, t in splits.train),
+        source=Vocabulary.build(train.source_chars),
+        target=Vocabulary.build(train.target_chars),
+        longest_source=train.longest_source,
+        longest_target=train.longest_target,
     )
     if resuming:
         saved_source, saved_target, _ = run.read_vocab()
@@ -303,9 +347,10 @@ def compile_model(training: keras.Model, trainer: TrainerSettings) -> None:
     )
     # PAD positions carry a Keras mask (Embedding/OneHot mask_zero), so loss and accuracy
     # are averaged over real target characters only.
+    # Under tf.distribute, the custom loss also makes the mean global (losses.replica_share).
     loss = (
         SmoothedSparseCategoricalCrossentropy(trainer.label_smoothing)
-        if trainer.label_smoothing
+        if trainer.label_smoothing or trainer.distribute
         else keras.losses.SparseCategoricalCrossentropy()
     )
     training.compile(
@@ -325,6 +370,7 @@ def fit(
     trainer: TrainerSettings,
     initial_epoch: int,
     clock: TrainingClock,
+    dist: Distribution,
 ) -> None:
     """Runs ``fit`` with the callbacks; a non-finite loss names the last good checkpoint."""
     history = model.training.fit(
@@ -333,7 +379,7 @@ def fit(
         epochs=trainer.epochs,
         steps_per_epoch=trainer.steps_per_epoch,
         initial_epoch=initial_epoch,
-        callbacks=callbacks(trainer, run, translator, splits, clock, resumed=initial_epoch > 0),
+        callbacks=callbacks(trainer, run, translator, splits, clock, dist, initial_epoch > 0),
         verbose=1 if trainer.progress_bar else 0,
         shuffle=False,  # the dataset reshuffles itself every epoch
     )
@@ -353,11 +399,14 @@ def callbacks(
     translator: Translator,
     splits: Splits,
     clock: TrainingClock,
+    dist: Distribution,
     resumed: bool = False,
 ) -> list[keras.callbacks.Callback]:
-    """The training callbacks; those that add to the epoch logs come before the loggers."""
+    """The training callbacks; those that add to the epoch logs come before the loggers.
+    Only the chief decodes validation pairs; stopping decisions are the same on every worker
+    (the monitored losses are all-reduced, the time budget is agreed on)."""
     found: list[keras.callbacks.Callback] = []
-    if trainer.val_decoding_every:
+    if trainer.val_decoding_every and dist.is_chief:
         found.append(
             ValidationDecoding(
                 translator,
@@ -392,7 +441,7 @@ def callbacks(
     if trainer.lr_schedule == "cosine":
         found.append(CosineSchedule(trainer.learning_rate, trainer.epochs))
     if trainer.max_minutes:
-        found.append(TimeBudget(trainer.max_minutes))
+        found.append(TimeBudget(trainer.max_minutes, agree=dist.any_worker))
     return [
         *found,
         keras.callbacks.TerminateOnNaN(),

@@ -12,6 +12,7 @@ from typing import Any
 from seq2seq.data.anki import load_anki, read_anki
 from seq2seq.data.dates import load_dates
 from seq2seq.data.splits import Pair, Splits, filter_long, split_pairs
+from seq2seq.data.stream import StreamedPairs, stream_anki
 from seq2seq.errors import Seq2SeqError
 
 TASKS = ("dates", "anki")
@@ -29,6 +30,8 @@ def load_task(name: str, max_length: int | None = None, **options: Any) -> Split
     Raises:
         Seq2SeqError: unknown task name or bad options.
     """
+    if options.pop("streaming", False):
+        return _stream(name, max_length, **options)
     splits = _load(name, **options)
     if max_length:
         return filter_long(splits, int(max_length))
@@ -43,6 +46,29 @@ def load_task(name: str, max_length: int | None = None, **options: Any) -> Split
     return splits
 
 
+def _stream(name: str, max_length: int | None, **options: Any) -> Splits:
+    """``data.streaming=true``: the training pairs stay on disk (anki only)."""
+    if name != "anki":
+        raise Seq2SeqError(f"data.streaming=true reads files: data={name} has none (use data=anki)")
+    return stream_anki(
+        _path(options),
+        val_size=options.get("val_size"),
+        test_size=options.get("test_size"),
+        num_samples=options.get("num_samples"),
+        reverse=bool(options.get("reverse", False)),
+        seed=options.get("seed"),
+        strict=bool(options.get("strict", False)),
+        max_length=int(max_length) if max_length else None,
+    )
+
+
+def _path(options: dict[str, Any]) -> str:
+    path = options.get("path")
+    if not path:
+        raise Seq2SeqError("data.path is required for data=anki (e.g. data.path=fra.txt)")
+    return path
+
+
 def _load(name: str, **options: Any) -> Splits:
     if name == "dates":
         return load_dates(
@@ -53,11 +79,8 @@ def _load(name: str, **options: Any) -> Splits:
             languages=options.get("languages"),
         )
     if name == "anki":
-        path = options.get("path")
-        if not path:
-            raise Seq2SeqError("data.path is required for data=anki (e.g. data.path=fra.txt)")
         return load_anki(
-            path,
+            _path(options),
             num_samples=options.get("num_samples"),
             reverse=bool(options.get("reverse", False)),
             val_fraction=float(options.get("val_fraction", 0.1)),
@@ -73,10 +96,12 @@ def _load(name: str, **options: Any) -> Splits:
 __all__ = [
     "Pair",
     "Splits",
+    "StreamedPairs",
     "filter_long",
     "load_anki",
     "load_dates",
     "load_task",
     "read_anki",
     "split_pairs",
+    "stream_anki",
 ]

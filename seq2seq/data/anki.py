@@ -71,32 +71,51 @@ def read_anki(
         Seq2SeqError: the file is missing or unreadable, holds no usable pair, or (strict)
             holds a bad line.
     """
+    bad: list[str] = []
+    pairs = list(iter_anki(path, num_samples, reverse, strict, bad))
+    report_bad_lines(path, bad)
+    if not pairs:
+        first = f" (first bad line: {bad[0]})" if bad else ""
+        raise Seq2SeqError(f"no usable source<TAB>target pairs in {path}{first}")
+    return pairs
+
+
+def iter_anki(
+    path: str | Path,
+    num_samples: int | None = None,
+    reverse: bool = False,
+    strict: bool = False,
+    bad: list[str] | None = None,
+) -> Iterator[Pair]:
+    """The good pairs of an Anki/Tatoeba file, read as they are needed (see :func:`read_anki`);
+    the ``file:line: reason`` of each skipped bad line is appended to ``bad``."""
     path = Path(path)
     if not path.is_file():
         raise Seq2SeqError(f"data file not found: {path}")
-    pairs: list[Pair] = []
-    bad: list[str] = []
+    count = 0
     try:
         for lineno, raw in enumerate(_raw_lines(path), 1):
-            if num_samples and len(pairs) >= num_samples:
-                break
+            if num_samples and count >= num_samples:
+                return
             pair, why = _parse_line(raw)
             if pair is None:
                 where = f"{path}:{lineno}: {why}"
                 if strict:
                     raise Seq2SeqError(f"bad line {where} (data.strict=true)")
-                bad.append(where)
+                if bad is not None:
+                    bad.append(where)
                 continue
-            pairs.append((pair[1], pair[0]) if reverse else pair)
+            count += 1
+            yield (pair[1], pair[0]) if reverse else pair
     except OSError as exc:
         raise Seq2SeqError(f"cannot read data file {path}: {exc.strerror or exc}") from None
+
+
+def report_bad_lines(path: str | Path, bad: list[str]) -> None:
+    """One warning that counts the skipped bad lines and names the first few."""
     if bad:
         shown = "; ".join(bad[:MAX_REPORTED]) + ("; ..." if len(bad) > MAX_REPORTED else "")
         log.warning("skipped %d bad line(s) in %s: %s", len(bad), path, shown)
-    if not pairs:
-        first = f" (first bad line: {bad[0]})" if bad else ""
-        raise Seq2SeqError(f"no usable source<TAB>target pairs in {path}{first}")
-    return pairs
 
 
 def _raw_lines(path: Path) -> Iterator[bytes]:

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from seq2seq.data.splits import Pair
+from seq2seq.data.splits import Pair, TrainProfile
+from seq2seq.data.stream import StreamedPairs
 from seq2seq.vocab import END_ID, START_ID, Vocabulary
 
 SOURCE_KEY = "source"
@@ -19,6 +20,43 @@ TARGET_IN_KEY = "target_in"
 # Which length picks a pair's bucket: its source's, its target's, or the longer of the two
 # (both sides then carry little padding when their lengths go together, as in translation).
 BUCKET_SIDES = ("longer", "source", "target")
+# A streamed file is shuffled within a window of this many pairs (and its batches within
+# this many batches): shuffle a big file once on disk (`shuf`) if its order means something.
+STREAM_SHUFFLE_PAIRS = 100_000
+STREAM_SHUFFLE_BATCHES = 1_000
+
+
+def _in_memory_ids(pairs: Sequence[Pair], source: Vocabulary, target: Vocabulary):
+    """A dataset of ``(source ids, target ids)`` from pairs in memory."""
+    src = _ragged([source.encode(s) for s, _ in pairs])
+    tgt = _ragged([target.encode(t) for _, t in pairs])
+    return tf.data.Dataset.from_tensor_slices((src, tgt))
+
+
+def _streamed_ids(pairs: StreamedPairs, source: Vocabulary, target: Vocabulary):
+    """A dataset of ``(source ids, target ids)`` read from the file on every pass."""
+
+    def encoded():
+        for s, t in pairs:
+            yield (
+                np.asarray(source.encode(s), np.int32),
+                np.asarray(target.encode(t), np.int32),
+            )
+
+    spec = tf.TensorSpec([None], tf.int32)
+    return tf.data.Dataset.from_generator(encoded, output_signature=(spec, spec))
+
+
+def _steps(bucket_by: str, pair: Pair) -> int:
+    """A pair's length in steps on the ``bucket_by`` side: a source of n characters is n
+    steps, a target of n characters n + 1 (START / END)."""
+    source, target = len(pair[0]), len(pair[1]) + 1
+    return {"source": source, "target": target}.get(bucket_by, max(source, target))
+
+
+def _longest_steps(bucket_by: str, profile: TrainProfile) -> int:
+    """The longest ``bucket_by`` length of a profiled (streamed) split."""
+    return _steps(bucket_by, ("x" * profile.longest_source, "x" * profile.longest_target))
 
 
 def _ragged(sequences: Sequence[Sequence[int]]) -> tf.RaggedTensor:
@@ -28,7 +66,7 @@ def _ragged(sequences: Sequence[Sequence[int]]) -> tf.RaggedTensor:
 
 
 def make_dataset(
-    pairs: Sequence[Pair],
+    pairs: Sequence[Pair] | StreamedPairs,
     source_vocab: Vocabulary,
     target_vocab: Vocabulary,
     batch_size: int,
@@ -62,11 +100,15 @@ def make_dataset(
     """
     if not pairs:
         raise ValueError("cannot build a dataset from zero pairs")
-    src = _ragged([source_vocab.encode(s) for s, _ in pairs])
-    tgt = _ragged([target_vocab.encode(t) for _, t in pairs])
-    ds = tf.data.Dataset.from_tensor_slices((src, tgt))
+    streamed = isinstance(pairs, StreamedPairs)
+    ds = (
+        _streamed_ids(pairs, source_vocab, target_vocab)
+        if streamed
+        else _in_memory_ids(pairs, source_vocab, target_vocab)
+    )
     if shuffle:
-        ds = ds.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
+        buffer = min(len(pairs), STREAM_SHUFFLE_PAIRS) if streamed else len(pairs)
+        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
 
     start = tf.constant([START_ID], tf.int32)
     end = tf.constant([END_ID], tf.int32)
@@ -75,35 +117,44 @@ def make_dataset(
         return {SOURCE_KEY: s, TARGET_IN_KEY: tf.concat([start, t], 0)}, tf.concat([t, end], 0)
 
     ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    if bucket_width:
-        if bucket_by not in BUCKET_SIDES:
-            raise ValueError(f"bucket_by must be one of {BUCKET_SIDES}, got {bucket_by!r}")
-        # A source of n characters is n steps; a target of n characters is n + 1 (START/END).
-        steps = {"source": lambda s, t: len(s), "target": lambda s, t: len(t) + 1}
-        steps["longer"] = lambda s, t: max(len(s), len(t) + 1)
-        lengths = [steps[bucket_by](s, t) for s, t in pairs]
-        boundaries = list(range(bucket_width + 1, max(lengths) + 1, bucket_width))
+    if not bucket_width:
+        return _quiet(ds.padded_batch(batch_size).prefetch(tf.data.AUTOTUNE))
+    if bucket_by not in BUCKET_SIDES:
+        raise ValueError(f"bucket_by must be one of {BUCKET_SIDES}, got {bucket_by!r}")
+    lengths = None if streamed else np.asarray([_steps(bucket_by, p) for p in pairs])
+    longest = _longest_steps(bucket_by, pairs.profile) if streamed else int(lengths.max())
+    boundaries = list(range(bucket_width + 1, longest + 1, bucket_width))
+    uppers = [b - 1 for b in boundaries] + [longest]
+    sizes = [max(1, batch_tokens // u) if batch_tokens else batch_size for u in uppers]
 
-        def length(inputs, labels):
-            source, target = tf.shape(inputs[SOURCE_KEY])[0], tf.shape(labels)[0]
-            return {"source": source, "target": target}.get(bucket_by, tf.maximum(source, target))
+    def length(inputs, labels):
+        source, target = tf.shape(inputs[SOURCE_KEY])[0], tf.shape(labels)[0]
+        return {"source": source, "target": target}.get(bucket_by, tf.maximum(source, target))
 
-        uppers = [b - 1 for b in boundaries] + [max(lengths)]
-        sizes = [max(1, batch_tokens // u) if batch_tokens else batch_size for u in uppers]
-        ds = ds.bucket_by_sequence_length(
-            length, bucket_boundaries=boundaries, bucket_batch_sizes=sizes
-        )
+    ds = ds.bucket_by_sequence_length(
+        length, bucket_boundaries=boundaries, bucket_batch_sizes=sizes
+    )
+    num_batches = STREAM_SHUFFLE_BATCHES
+    if lengths is not None:
         # Bucket membership depends on length only, so every epoch has the same number of
         # batches; telling tf.data spares Keras a "ran out of data" warning.
         buckets = np.searchsorted(boundaries, lengths, side="right")
         counts = np.bincount(buckets, minlength=len(sizes))
         num_batches = int(sum(-(-int(n) // size) for n, size in zip(counts, sizes, strict=True)))
         ds = ds.apply(tf.data.experimental.assert_cardinality(num_batches))
-        if shuffle:
-            # Buckets flush their partial batches at the end of every pass, sorted by length:
-            # without this, each epoch would end with a run of the longest (and smallest)
-            # batches, which skews the weights the epoch ends with.
-            ds = ds.shuffle(num_batches, seed=seed, reshuffle_each_iteration=True)
-    else:
-        ds = ds.padded_batch(batch_size)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    if shuffle:
+        # Buckets flush their partial batches at the end of every pass, sorted by length:
+        # without this, each epoch would end with a run of the longest (and smallest)
+        # batches, which skews the weights the epoch ends with.
+        ds = ds.shuffle(num_batches, seed=seed, reshuffle_each_iteration=True)
+    return _quiet(ds.prefetch(tf.data.AUTOTUNE))
+
+
+def _quiet(ds: tf.data.Dataset) -> tf.data.Dataset:
+    """The input pipeline on one private thread, without autotuning: its work (a concat per
+    pair, bucketing) is tiny, and with autotuning on, one epoch in two or three ran at half
+    speed on a 2-core CPU as if the training step had one core (README "Training speed")."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    options.threading.private_threadpool_size = 1
+    return ds.with_options(options)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from seq2seq.data.stream import StreamedPairs
 
 log = logging.getLogger(__name__)
 
@@ -12,10 +17,37 @@ Pair = tuple[str, str]
 
 
 @dataclass(frozen=True)
-class Splits:
-    """The three splits of a task, each a list of ``(source, target)`` pairs."""
+class TrainProfile:
+    """What the vocabularies need of the training split: its characters and longest sides."""
 
-    train: list[Pair]
+    source_chars: frozenset[str]
+    target_chars: frozenset[str]
+    longest_source: int
+    longest_target: int
+
+    @classmethod
+    def of(cls, pairs: Iterable[Pair]) -> TrainProfile:
+        """The profile of in-memory ``pairs``."""
+        pairs = list(pairs)
+        return cls(
+            source_chars=frozenset(ch for s, _ in pairs for ch in s),
+            target_chars=frozenset(ch for _, t in pairs for ch in t),
+            longest_source=max(len(s) for s, _ in pairs),
+            longest_target=max(len(t) for _, t in pairs),
+        )
+
+
+def profile(pairs: list[Pair] | StreamedPairs) -> TrainProfile:
+    """The training split's profile: computed for a list, read off a streamed split."""
+    return pairs.profile if hasattr(pairs, "profile") else TrainProfile.of(pairs)
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The three splits of a task: ``(source, target)`` pairs, the training split either a
+    list or, for a streamed file, a :class:`~seq2seq.data.stream.StreamedPairs`."""
+
+    train: list[Pair] | StreamedPairs
     val: list[Pair]
     test: list[Pair]
 
