@@ -263,7 +263,8 @@ DECODE_ARGS = {"run_dir": str, "num_sentences": int, "textbook_sentences": int,
                "max_length": int}  # fmt: skip
 TRAIN_ARGS = {"data_path": str, "num_samples": int, "rounds": int, "seed": int, "units": int,
               "batch_size": int, "learning_rate": float, "bucket_width": int,
-              "bucket_by": str, "jit_compile": true_or_false}  # fmt: skip
+              "bucket_by": str, "jit_compile": true_or_false,
+              "bfloat16": true_or_false}  # fmt: skip
 
 
 def int_list(value: str) -> tuple[int, ...]:
@@ -277,8 +278,9 @@ def int_list(value: str) -> tuple[int, ...]:
 int_list.__name__ = "comma_separated_positive_integers"
 QUALITY_ARGS = {"data_path": str, "num_samples": int, "textbook_epochs": int, "max_epochs": int,
                 "seed": int, "units": int, "batch_size": int, "learning_rate": float,
-                "bucket_width": int, "bucket_by": str}  # fmt: skip
-SETUP_KEYS = ("units", "batch_size", "learning_rate", "bucket_width", "bucket_by", "jit_compile")
+                "bucket_width": int, "bucket_by": str, "bfloat16": true_or_false}  # fmt: skip
+SETUP_KEYS = ("units", "batch_size", "learning_rate", "bucket_width", "bucket_by", "jit_compile",
+              "bfloat16")  # fmt: skip
 MEMORY_ARGS = {"data_path": str, "lines": int_list, "steps": int, "work_dir": str}
 USAGE = (
     "usage: benchmark.py decode run_dir=<run> [num_sentences=N] [...]"

@@ -61,6 +61,7 @@ class Setup:
     bucket_width: int | None = 4
     bucket_by: str = "source"
     jit_compile: bool = False  # ours only: XLA for the training step
+    bfloat16: bool = False  # ours only: Keras's mixed_bfloat16 policy (float32 variables)
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,23 @@ def trainer_settings(setup: Setup) -> TrainerSettings:
     return TrainerSettings.from_config(node)
 
 
+def build_ours(sizes: tuple[int, int], setup: Setup) -> Any:
+    """The card's model on one-hot inputs, compiled by our training path (in bfloat16 mixed
+    precision when ``setup.bfloat16``)."""
+    policy = keras.config.dtype_policy()
+    if setup.bfloat16:
+        keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        ours = build_model("lstm", *sizes, units=setup.units, embedding_dim=None)
+        compile_model(ours.training, trainer_settings(setup))
+    finally:
+        keras.config.set_dtype_policy(policy)
+    return ours
+
+
 def masked_loss(probs: np.ndarray, target_out: np.ndarray) -> float:
     """Mean cross-entropy over real target characters (``PAD_ID`` positions left out)."""
+    probs = np.asarray(probs, np.float32)  # bfloat16 under mixed precision
     picked = np.take_along_axis(probs, target_out[..., None], axis=-1)[..., 0]
     mask = target_out != PAD_ID
     return float(-np.log(np.maximum(picked[mask], 1e-12)).mean())
@@ -189,8 +205,7 @@ def run_train_benchmark(
     target = Vocabulary.build(t for _, t in splits.train)
     sizes = (len(source), len(target))
     keras.utils.set_random_seed(seed)
-    ours = build_model("lstm", *sizes, units=setup.units, embedding_dim=None)
-    compile_model(ours.training, trainer_settings(setup))
+    ours = build_ours(sizes, setup)
     textbook = textbook_model(*sizes, setup.units)
     copy_weights(ours.training, textbook)
     textbook.compile(
@@ -285,8 +300,7 @@ def run_time_to_quality(
     target = Vocabulary.build(t for _, t in splits.train)
     sizes = (len(source), len(target))
     keras.utils.set_random_seed(seed)
-    ours = build_model("lstm", *sizes, units=setup.units, embedding_dim=None)
-    compile_model(ours.training, trainer_settings(setup))
+    ours = build_ours(sizes, setup)
     textbook = textbook_model(*sizes, setup.units)
     copy_weights(ours.training, textbook)
     textbook.compile(optimizer=keras.optimizers.RMSprop(0.001), loss="categorical_crossentropy")

@@ -76,3 +76,37 @@ def test_train_benchmark_runs_both_pipelines_from_the_same_weights(tmp_path):
     assert 0 <= padding["ours"] <= padding["textbook"] < 1  # per-batch padding is less
     assert result["textbook_array_mb"] > 0 and result["peak_rss_mb"] > 0
     assert result["matmul_ceiling_gflops"]["lstm_step_shape"] > 0
+
+
+def test_time_to_quality_stops_ours_once_it_reaches_the_textbooks_loss(tmp_path):
+    from seq2seq.benchmark_train import Setup, run_time_to_quality
+
+    lines = [f"word {i}.\tmot {i} !" for i in range(60)]
+    path = tmp_path / "pairs.txt"
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    result = run_time_to_quality(
+        path, num_samples=None, textbook_epochs=2, max_epochs=3, setup=Setup(units=8)
+    )
+    assert len(result["textbook"]["curve"]) == 2
+    curve = [e["val_masked_loss"] for e in result["ours"]["curve"]]
+    goal = result["goal_val_masked_loss"]
+    assert goal == result["textbook"]["curve"][-1]["val_masked_loss"]
+    assert all(loss > goal for loss in curve[:-1])  # it stopped at the first epoch that did
+    assert result["ours"]["reached"] == (curve[-1] <= goal)
+    assert (result["time_to_quality_speedup"] is None) == (not result["ours"]["reached"])
+
+
+def test_memory_benchmark_trains_streamed_files_of_each_size_in_a_child(tmp_path):
+    from seq2seq.benchmark_memory import run_memory_benchmark, write_synthetic
+
+    source = tmp_path / "pairs.txt"
+    source.write_text("".join(f"w{i} x\tm{i} y\n" for i in range(50)), encoding="utf-8")
+    copy = tmp_path / "copy.txt"
+    write_synthetic(source, 120, copy)
+    lines = copy.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 120 and lines[50] == lines[0]
+    result = run_memory_benchmark(source, lines=(2100, 4200), steps=2, work_dir=str(tmp_path))
+    assert set(result["runs"]) == {"2100", "4200"}
+    assert all(r["peak_rss_mb"] > 100 and r["seconds"] > 0 for r in result["runs"].values())
+    assert result["peak_rss_ratio_largest_to_smallest"] > 0
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("seq2seq-memory")] == []

@@ -166,3 +166,22 @@ def test_two_local_workers_train_one_run_directory_written_by_the_chief(tmp_path
     assert all("resuming from" in log and "2 epoch(s) done" in log for log in logs)
     assert len((run_dir / "history.csv").read_text(encoding="utf-8").splitlines()) == 4
     assert json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))["train/epochs"] == 3
+
+
+def test_the_time_budget_stops_every_worker_when_any_worker_ran_out():
+    import keras
+
+    from seq2seq.callbacks import TimeBudget
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    votes = []
+
+    def any_worker(flag: bool) -> bool:  # another worker's budget ran out
+        votes.append(flag)
+        return True
+
+    budget = TimeBudget(60.0, agree=any_worker)
+    budget.set_model(model)
+    budget.on_train_begin()
+    budget.on_epoch_end(0)
+    assert votes == [False] and model.stop_training
