@@ -82,12 +82,15 @@ def textbook_decode(translator: Translator, text: str, max_length: int, call: st
     return translator.target_vocab.decode(out)
 
 
-def step_seconds(translator: Translator, batch: int, steps: int = 32) -> tuple[float, float]:
-    """Seconds per encoder step and per greedy decoder step on ``batch`` rows (XLA-compiled).
+def step_timers(
+    translator: Translator, batch: int, steps: int = 32
+) -> tuple[Callable[[], float], Callable[[], float]]:
+    """Two timers (compiled once): seconds per encoder step and per greedy decoder step on
+    ``batch`` rows, XLA-compiled.
 
-    Times the bare arithmetic our loop repeats (the model's encoder step, and for the decoder
-    the model's step and the arg-max), with no padding, compaction or Python work: a per-step
-    floor.
+    Each times the bare arithmetic our loop repeats (the model's encoder step, and for the
+    decoder the model's step and the arg-max), with no padding, compaction or Python work:
+    a per-step floor.
     """
     model = translator.model
     source = tf.fill([batch, steps], tf.constant(START_ID + 3, tf.int32))  # a real character
@@ -107,10 +110,20 @@ def step_seconds(translator: Translator, batch: int, steps: int = 32) -> tuple[f
     encode = tf.function(model.encode, jit_compile=True)
     state = encode(source)
     first(decode(state))  # compile
-    # A floor: the fastest of several runs (the least disturbed by anything else).
-    encoder = min(_time(lambda: first(encode(source)), 1)[0] for _ in range(10))
-    decoder = min(_time(lambda: first(decode(state)), 1)[0] for _ in range(10))
-    return encoder / steps, decoder / steps
+
+    def encoder() -> float:
+        return _time(lambda: first(encode(source)), 1)[0] / steps
+
+    def decoder() -> float:
+        return _time(lambda: first(decode(state)), 1)[0] / steps
+
+    return encoder, decoder
+
+
+def step_seconds(translator: Translator, batch: int, steps: int = 32) -> tuple[float, float]:
+    """The fastest of 10 timings of each :func:`step_timers` (the least disturbed)."""
+    encoder, decoder = step_timers(translator, batch, steps)
+    return min(encoder() for _ in range(10)), min(decoder() for _ in range(10))
 
 
 def _time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
@@ -179,6 +192,7 @@ def run_decode_benchmark(
         and all(out == expected[: len(out)] for out in compiled.values())
     )
     _arithmetic_floor(translator, few, outputs["textbook"], max(batch_sizes), results)
+    _floor_fraction(translator, texts, max_length, max(batch_sizes), repeats, results)
     results["sample_outputs"] = list(zip(few, outputs["textbook"], strict=True))[:5]
     return results
 
@@ -251,6 +265,33 @@ def _arithmetic_floor(
         "speedup_vs_textbook": ideal / results["textbook_sentences_per_s"],
         "speedup_vs_python_loop": ideal / results["python_loop_sentences_per_s"],
     }
+
+
+def _floor_fraction(
+    translator: Translator,
+    texts: list[str],
+    max_length: int,
+    batch: int,
+    repeats: int,
+    results: dict,
+) -> None:
+    """C (XLA) at ``batch`` as a fraction of the arithmetic floor, the two timed in turn in
+    each of ``repeats`` rounds (so a disturbance of the machine hits both); the median of the
+    per-round fractions goes into ``results["arithmetic_floor"]``."""
+    encoder, decoder = step_timers(translator, batch)
+    floor = results["arithmetic_floor"]
+    mean_source, mean_output = results["mean_source_chars"], results["mean_output_chars"]
+    work = texts[:batch]
+    fractions = []
+    for _ in range(max(repeats, 5)):
+        seconds = _time(
+            lambda: translator.translate(work, batch_size=batch, max_length=max_length,
+                                         jit_compile=True), 1
+        )[0]  # fmt: skip
+        ideal = batch / (encoder() * mean_source + decoder() * (mean_output + 1))
+        fractions.append(len(work) / seconds / ideal)
+    floor["fraction_reached_interleaved"] = statistics.median(fractions)
+    floor["fractions_per_round"] = fractions
 
 
 def true_or_false(value: str) -> bool:

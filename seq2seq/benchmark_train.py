@@ -41,7 +41,7 @@ from seq2seq.data.splits import Pair
 from seq2seq.models import build_model
 from seq2seq.models.lstm import DECODER_LSTM, ENCODER_LSTM, OUTPUT_LAYER
 from seq2seq.settings import TrainerSettings
-from seq2seq.training import compile_model
+from seq2seq.training import compile_model, dtype_policy
 from seq2seq.vocab import END_ID, PAD_ID, START_ID, Vocabulary, pad_batch
 
 log = logging.getLogger(__name__)
@@ -127,14 +127,9 @@ def trainer_settings(setup: Setup) -> TrainerSettings:
 def build_ours(sizes: tuple[int, int], setup: Setup) -> Any:
     """The card's model on one-hot inputs, compiled by our training path (in bfloat16 mixed
     precision when ``setup.bfloat16``)."""
-    policy = keras.config.dtype_policy()
-    if setup.bfloat16:
-        keras.config.set_dtype_policy("mixed_bfloat16")
-    try:
+    with dtype_policy("mixed_bfloat16" if setup.bfloat16 else "float32"):  # as training does
         ours = build_model("lstm", *sizes, units=setup.units, embedding_dim=None)
-        compile_model(ours.training, trainer_settings(setup))
-    finally:
-        keras.config.set_dtype_policy(policy)
+    compile_model(ours.training, trainer_settings(setup))
     return ours
 
 

@@ -47,6 +47,8 @@ RESUMABLE = (
     "paths",
     "task_name",
 )
+# trainer.precision: Keras dtype policies for training (the saved model is always float32).
+PRECISIONS = ("float32", "mixed_bfloat16")
 # Search-rule parameters with this name come from the task's top-level ``seed``.
 SEED_PARAM = "seed"
 
@@ -247,6 +249,7 @@ class TrainerSettings:
     deterministic: bool
     jit_compile: bool = False
     distribute: str | None = None
+    precision: str = "float32"
 
     @classmethod
     def from_config(cls, node: dict[str, Any]) -> TrainerSettings:
@@ -302,6 +305,7 @@ class TrainerSettings:
             deterministic=switch("trainer.deterministic", node.get("deterministic", False)),
             jit_compile=switch("trainer.jit_compile", node.get("jit_compile", False)),
             distribute=node.get("distribute"),
+            precision=str(node.get("precision", "float32")),
         )
 
     def __post_init__(self) -> None:
@@ -321,6 +325,10 @@ class TrainerSettings:
             raise Seq2SeqError(
                 f"trainer.lr_schedule={self.lr_schedule} and trainer.reduce_lr both set the"
                 " learning rate: add trainer.reduce_lr=null"
+            )
+        if self.precision not in PRECISIONS:
+            raise Seq2SeqError(
+                f"trainer.precision={self.precision!r} is unknown; choose one of {list(PRECISIONS)}"
             )
         if self.distribute not in (None, *STRATEGIES):
             raise Seq2SeqError(

@@ -7,11 +7,13 @@ directory's files are named, read and written by :mod:`seq2seq.rundir`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +72,18 @@ class Datasets:
     train: tf.data.Dataset
     val: tf.data.Dataset
     test: tf.data.Dataset | None
+
+
+class SyncWeights(keras.callbacks.Callback):
+    """Copies the training model's weights into its float32 twin after every epoch, before
+    validation decoding (``trainer.precision=mixed_bfloat16``)."""
+
+    def __init__(self, source: Seq2SeqModel, target: Seq2SeqModel) -> None:
+        super().__init__()
+        self.source, self.target = source, target
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        copy_weights(self.source, self.target)
 
 
 class TrainingClock:
@@ -149,8 +163,9 @@ def train_in(
     with dist.strategy.scope():  # variables (and the optimizer's) mirrored across replicas
         model, checkpoint = build_or_resume(run, checkpoint, vocabs, settings)
     build_before_fit(model.training, next(iter(datasets.val)), dist)
+    inference = inference_model(model, vocabs, settings)  # decodes, is saved and scored
     translator = Translator(
-        model,
+        inference,
         vocabs.source,
         vocabs.target,
         settings.decoding.max_length or default_max_output_length(vocabs.longest_target),
@@ -159,12 +174,49 @@ def train_in(
     clock = TrainingClock(checkpoint.seconds if checkpoint else 0.0)
     initial_epoch = checkpoint.epoch + 1 if checkpoint else 0
     fit(model, datasets, translator, splits, run, settings.trainer, initial_epoch, clock, dist)
-    run.save_model(model.training)
+    copy_weights(model, inference)  # the best epoch's, when early stopping restored them
+    run.save_model(inference.training)
     log.info("saved %s", run.model_file)
-    metrics = evaluate_final(model, datasets, translator, splits, run, clock.seconds())
+    metrics = evaluate_final(inference, datasets, translator, splits, run, clock.seconds())
     run.write_metrics(metrics)
     report(run, settings, metrics)
     return metrics.get(settings.optimized_metric) if settings.optimized_metric else None
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str) -> Iterator[None]:
+    """Keras's global dtype policy set to ``name`` for the ``with`` block."""
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(before)
+
+
+def inference_model(model: Seq2SeqModel, vocabs: Vocabularies, settings: TrainSettings):
+    """The model that decodes, is saved as ``model.keras`` and is scored: the training model
+    itself, or with ``trainer.precision=mixed_bfloat16`` its float32 twin (the same float32
+    weights, copied in after every epoch, computing in float32), so that translation, export
+    and evaluation never see bfloat16."""
+    if settings.trainer.precision == "float32":
+        return model
+    with dtype_policy("float32"):
+        twin = build_model(
+            settings.model_name,
+            len(vocabs.source),
+            len(vocabs.target),
+            **asdict(settings.model_options),
+        )
+    compile_model(twin.training, settings.trainer)
+    copy_weights(model, twin)
+    return twin
+
+
+def copy_weights(source: Seq2SeqModel, target: Seq2SeqModel) -> None:
+    """``target`` gets ``source``'s weights (no-op when they are the same model)."""
+    if target is not source:
+        target.training.set_weights(source.training.get_weights())
 
 
 def guard_run_dir(run: RunDir, settings: TrainSettings) -> Checkpoint | None:
@@ -312,12 +364,13 @@ def build_or_resume(
         run.truncate_history(checkpoint.epoch + 1)
         log.info("resuming from %s: %d epoch(s) done", checkpoint.path, checkpoint.epoch + 1)
         return model, checkpoint
-    model = build_model(
-        settings.model_name,
-        len(vocabs.source),
-        len(vocabs.target),
-        **asdict(settings.model_options),
-    )
+    with dtype_policy(settings.trainer.precision):  # float32, or bfloat16 compute
+        model = build_model(
+            settings.model_name,
+            len(vocabs.source),
+            len(vocabs.target),
+            **asdict(settings.model_options),
+        )
     compile_model(model.training, settings.trainer)
     log.info("model: %s parameters", f"{model.training.count_params():,}")
     return model, None
@@ -379,7 +432,10 @@ def fit(
         epochs=trainer.epochs,
         steps_per_epoch=trainer.steps_per_epoch,
         initial_epoch=initial_epoch,
-        callbacks=callbacks(trainer, run, translator, splits, clock, dist, initial_epoch > 0),
+        callbacks=[
+            *([SyncWeights(model, translator.model)] if translator.model is not model else []),
+            *callbacks(trainer, run, translator, splits, clock, dist, initial_epoch > 0),
+        ],
         verbose=1 if trainer.progress_bar else 0,
         shuffle=False,  # the dataset reshuffles itself every epoch
     )

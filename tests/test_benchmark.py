@@ -32,6 +32,8 @@ def test_benchmark_reports_every_figure_and_identical_outputs(trained_run):
     assert (
         floor["batch_size"] == 5 and floor["encoder_step_ms"] > 0 and floor["sentences_per_s"] > 0
     )
+    assert len(floor["fractions_per_round"]) == 5  # C and the floor timed in turn
+    assert floor["fraction_reached_interleaved"] > 0
     json.dumps(result)  # JSON-ready
 
 
