@@ -185,15 +185,49 @@ def training_flops(source_chars: int, target_chars: int, sizes: tuple[int, int],
     return 3 * (source_chars * encoder_step + target_chars * decoder_step)
 
 
-def run_train_benchmark(
+@dataclass
+class Bench:
+    """Both pipelines on the same pairs, vocabularies and starting weights."""
+
+    splits: Any
+    source: Vocabulary
+    target: Vocabulary
+    ours: Any  # the Seq2SeqModel
+    textbook: keras.Model
+    train_ids: IdArrays
+    arrays: list[np.ndarray]  # the textbook's one-hot inputs
+    labels: np.ndarray  # and targets
+
+    @property
+    def sizes(self) -> tuple[int, int]:
+        return len(self.source), len(self.target)
+
+    def dataset(self, setup: Setup, seed: int) -> tf.data.Dataset:
+        """Our training dataset (shuffled, bucketed as ``setup`` says)."""
+        return make_dataset(
+            self.splits.train, self.source, self.target, setup.batch_size, shuffle=True,
+            seed=seed, bucket_width=setup.bucket_width, bucket_by=setup.bucket_by,
+        )  # fmt: skip
+
+    def fit_textbook(self, batch_size: int) -> float:
+        """Seconds of one textbook epoch."""
+        kwargs = {"batch_size": batch_size, "shuffle": True, "verbose": 0}
+        return _seconds(lambda: self.textbook.fit(self.arrays, self.labels, **kwargs))
+
+    def fit_ours(self, dataset: tf.data.Dataset) -> float:
+        """Seconds of one epoch of ours."""
+        return _seconds(lambda: self.ours.training.fit(dataset, verbose=0, shuffle=False))
+
+
+def prepare(
     data_path: str | Path,
-    num_samples: int | None = 10000,
-    rounds: int = 4,
-    val_fraction: float = 0.2,
-    seed: int = 0,
-    setup: Setup = Setup(),
-) -> dict[str, Any]:
-    """Trains both pipelines for ``rounds`` alternating epochs; returns the JSON report."""
+    num_samples: int | None,
+    val_fraction: float,
+    seed: int,
+    setup: Setup,
+    textbook_learning_rate: float,
+) -> Bench:
+    """Reads and splits the pairs, builds ours and the textbook from the same weights."""
     pairs = read_anki(data_path, num_samples=num_samples)
     splits = split_pairs(pairs, val_fraction, 0.0, seed)
     source = Vocabulary.build(s for s, _ in splits.train)
@@ -204,44 +238,53 @@ def run_train_benchmark(
     textbook = textbook_model(*sizes, setup.units)
     copy_weights(ours.training, textbook)
     textbook.compile(
-        optimizer=keras.optimizers.RMSprop(setup.learning_rate),
+        optimizer=keras.optimizers.RMSprop(textbook_learning_rate),
         loss="categorical_crossentropy",
         metrics=["accuracy"],
     )
     train_ids = id_arrays(splits.train, source, target)
     arrays = [one_hot(train_ids.source, sizes[0]), one_hot(train_ids.target_in, sizes[1])]
     labels = one_hot(train_ids.target_out, sizes[1])
-    dataset = make_dataset(
-        splits.train, source, target, setup.batch_size, shuffle=True, seed=seed,
-        bucket_width=setup.bucket_width, bucket_by=setup.bucket_by,
-    )  # fmt: skip
+    return Bench(splits, source, target, ours, textbook, train_ids, arrays, labels)
+
+
+def run_train_benchmark(
+    data_path: str | Path,
+    num_samples: int | None = 10000,
+    rounds: int = 4,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    setup: Setup = Setup(),
+) -> dict[str, Any]:
+    """Trains both pipelines for ``rounds`` alternating epochs; returns the JSON report."""
+    bench = prepare(data_path, num_samples, val_fraction, seed, setup, setup.learning_rate)
+    dataset = bench.dataset(setup, seed)
     seconds: dict[str, list[float]] = {"textbook": [], "ours": []}
-    fit_textbook = {"batch_size": setup.batch_size, "shuffle": True, "verbose": 0}
     for round_ in range(rounds):
         log.info("round %d/%d: a textbook epoch, then one of ours", round_ + 1, rounds)
-        seconds["textbook"].append(_seconds(lambda: textbook.fit(arrays, labels, **fit_textbook)))
-        seconds["ours"].append(
-            _seconds(lambda: ours.training.fit(dataset, verbose=0, shuffle=False))
-        )
-    report = _report(splits, sizes, setup, seconds, train_ids)
-    report["val_masked_loss"] = _val_losses(splits.val, source, target, textbook, ours.training)
+        seconds["textbook"].append(bench.fit_textbook(setup.batch_size))
+        seconds["ours"].append(bench.fit_ours(dataset))
+    report = _report(bench.splits, bench.sizes, setup, seconds, bench.train_ids)
+    report["val_masked_loss"] = {
+        "textbook": _val_loss(bench, "textbook"),
+        "ours": _val_loss(bench, "ours"),
+    }
     report["padding_fraction_of_decoder_steps"]["ours"] = decoder_padding(dataset)
-    report["textbook_array_mb"] = sum(a.nbytes for a in (*arrays, labels)) / 2**20
+    report["textbook_array_mb"] = sum(a.nbytes for a in (*bench.arrays, bench.labels)) / 2**20
     report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return report
 
 
-def _val_losses(val_pairs, source, target, textbook, ours) -> dict[str, float]:
-    """Both models' masked validation loss, computed the same way."""
-    val = id_arrays(val_pairs, source, target)
-    textbook_in = [one_hot(val.source, len(source)), one_hot(val.target_in, len(target))]
-    ours_in = {"source": val.source, "target_in": val.target_in}
-    return {
-        "textbook": masked_loss(
-            textbook.predict(textbook_in, batch_size=256, verbose=0), val.target_out
-        ),
-        "ours": masked_loss(ours.predict(ours_in, batch_size=256, verbose=0), val.target_out),
-    }
+def _val_loss(bench: Bench, which: str) -> float:
+    """The masked validation loss of the textbook or of ours, computed the same way."""
+    val = id_arrays(bench.splits.val, bench.source, bench.target)
+    if which == "textbook":
+        inputs = [one_hot(val.source, bench.sizes[0]), one_hot(val.target_in, bench.sizes[1])]
+        probs = bench.textbook.predict(inputs, batch_size=256, verbose=0)
+    else:
+        inputs = {"source": val.source, "target_in": val.target_in}
+        probs = bench.ours.training.predict(inputs, batch_size=256, verbose=0)
+    return masked_loss(probs, val.target_out)
 
 
 def _report(splits, sizes, setup, seconds, train_ids) -> dict[str, Any]:
@@ -285,58 +328,32 @@ def run_time_to_quality(
     setup: Setup = Setup(),
 ) -> dict[str, Any]:
     """Wall time for ours to reach the textbook's masked validation loss after
-    ``textbook_epochs`` epochs: the textbook trains as the example does (batch 64), ours with
-    ``setup``'s batching and learning rate (the batching is ours to choose; the model, its
-    starting weights and the optimizer are the same). Validation is scored outside the timed
-    epochs. Returns the JSON report."""
-    pairs = read_anki(data_path, num_samples=num_samples)
-    splits = split_pairs(pairs, val_fraction, 0.0, seed)
-    source = Vocabulary.build(s for s, _ in splits.train)
-    target = Vocabulary.build(t for _, t in splits.train)
-    sizes = (len(source), len(target))
-    keras.utils.set_random_seed(seed)
-    ours = build_ours(sizes, setup)
-    textbook = textbook_model(*sizes, setup.units)
-    copy_weights(ours.training, textbook)
-    textbook.compile(optimizer=keras.optimizers.RMSprop(0.001), loss="categorical_crossentropy")
-    train_ids = id_arrays(splits.train, source, target)
-    arrays = [one_hot(train_ids.source, sizes[0]), one_hot(train_ids.target_in, sizes[1])]
-    labels = one_hot(train_ids.target_out, sizes[1])
-    val = id_arrays(splits.val, source, target)
-
-    def textbook_val() -> float:
-        inputs = [one_hot(val.source, sizes[0]), one_hot(val.target_in, sizes[1])]
-        return masked_loss(textbook.predict(inputs, batch_size=256, verbose=0), val.target_out)
-
-    def ours_val() -> float:
-        inputs = {"source": val.source, "target_in": val.target_in}
-        return masked_loss(ours.training.predict(inputs, batch_size=256, verbose=0), val.target_out)
-
-    fit_textbook = {"batch_size": 64, "shuffle": True, "verbose": 0}
-    textbook_curve = []
+    ``textbook_epochs`` epochs: the textbook trains as the example does (batch 64, RMSprop
+    0.001), ours with ``setup``'s batching and learning rate (the batching is ours to choose;
+    the model, its starting weights and the optimizer are the same). Validation is scored
+    outside the timed epochs. Returns the JSON report."""
+    bench = prepare(data_path, num_samples, val_fraction, seed, setup, 0.001)
+    textbook_curve: list[dict[str, float]] = []
     for epoch in range(textbook_epochs):
-        seconds = _seconds(lambda: textbook.fit(arrays, labels, **fit_textbook))
-        textbook_curve.append({"seconds": seconds, "val_masked_loss": textbook_val()})
-        log.info("textbook epoch %d: %.1f s, val loss %.4f", epoch + 1, seconds,
-                 textbook_curve[-1]["val_masked_loss"])  # fmt: skip
+        textbook_curve.append({"seconds": bench.fit_textbook(64)})
+        textbook_curve[-1]["val_masked_loss"] = _val_loss(bench, "textbook")
+        log.info("textbook epoch %d: %.1f s, val loss %.4f", epoch + 1,
+                 textbook_curve[-1]["seconds"], textbook_curve[-1]["val_masked_loss"])  # fmt: skip
     goal = textbook_curve[-1]["val_masked_loss"]
-    dataset = make_dataset(
-        splits.train, source, target, setup.batch_size, shuffle=True, seed=seed,
-        bucket_width=setup.bucket_width, bucket_by=setup.bucket_by,
-    )  # fmt: skip
-    ours_curve = []
+    dataset = bench.dataset(setup, seed)
+    ours_curve: list[dict[str, float]] = []
     while len(ours_curve) < max_epochs:
-        seconds = _seconds(lambda: ours.training.fit(dataset, verbose=0, shuffle=False))
-        ours_curve.append({"seconds": seconds, "val_masked_loss": ours_val()})
-        log.info("ours epoch %d: %.1f s, val loss %.4f (goal %.4f)", len(ours_curve), seconds,
-                 ours_curve[-1]["val_masked_loss"], goal)  # fmt: skip
+        ours_curve.append({"seconds": bench.fit_ours(dataset)})
+        ours_curve[-1]["val_masked_loss"] = _val_loss(bench, "ours")
+        log.info("ours epoch %d: %.1f s, val loss %.4f (goal %.4f)", len(ours_curve),
+                 ours_curve[-1]["seconds"], ours_curve[-1]["val_masked_loss"], goal)  # fmt: skip
         if ours_curve[-1]["val_masked_loss"] <= goal:
             break
-    textbook_seconds = sum(e["seconds"] for e in textbook_curve)
     reached = ours_curve[-1]["val_masked_loss"] <= goal
+    textbook_seconds = sum(e["seconds"] for e in textbook_curve)
     ours_seconds = sum(e["seconds"] for e in ours_curve)
     return {
-        "train_pairs": len(splits.train),
+        "train_pairs": len(bench.splits.train),
         "setup_ours": setup.__dict__,
         "setup_textbook": {"batch_size": 64, "learning_rate": 0.001, "optimizer": "rmsprop"},
         "goal_val_masked_loss": goal,

@@ -7,6 +7,7 @@ Each element is ``({"source": src, "target_in": START + tgt}, tgt + END)``; padd
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
@@ -121,33 +122,51 @@ def make_dataset(
         return _quiet(ds.padded_batch(batch_size).prefetch(tf.data.AUTOTUNE))
     if bucket_by not in BUCKET_SIDES:
         raise ValueError(f"bucket_by must be one of {BUCKET_SIDES}, got {bucket_by!r}")
-    lengths = None if streamed else np.asarray([_steps(bucket_by, p) for p in pairs])
-    longest = _longest_steps(bucket_by, pairs.profile) if streamed else int(lengths.max())
-    boundaries = list(range(bucket_width + 1, longest + 1, bucket_width))
-    uppers = [b - 1 for b in boundaries] + [longest]
-    sizes = [max(1, batch_tokens // u) if batch_tokens else batch_size for u in uppers]
-
-    def length(inputs, labels):
-        source, target = tf.shape(inputs[SOURCE_KEY])[0], tf.shape(labels)[0]
-        return {"source": source, "target": target}.get(bucket_by, tf.maximum(source, target))
-
-    ds = ds.bucket_by_sequence_length(
-        length, bucket_boundaries=boundaries, bucket_batch_sizes=sizes
-    )
-    num_batches = STREAM_SHUFFLE_BATCHES
-    if lengths is not None:
-        # Bucket membership depends on length only, so every epoch has the same number of
-        # batches; telling tf.data spares Keras a "ran out of data" warning.
-        buckets = np.searchsorted(boundaries, lengths, side="right")
-        counts = np.bincount(buckets, minlength=len(sizes))
-        num_batches = int(sum(-(-int(n) // size) for n, size in zip(counts, sizes, strict=True)))
-        ds = ds.apply(tf.data.experimental.assert_cardinality(num_batches))
+    ds = _bucketed(ds, pairs, Buckets(bucket_width, bucket_by, batch_size, batch_tokens))
     if shuffle:
         # Buckets flush their partial batches at the end of every pass, sorted by length:
         # without this, each epoch would end with a run of the longest (and smallest)
         # batches, which skews the weights the epoch ends with.
-        ds = ds.shuffle(num_batches, seed=seed, reshuffle_each_iteration=True)
+        batches = int(ds.cardinality()) if ds.cardinality() > 0 else STREAM_SHUFFLE_BATCHES
+        ds = ds.shuffle(batches, seed=seed, reshuffle_each_iteration=True)
     return _quiet(ds.prefetch(tf.data.AUTOTUNE))
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """How examples are bucketed into batches (see :func:`make_dataset`)."""
+
+    width: int
+    by: str
+    batch_size: int
+    batch_tokens: int | None
+
+
+def _bucketed(ds: tf.data.Dataset, pairs, buckets: Buckets) -> tf.data.Dataset:
+    """Batches of examples whose ``buckets.by`` lengths are within ``buckets.width`` steps;
+    an in-memory split also gets its exact number of batches (a streamed one cannot)."""
+    streamed = isinstance(pairs, StreamedPairs)
+    lengths = None if streamed else np.asarray([_steps(buckets.by, p) for p in pairs])
+    longest = _longest_steps(buckets.by, pairs.profile) if streamed else int(lengths.max())
+    boundaries = list(range(buckets.width + 1, longest + 1, buckets.width))
+    uppers = [b - 1 for b in boundaries] + [longest]
+    tokens = buckets.batch_tokens
+    sizes = [max(1, tokens // u) if tokens else buckets.batch_size for u in uppers]
+
+    def length(inputs, labels):
+        source, target = tf.shape(inputs[SOURCE_KEY])[0], tf.shape(labels)[0]
+        return {"source": source, "target": target}.get(buckets.by, tf.maximum(source, target))
+
+    ds = ds.bucket_by_sequence_length(
+        length, bucket_boundaries=boundaries, bucket_batch_sizes=sizes
+    )
+    if lengths is None:
+        return ds
+    # Bucket membership depends on length only, so every epoch has the same number of
+    # batches; telling tf.data spares Keras a "ran out of data" warning.
+    counts = np.bincount(np.searchsorted(boundaries, lengths, side="right"), minlength=len(sizes))
+    num_batches = int(sum(-(-int(n) // size) for n, size in zip(counts, sizes, strict=True)))
+    return ds.apply(tf.data.experimental.assert_cardinality(num_batches))
 
 
 def _quiet(ds: tf.data.Dataset) -> tf.data.Dataset:
