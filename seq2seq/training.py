@@ -426,19 +426,27 @@ def fit(
     dist: Distribution,
 ) -> None:
     """Runs ``fit`` with the callbacks; a non-finite loss names the last good checkpoint."""
-    history = model.training.fit(
-        datasets.train,
-        validation_data=datasets.val,
-        epochs=trainer.epochs,
-        steps_per_epoch=trainer.steps_per_epoch,
-        initial_epoch=initial_epoch,
-        callbacks=[
-            *([SyncWeights(model, translator.model)] if translator.model is not model else []),
-            *callbacks(trainer, run, translator, splits, clock, dist, initial_epoch > 0),
-        ],
-        verbose=1 if trainer.progress_bar else 0,
-        shuffle=False,  # the dataset reshuffles itself every epoch
-    )
+    sync = [SyncWeights(model, translator.model)] if translator.model is not model else []
+    try:
+        history = model.training.fit(
+            datasets.train,
+            validation_data=datasets.val,
+            epochs=trainer.epochs,
+            steps_per_epoch=trainer.steps_per_epoch,
+            initial_epoch=initial_epoch,
+            callbacks=[
+                *sync,  # first: validation decoding uses the float32 twin
+                *callbacks(trainer, run, translator, splits, clock, dist, initial_epoch > 0),
+            ],
+            verbose=1 if trainer.progress_bar else 0,
+            shuffle=False,  # the dataset reshuffles itself every epoch
+        )
+    except tf.errors.OpError as exc:  # e.g. a streamed pairs file deleted while training
+        marker = "Seq2SeqError: "
+        if marker not in exc.message:
+            raise
+        reason = exc.message.split(marker, 1)[1].splitlines()[0]
+        raise Seq2SeqError(f"reading the training pairs failed: {reason}") from None
     losses = history.history.get("loss", [])
     if not all(math.isfinite(v) for v in losses):
         last_good = run.latest_checkpoint()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import keras
 import pytest
 
 from seq2seq.data import load_task, read_anki
@@ -106,3 +107,26 @@ def test_a_streamed_epoch_holds_every_training_pair_once(tmp_path, bucket_width)
             for row in inputs["source"].numpy():
                 seen.append(source.decode([i for i in row if i]))
         assert sorted(seen) == sorted(s for s, _ in splits.train)
+
+
+def test_a_streamed_file_deleted_during_training_is_one_error(tmp_path, monkeypatch):
+    from seq2seq.training import train
+    from tests.conftest import train_config
+
+    path = _write(tmp_path / "pairs.txt", 300)
+    cfg = train_config(
+        tmp_path / "run", "data=anki", f"data.path={path}", "data.num_samples=null",
+        "data.streaming=true", "data.val_size=20", "data.test_size=20", "trainer.epochs=3",
+        "trainer.val_decoding.every=0",
+    )  # fmt: skip
+
+    class Delete(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            path.unlink(missing_ok=True)
+
+    import seq2seq.training as training
+
+    original = training.callbacks
+    monkeypatch.setattr(training, "callbacks", lambda *a, **k: [Delete(), *original(*a, **k)])
+    with pytest.raises(Seq2SeqError, match="reading the training pairs failed: data file not"):
+        train(cfg)
