@@ -108,6 +108,11 @@ def run_test_pairs(run_dir: str | Path) -> list[Pair]:
     if not isinstance(data, dict) or "name" not in data:
         raise Seq2SeqError(f"{run.config_file} has no data section")
     data = dict(data)
+    if data["name"] == "anki" and data.get("seed") is None:
+        raise Seq2SeqError(
+            f"{run.config_file}: data.seed is null, so the run's test split was drawn at random"
+            " and cannot be drawn again; evaluate a file instead (pairs_file=...)"
+        )
     try:
         return load_task(data.pop("name"), **data).test
     except (ValueError, TypeError, KeyError, Seq2SeqError) as exc:

@@ -67,3 +67,13 @@ def test_evaluate_defaults_to_the_runs_test_split(trained_run, tmp_path):
     train_metrics = json.loads((trained_run / "metrics.json").read_text())
     assert metrics["num_pairs"] == train_metrics["test/num_pairs"]
     assert metrics["decoding"] == "beam"
+
+
+def test_an_unseeded_anki_runs_test_split_cannot_be_regenerated(tmp_path):
+    from seq2seq.errors import Seq2SeqError
+    from seq2seq.evaluation import run_test_pairs
+    from seq2seq.rundir import RunDir
+
+    RunDir(tmp_path).write_config({"data": {"name": "anki", "path": "x.txt", "seed": None}})
+    with pytest.raises(Seq2SeqError, match="data.seed is null"):
+        run_test_pairs(tmp_path)
