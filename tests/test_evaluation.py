@@ -75,5 +75,5 @@ def test_an_unseeded_anki_runs_test_split_cannot_be_regenerated(tmp_path):
     from seq2seq.rundir import RunDir
 
     RunDir(tmp_path).write_config({"data": {"name": "anki", "path": "x.txt", "seed": None}})
-    with pytest.raises(Seq2SeqError, match="data.seed is null"):
+    with pytest.raises(Seq2SeqError, match=r"data\.seed is null"):
         run_test_pairs(tmp_path)
