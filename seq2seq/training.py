@@ -113,12 +113,32 @@ def train(cfg: DictConfig) -> float | None:
     if not dist.is_chief:
         return train_as_worker(settings, dist)
     run = RunDir(settings.output_dir)
-    refuse_finished(run)  # before the lock: a refused launch changes nothing
-    with run.lock():  # held until metrics.json is written; dies with the process
-        checkpoint = guard_run_dir(run, settings)
+    with contextlib.ExitStack() as held:
+        checkpoint = start_together(run, settings, dist, held)
         run.write_config(settings.resolved)
         run.write_record(launch_record(cfg))
         return train_in(run, checkpoint, settings, dist)
+
+
+def start_together(
+    run: RunDir, settings: TrainSettings, dist: Distribution, held: contextlib.ExitStack
+) -> Checkpoint | None:
+    """Guards ``run`` and takes its lock (kept by ``held`` until training ends); with several
+    workers, all of them learn whether every one may start, so that a refusal on one (a
+    finished run directory, a lock in use, ...) stops all instead of leaving the others
+    waiting for it at their first collective operation."""
+    try:
+        refuse_finished(run)  # before the lock: a refused launch changes nothing
+        held.enter_context(run.lock())  # held until metrics.json is written
+        checkpoint = guard_run_dir(run, settings)
+    except Seq2SeqError:
+        dist.any_worker(True)
+        raise
+    if dist.any_worker(False):
+        raise Seq2SeqError(
+            "another worker refused to start this training (see its log); nothing was trained"
+        )
+    return checkpoint
 
 
 def train_as_worker(settings: TrainSettings, dist: Distribution) -> float | None:
@@ -133,9 +153,8 @@ def train_as_worker(settings: TrainSettings, dist: Distribution) -> float | None
             shutil.copytree(chief.path, run.path, ignore=WORKER_SKIPS)
         log.info("%s: training into scratch %s (the chief writes %s)", dist.worker, run.path,
                  chief.path)  # fmt: skip
-        refuse_finished(run)
-        with run.lock():
-            checkpoint = guard_run_dir(run, settings)
+        with contextlib.ExitStack() as held:
+            checkpoint = start_together(run, settings, dist, held)
             run.write_config(settings.resolved)
             return train_in(run, checkpoint, settings, dist)
 

@@ -116,8 +116,9 @@ def _free_ports(n: int) -> list[int]:
     return ports
 
 
-def _run_workers(run_dir: Path, scratch: Path, *extra: str) -> list[str]:
-    """Two local workers (free 127.0.0.1 ports) training into ``run_dir``; their stderr."""
+def _run_workers(run_dir: Path, scratch: Path, *extra: str, status: int = 0) -> list[str]:
+    """Two local workers (free 127.0.0.1 ports) training into ``run_dir``; their stderr
+    (both must exit with ``status``)."""
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     overrides = [
         "data.num_samples=400", "model.units=16", "model.embedding_dim=8", "trainer.epochs=2",
@@ -140,7 +141,7 @@ def _run_workers(run_dir: Path, scratch: Path, *extra: str) -> list[str]:
         for p in procs:
             p.kill()
     for p, (_, err) in zip(procs, results, strict=True):
-        assert p.returncode == 0, err[-3000:]
+        assert p.returncode == status, err[-3000:]
     return [err for _, err in results]
 
 
@@ -166,6 +167,19 @@ def test_two_local_workers_train_one_run_directory_written_by_the_chief(tmp_path
     assert all("resuming from" in log and "2 epoch(s) done" in log for log in logs)
     assert len((run_dir / "history.csv").read_text(encoding="utf-8").splitlines()) == 4
     assert json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))["train/epochs"] == 3
+
+    # A refusal on the chief (finished run) stops the other worker too, at once.
+    logs = _run_workers(run_dir, scratch, status=2)
+    assert "holds a finished run" in logs[0]
+    assert "error: another worker refused to start this training" in logs[1]
+
+
+def test_the_time_budget_stops_all_workers_after_the_same_epoch(tmp_path):
+    run_dir, scratch = tmp_path / "run", tmp_path / "tmp"
+    scratch.mkdir()
+    logs = _run_workers(run_dir, scratch, "trainer.epochs=4", "trainer.max_minutes=0.0001")
+    assert all("time budget of 0.0 min used up after epoch 1" in log for log in logs)
+    assert len((run_dir / "history.csv").read_text(encoding="utf-8").splitlines()) == 2
 
 
 def test_the_time_budget_stops_every_worker_when_any_worker_ran_out():
