@@ -40,11 +40,6 @@ class Distribution:
     num_workers: int = 1
     worker: str = "chief"
 
-    @property
-    def replicas(self) -> int:
-        """Model replicas over all workers (the global batch is split among them)."""
-        return self.strategy.num_replicas_in_sync
-
     def any_worker(self, flag: bool) -> bool:
         """True when ``flag`` is true on any worker: every worker must call this at the same
         point (an all-reduce), so that all of them take the same decision."""
@@ -123,9 +118,10 @@ def cluster_resolver() -> tf.distribute.cluster_resolver.ClusterResolver:
     )
 
 
-def build_before_fit(model: keras.Model, batch: Any, dist: Distribution) -> None:
-    """Builds a compiled model's metrics, loss and optimizer from ``batch`` (a validation
-    batch) before ``fit`` and stops Keras from building them from a training batch.
+def build_before_fit(model: keras.Model, sample: tf.data.Dataset, dist: Distribution) -> None:
+    """Builds a compiled model's metrics, loss and optimizer from the first batch of
+    ``sample`` (the validation set) before ``fit`` and stops Keras from building them from a
+    training batch.
 
     Under a strategy, Keras 3 draws a batch from the distributed training iterator and
     reduces it with ``strategy.reduce``, which fails for dict inputs under
@@ -136,7 +132,7 @@ def build_before_fit(model: keras.Model, batch: Any, dist: Distribution) -> None
     if dist.kind is None:
         return
     with dist.strategy.scope():
-        model._symbolic_build(data_batch=batch)
+        model._symbolic_build(data_batch=next(iter(sample)))
     model._maybe_symbolic_build = _already_built
 
 

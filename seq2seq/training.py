@@ -181,7 +181,7 @@ def train_in(
     datasets = make_datasets(splits, vocabs, settings)
     with dist.strategy.scope():  # variables (and the optimizer's) mirrored across replicas
         model, checkpoint = build_or_resume(run, checkpoint, vocabs, settings)
-    build_before_fit(model.training, next(iter(datasets.val)), dist)
+    build_before_fit(model.training, datasets.val, dist)
     inference = inference_model(model, vocabs, settings)  # decodes, is saved and scored
     translator = Translator(
         inference,
@@ -220,14 +220,7 @@ def inference_model(model: Seq2SeqModel, vocabs: Vocabularies, settings: TrainSe
     and evaluation never see bfloat16."""
     if settings.trainer.precision == "float32":
         return model
-    with dtype_policy("float32"):
-        twin = build_model(
-            settings.model_name,
-            len(vocabs.source),
-            len(vocabs.target),
-            **asdict(settings.model_options),
-        )
-    compile_model(twin.training, settings.trainer)
+    twin = new_model(vocabs, settings, "float32")
     copy_weights(model, twin)
     return twin
 
@@ -383,7 +376,15 @@ def build_or_resume(
         run.truncate_history(checkpoint.epoch + 1)
         log.info("resuming from %s: %d epoch(s) done", checkpoint.path, checkpoint.epoch + 1)
         return model, checkpoint
-    with dtype_policy(settings.trainer.precision):  # float32, or bfloat16 compute
+    model = new_model(vocabs, settings, settings.trainer.precision)
+    log.info("model: %s parameters", f"{model.training.count_params():,}")
+    return model, None
+
+
+def new_model(vocabs: Vocabularies, settings: TrainSettings, precision: str) -> Seq2SeqModel:
+    """A new compiled model of the configured family, its layers computing in ``precision``
+    (a Keras dtype policy: ``float32`` or ``mixed_bfloat16``)."""
+    with dtype_policy(precision):
         model = build_model(
             settings.model_name,
             len(vocabs.source),
@@ -391,8 +392,7 @@ def build_or_resume(
             **asdict(settings.model_options),
         )
     compile_model(model.training, settings.trainer)
-    log.info("model: %s parameters", f"{model.training.count_params():,}")
-    return model, None
+    return model
 
 
 def load_checkpoint(run: RunDir) -> tuple[Seq2SeqModel, Checkpoint]:

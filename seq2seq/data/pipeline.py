@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from seq2seq.data.splits import Pair, TrainProfile
+from seq2seq.data.splits import Pair
 from seq2seq.data.stream import StreamedPairs
 from seq2seq.vocab import END_ID, START_ID, Vocabulary
 
@@ -48,16 +48,11 @@ def _streamed_ids(pairs: StreamedPairs, source: Vocabulary, target: Vocabulary):
     return tf.data.Dataset.from_generator(encoded, output_signature=(spec, spec))
 
 
-def _steps(bucket_by: str, pair: Pair) -> int:
+def _steps(bucket_by: str, source_chars: int, target_chars: int) -> int:
     """A pair's length in steps on the ``bucket_by`` side: a source of n characters is n
     steps, a target of n characters n + 1 (START / END)."""
-    source, target = len(pair[0]), len(pair[1]) + 1
+    source, target = source_chars, target_chars + 1
     return {"source": source, "target": target}.get(bucket_by, max(source, target))
-
-
-def _longest_steps(bucket_by: str, profile: TrainProfile) -> int:
-    """The longest ``bucket_by`` length of a profiled (streamed) split."""
-    return _steps(bucket_by, ("x" * profile.longest_source, "x" * profile.longest_target))
 
 
 def _ragged(sequences: Sequence[Sequence[int]]) -> tf.RaggedTensor:
@@ -146,8 +141,12 @@ def _bucketed(ds: tf.data.Dataset, pairs, buckets: Buckets) -> tf.data.Dataset:
     """Batches of examples whose ``buckets.by`` lengths are within ``buckets.width`` steps;
     an in-memory split also gets its exact number of batches (a streamed one cannot)."""
     streamed = isinstance(pairs, StreamedPairs)
-    lengths = None if streamed else np.asarray([_steps(buckets.by, p) for p in pairs])
-    longest = _longest_steps(buckets.by, pairs.profile) if streamed else int(lengths.max())
+    if streamed:  # the longest pair is known from the scan; the number of batches is not
+        lengths = None
+        longest = _steps(buckets.by, pairs.profile.longest_source, pairs.profile.longest_target)
+    else:
+        lengths = np.asarray([_steps(buckets.by, len(s), len(t)) for s, t in pairs])
+        longest = int(lengths.max())
     boundaries = list(range(buckets.width + 1, longest + 1, buckets.width))
     uppers = [b - 1 for b in boundaries] + [longest]
     tokens = buckets.batch_tokens

@@ -111,11 +111,16 @@ def split_pairs(
     )
 
 
+def fits(pair: Pair, max_length: int | None) -> bool:
+    """Whether both sides of ``pair`` have at most ``max_length`` characters (None: any)."""
+    return not max_length or max(len(pair[0]), len(pair[1])) <= max_length
+
+
 def filter_long(splits: Splits, max_length: int) -> Splits:
     """Drops pairs whose source or target is longer than ``max_length`` (logs a count)."""
 
     def keep(pairs: list[Pair]) -> list[Pair]:
-        return [(s, t) for s, t in pairs if len(s) <= max_length and len(t) <= max_length]
+        return [pair for pair in pairs if fits(pair, max_length)]
 
     kept = Splits(train=keep(splits.train), val=keep(splits.val), test=keep(splits.test))
     dropped = sum(splits.sizes().values()) - sum(kept.sizes().values())

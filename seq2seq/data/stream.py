@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seq2seq.data.anki import iter_anki, report_bad_lines
-from seq2seq.data.splits import Pair, Splits, TrainProfile
+from seq2seq.data.splits import Pair, Splits, TrainProfile, fits
 from seq2seq.errors import Seq2SeqError
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class StreamSource:
         for source, target in iter_anki(
             self.path, self.num_samples, self.reverse, self.strict, bad
         ):
-            if self.max_length and max(len(source), len(target)) > self.max_length:
+            if not fits((source, target), self.max_length):
                 continue
             yield index, (source, target)
             index += 1
