@@ -8,7 +8,7 @@ import sys
 from seq2seq.errors import Seq2SeqError
 
 if __name__ == "__main__":
-    from seq2seq.report import main
+    from seq2seq.compare import main
 
     try:
         sys.exit(main(sys.argv[1:]))

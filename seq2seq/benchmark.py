@@ -30,10 +30,11 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from seq2seq.decoding.reference import greedy_loop
 from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import run_test_pairs
 from seq2seq.translation import Translator, normalize_input, split_lines
-from seq2seq.vocab import END_ID, START_ID
+from seq2seq.vocab import START_ID
 
 log = logging.getLogger(__name__)
 
@@ -68,17 +69,12 @@ def textbook_decode(translator: Translator, text: str, max_length: int, call: st
     def run(model, x):
         return model.predict(x, verbose=0) if call == "predict" else model.predict_on_batch(x)
 
-    source = np.asarray([translator.source_vocab.encode(normalize_input(text))], np.int32)
-    state = _as_list(run(encoder, source))
-    token = np.array([[START_ID]], np.int32)
-    out: list[int] = []
-    for _ in range(max_length):
+    def decoder_step(token, state):
         probs, *state = run(step, [token, *state])
-        next_id = int(np.argmax(probs[0, -1]))
-        out.append(next_id)
-        if next_id == END_ID:
-            break
-        token = np.array([[next_id]], np.int32)
+        return probs[:, -1], state
+
+    source = np.asarray([translator.source_vocab.encode(normalize_input(text))], np.int32)
+    out = greedy_loop(lambda x: _as_list(run(encoder, x)), decoder_step, source, max_length)
     return translator.target_vocab.decode(out)
 
 

@@ -4,7 +4,7 @@
   dense float32 arrays padded to the longest sentence of the corpus (padding is a real
   symbol that the loss counts), ``fit`` on those arrays with ``categorical_crossentropy``;
 * **ours**: the real training path — :func:`seq2seq.data.pipeline.make_dataset` (int ids,
-  shuffled, bucketed by source length, padded per batch) into the card's model built by
+  shuffled, bucketed by source length, padded per batch) into the Keras example's model built by
   :func:`seq2seq.models.build_model`, compiled by :func:`seq2seq.training.compile_model`
   (masked loss).
 
@@ -39,7 +39,7 @@ from seq2seq.data import read_anki, split_pairs
 from seq2seq.data.pipeline import make_dataset
 from seq2seq.data.splits import Pair
 from seq2seq.models import build_model
-from seq2seq.models.lstm import DECODER_LSTM, ENCODER_LSTM, OUTPUT_LAYER
+from seq2seq.models.keras_example import DECODER_LSTM, ENCODER_LSTM, OUTPUT_LAYER
 from seq2seq.settings import TrainerSettings
 from seq2seq.training import compile_model, dtype_policy
 from seq2seq.vocab import END_ID, PAD_ID, START_ID, Vocabulary, pad_batch
@@ -125,7 +125,7 @@ def trainer_settings(setup: Setup) -> TrainerSettings:
 
 
 def build_ours(sizes: tuple[int, int], setup: Setup) -> Any:
-    """The card's model on one-hot inputs, compiled by our training path (in bfloat16 mixed
+    """The Keras example's model on one-hot inputs, compiled by our training path (in bfloat16 mixed
     precision when ``setup.bfloat16``)."""
     with dtype_policy("mixed_bfloat16" if setup.bfloat16 else "float32"):  # as training does
         ours = build_model("lstm", *sizes, units=setup.units, embedding_dim=None)

@@ -16,6 +16,7 @@ from tensorboard.plugins.hparams import api as hp
 from seq2seq.data.splits import Pair
 from seq2seq.evaluation import score
 from seq2seq.rundir import RunDir
+from seq2seq.settings import flatten
 
 log = logging.getLogger(__name__)
 
@@ -197,19 +198,8 @@ def _hparam_value(value: Any) -> bool | int | float | str:
 
 def flatten_hparams(config: dict[str, Any], groups: Sequence[str]) -> dict[str, Any]:
     """``{"model.units": 256, ...}`` from the resolved config's ``groups`` (plain values only)."""
-    flat: dict[str, Any] = {}
-
-    def walk(prefix: str, node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), value)
-        else:
-            flat[prefix] = _hparam_value(node)
-
-    for group in groups:
-        if group in config:
-            walk(group, config[group])
-    return flat
+    chosen = {group: config[group] for group in groups if group in config}
+    return {key: _hparam_value(value) for key, value in flatten(chosen).items()}
 
 
 def write_hparams(log_dir: str | Path, hparams: dict[str, Any], metrics: dict[str, Any]) -> None:

@@ -56,20 +56,31 @@ def _fail(message: str) -> NoReturn:
 
 
 def register_configs() -> None:
-    """Stores each search rule's ``decoding`` defaults in Hydra's ConfigStore as
-    ``search_rule/<name>``, the base of ``configs/decoding/<name>.yaml``.
+    """Stores every registered entry's defaults in Hydra's ConfigStore, the bases of the
+    config groups' YAML files:
 
-    The rule's ``Params`` dataclass (and :class:`seq2seq.settings.DecodingSettings`) own the
-    defaults; the YAML files only pick them up, so overrides such as
-    ``decoding.beam_size=8`` work without repeating a value.
+    * ``search_rule/<name>`` for ``configs/decoding/<name>.yaml`` (the rule's ``Params`` and
+      :class:`seq2seq.settings.DecodingSettings` own the defaults);
+    * ``model_family/<name>`` for ``configs/model/*.yaml`` (:class:`ModelOptions`);
+    * ``data_source/<name>`` for ``configs/data/<name>.yaml`` (each source's options).
+
+    The YAML files only pick the defaults up, so overrides such as ``decoding.beam_size=8``
+    or ``model.units=64`` work without a value being repeated anywhere.
     """
     from hydra.core.config_store import ConfigStore
 
+    from seq2seq.data import DATA_SOURCES
+    from seq2seq.models import FAMILIES
+    from seq2seq.registry import option_defaults
     from seq2seq.settings import decoding_config_nodes
 
     store = ConfigStore.instance()
     for name, node in decoding_config_nodes().items():
         store.store(group="search_rule", name=name, node=node, provider="seq2seq")
+    for group, registry in (("model_family", FAMILIES), ("data_source", DATA_SOURCES)):
+        for name, entry in registry.items():
+            node = {"name": name, **option_defaults(entry.options)}
+            store.store(group=group, name=name, node=node, provider="seq2seq")
 
 
 def quiet_tensorflow() -> None:

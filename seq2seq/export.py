@@ -98,6 +98,15 @@ def export_run(run_dir: str | Path, export_dir: str | Path, max_length: int | No
         raise Seq2SeqError(f"export directory already exists and is not empty: {export_dir}")
     translator = Translator.from_run_dir(run_dir)
     prepare_output_dir(export_dir.parent, "export_dir's parent")
+    export_translator(translator, export_dir, max_length)
+    log.info("exported %s to %s", run_dir, export_dir)
+    return export_dir
+
+
+def export_translator(
+    translator: Translator, export_dir: str | Path, max_length: int | None = None
+) -> Path:
+    """Writes ``translator``'s SavedModel to ``export_dir`` (atomically); returns it."""
     module = TranslationModule(translator, max_length=max_length)
     # Keras's ExportArchive tracks the Keras variables so that every loader finds them,
     # including the TF1-style ones behind saved_model_cli and TensorFlow Serving.
@@ -110,8 +119,7 @@ def export_run(run_dir: str | Path, export_dir: str | Path, max_length: int | No
         input_signature=[tf.TensorSpec([None], tf.string, name="inputs")],
     )
     atomic_write(export_dir, lambda tmp: archive.write_out(str(tmp), verbose=False))
-    log.info("exported %s to %s", run_dir, export_dir)
-    return export_dir
+    return Path(export_dir)
 
 
 def export(cfg) -> Path:

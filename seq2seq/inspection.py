@@ -181,7 +181,7 @@ def inspect_input(translator: Translator, text: str) -> Inspection:
     return Inspection(source_text, output, encoder, decoder, alignment)
 
 
-def report(found: Inspection) -> str:
+def describe(found: Inspection) -> str:
     """The inspection as text: one block per layer."""
     lines = [
         f"input: {found.source!r} ({len(found.source)} characters; the encoder also reads"
@@ -216,7 +216,7 @@ def inspect(cfg: DictConfig) -> Inspection:
             written.append(save_png(fig, out_dir / "alignment.png"))
     except OSError as exc:
         raise Seq2SeqError(f"cannot write to {out_dir}: {exc.strerror}") from None
-    text = report(found) + "".join(f"wrote {path}\n" for path in written)
+    text = describe(found) + "".join(f"wrote {path}\n" for path in written)
     sys.stdout.write(text)
     return found
 

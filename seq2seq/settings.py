@@ -19,6 +19,7 @@ from seq2seq.data.pipeline import BUCKET_SIDES
 from seq2seq.decoding import SEARCH_RULES, SearchRule
 from seq2seq.distribute import STRATEGIES
 from seq2seq.errors import Seq2SeqError
+from seq2seq.registry import make_options
 
 OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD", "adamw": "AdamW"}
 # What trainer.early_stopping / trainer.reduce_lr may watch (val_chrf and val_exact_match
@@ -67,7 +68,7 @@ def resume_conflicts(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
     Keys under :data:`RESUMABLE` may differ. A key only one side has is ignored: the code that
     wrote the run did not know that setting.
     """
-    old, new = _flatten(saved), _flatten(now)
+    old, new = flatten(saved), flatten(now)
     found = []
     for key in sorted(old.keys() & new.keys()):
         if any(key == p or key.startswith(p + ".") for p in RESUMABLE):
@@ -80,13 +81,13 @@ def resume_conflicts(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
     return found
 
 
-def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(node, dict):
-        return {prefix: node}
+def flatten(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"model": {"units": 8}}`` -> ``{"model.units": 8}`` (dotted keys of the leaves)."""
     flat: dict[str, Any] = {}
     for key, value in node.items():
-        flat.update(_flatten(value, f"{prefix}{key}." if isinstance(value, dict) else ""))
-        if not isinstance(value, dict):
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
             flat[f"{prefix}{key}"] = value
     return flat
 
@@ -121,10 +122,8 @@ class DecodingSettings:
         """Parses a ``decoding`` node; ``seed`` feeds a rule parameter named ``seed``."""
         values = dict(plain(node) or {})
         name = values.pop("name", cls.name)
-        if name not in SEARCH_RULES:
-            raise Seq2SeqError(f"decoding={name!r} is unknown; choose one of {list(SEARCH_RULES)}")
+        rule = SEARCH_RULES.get(name)
         shared = {f.name: values.pop(f.name) for f in cls._shared_fields() if f.name in values}
-        rule = SEARCH_RULES[name]
         if SEED_PARAM in {f.name for f in dataclasses.fields(rule.Params)}:
             values.setdefault(SEED_PARAM, optional_seed(seed))
         return cls(name=name, **shared, params=rule.params(**values))
@@ -150,7 +149,7 @@ class DecodingSettings:
     @property
     def rule(self) -> type[SearchRule]:
         """The search rule class."""
-        return SEARCH_RULES[self.name]
+        return SEARCH_RULES.get(self.name)
 
     def options(self) -> dict[str, Any]:
         """Keyword arguments of :meth:`seq2seq.translation.Translator.candidates`."""
@@ -378,6 +377,7 @@ class TrainSettings:
     @classmethod
     def from_config(cls, cfg: DictConfig) -> TrainSettings:
         """Parses and checks a composed training config before any data is loaded."""
+        from seq2seq.data import data_options
         from seq2seq.models import model_family
 
         resolved = plain(cfg)
@@ -393,17 +393,8 @@ class TrainSettings:
                 " shuffle the data the same way to take its own share of each batch"
             )
         data = dict(resolved["data"])
-        if data.get("num_samples") is not None:
-            positive("data.num_samples", data["num_samples"])
-        for key in ("max_length", "val_size", "test_size"):
-            if data.get(key) is not None:
-                positive(f"data.{key}", data[key])
-        if "streaming" in data:
-            switch("data.streaming", data["streaming"])
-        try:
-            options = family.options(**model)
-        except TypeError as exc:
-            raise Seq2SeqError(f"model.name={family.name}: {exc}") from None
+        data_options(str(data.get("name")), **{k: v for k, v in data.items() if k != "name"})
+        options = make_options(family.options, "model", model)
         return cls(
             output_dir=str(resolved["paths"]["output_dir"]),
             seed=seed,

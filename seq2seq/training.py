@@ -198,7 +198,7 @@ def train_in(
     log.info("saved %s", run.model_file)
     metrics = evaluate_final(inference, datasets, translator, splits, run, clock.seconds())
     run.write_metrics(metrics)
-    report(run, settings, metrics)
+    log_summary(run, settings, metrics)
     return metrics.get(settings.optimized_metric) if settings.optimized_metric else None
 
 
@@ -455,7 +455,9 @@ def fit(
             initial_epoch=initial_epoch,
             callbacks=[
                 *sync,  # first: validation decoding uses the float32 twin
-                *callbacks(trainer, run, translator, splits, clock, dist, initial_epoch > 0),
+                *training_callbacks(
+                    trainer, run, translator, splits, clock, dist, initial_epoch > 0
+                ),
             ],
             verbose=1 if trainer.progress_bar else 0,
             shuffle=False,  # the dataset reshuffles itself every epoch
@@ -476,7 +478,7 @@ def fit(
         )
 
 
-def callbacks(
+def training_callbacks(
     trainer: TrainerSettings,
     run: RunDir,
     translator: Translator,
@@ -571,7 +573,7 @@ def evaluate_final(
     return metrics
 
 
-def report(run: RunDir, settings: TrainSettings, metrics: dict[str, Any]) -> None:
+def log_summary(run: RunDir, settings: TrainSettings, metrics: dict[str, Any]) -> None:
     """Logs the metrics and writes the HParams summary for TensorBoard."""
     hparams = flatten_hparams(settings.resolved, ("data", "model", "trainer", "decoding"))
     write_hparams(run.tensorboard_dir, hparams | {"seed": str(settings.seed)}, metrics)

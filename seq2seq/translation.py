@@ -126,11 +126,10 @@ class Translator:
 
     def search(self, name: str = "greedy", jit_compile: bool = False) -> SearchRule:
         """The compiled search rule ``name`` (``greedy``, ``beam``, ``sample``), built once."""
-        if name not in SEARCH_RULES:
-            raise Seq2SeqError(f"unknown decoding {name!r}; choose one of {list(SEARCH_RULES)}")
+        rule = SEARCH_RULES.get(name)
         key = (name, bool(jit_compile))
         if key not in self._searches:
-            self._searches[key] = SEARCH_RULES[name](self.model, jit_compile=bool(jit_compile))
+            self._searches[key] = rule(self.model, jit_compile=bool(jit_compile))
         return self._searches[key]
 
     def candidates(
@@ -160,7 +159,7 @@ class Translator:
             progress: show a progress bar on stderr.
             jit_compile: run the decode loop as one XLA program (faster; each new batch
                 shape compiles once, so source widths are padded to multiples of 16).
-            params: the rule's checked parameters (``SEARCH_RULES[decoding].params(...)``);
+            params: the rule's checked parameters (``SEARCH_RULES.get(decoding).params(...)``);
                 or give them as keywords:
             **param_values: the rule's parameters (``beam_size``, ``length_penalty``,
                 ``temperature``, ``top_k``, ``seed``); unset ones take the rule's defaults.

@@ -4,8 +4,9 @@ import sys
 import keras
 import pytest
 
-from seq2seq.inspection import TRAILING_PAD, inspect_input, report
+from seq2seq.inspection import TRAILING_PAD, describe, inspect_input
 from seq2seq.models import build_model
+from seq2seq.rundir import RunDir
 from seq2seq.translation import Translator
 from seq2seq.vocab import Vocabulary
 from tests.conftest import ROOT
@@ -45,7 +46,7 @@ def test_bidirectional_backward_half_ends_at_the_first_step():
     assert "h_backward: no" in top.checks[1] and top.checks[2].endswith("h_backward: yes")
     assert found.decoder[0].sequence.shape[1] == 12  # twice as wide as units
     assert found.alignment.shape == (len(found.output) + 1, 3)
-    text = report(found)
+    text = describe(found)
     assert "return_sequences output: (1, 6, 12)" in text
     assert "return_state states: h_forward (1, 6), h_backward (1, 6)" in text
 
@@ -72,4 +73,24 @@ def test_script_errors_are_one_line_with_status_2(tmp_path, args, message):
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 2 and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_model_without_recurrent_layers_gets_a_one_line_error_with_status_2(tmp_path):
+    run = RunDir(tmp_path / "conv_run")
+    run.path.mkdir()
+    keras.utils.set_random_seed(0)
+    model = build_model("lstm", len(CHARS), len(CHARS), units=6, encoder="conv", bridge="dense")
+    run.save_model(model.training)
+    run.write_vocab(CHARS, CHARS, {"max_source_length": 10, "max_target_length": 10})
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "inspect.py"), f"run_dir={run.path}", "input=abc"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: the conv encoder has no recurrent layers to trace (the inspector traces"
+        " recurrent encoders only)"
+    ]
     assert "Traceback" not in result.stderr

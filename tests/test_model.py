@@ -5,7 +5,12 @@ import pytest
 from seq2seq.data.pipeline import SOURCE_KEY, TARGET_IN_KEY
 from seq2seq.layers import TimeDistributed
 from seq2seq.models import build_model, load_model
-from seq2seq.models.lstm import DECODER_LSTM, ENCODER_LSTM, SOURCE_EMBEDDING, TARGET_EMBEDDING
+from seq2seq.models.keras_example import (
+    DECODER_LSTM,
+    ENCODER_LSTM,
+    SOURCE_EMBEDDING,
+    TARGET_EMBEDDING,
+)
 from seq2seq.rundir import RunDir
 from seq2seq.vocab import START_ID
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 import codecs
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+from seq2seq.data.sources import DATA_SOURCES, DataSource, SourceOptions
 from seq2seq.data.splits import Pair, Splits, split_pairs
 from seq2seq.errors import Seq2SeqError
 
@@ -143,13 +145,82 @@ def _raw_lines(path: Path) -> Iterator[bytes]:
         yield (line + "\n").encode("utf-8", "surrogateescape")
 
 
+@dataclass(frozen=True)
+class AnkiOptions(SourceOptions):
+    """``data=anki`` settings (also :class:`SourceOptions`).
+
+    Attributes:
+        path: the file (relative paths resolve against the launch directory); required.
+        num_samples: use the first N usable lines (None: all), like the Keras example.
+        reverse: swap the columns (translate the second language into the first).
+        val_fraction: share of the pairs held out for validation.
+        test_fraction: share of the pairs held out for testing.
+        val_size: exact validation pair count, overriding the fraction (for big corpora).
+        test_size: exact test pair count, overriding the fraction.
+        seed: seed of the train/validation/test shuffle (None: a fresh draw each time).
+        strict: refuse the file at its first bad line instead of skipping bad lines.
+    """
+
+    path: str | None = None
+    num_samples: int | None = 10_000
+    reverse: bool = False
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    val_size: int | None = None
+    test_size: int | None = None
+    seed: int | None = 0
+    strict: bool = False
+    max_length: int | None = 256
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.path:
+            raise Seq2SeqError("data.path is required for data=anki (e.g. data.path=fra.txt)")
+
+
+@DATA_SOURCES.register("anki")
+class AnkiSource(DataSource):
+    """Sentence pairs from an Anki / Tatoeba file."""
+
+    options = AnkiOptions
+
+    @classmethod
+    def load(cls, opts: AnkiOptions) -> Splits:
+        return load_anki(
+            opts.path,
+            num_samples=opts.num_samples,
+            reverse=opts.reverse,
+            val_fraction=opts.val_fraction,
+            test_fraction=opts.test_fraction,
+            seed=opts.seed,
+            strict=opts.strict,
+            val_size=opts.val_size,
+            test_size=opts.test_size,
+        )
+
+    @classmethod
+    def stream(cls, opts: AnkiOptions) -> Splits:
+        from seq2seq.data.stream import stream_anki  # it reads files with this module
+
+        return stream_anki(
+            opts.path,
+            val_size=opts.val_size,
+            test_size=opts.test_size,
+            num_samples=opts.num_samples,
+            reverse=opts.reverse,
+            seed=opts.seed,
+            strict=opts.strict,
+            max_length=opts.max_length,
+        )
+
+
 def load_anki(
     path: str | Path,
     num_samples: int | None = None,
     reverse: bool = False,
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.1,
-    seed: int | None = 0,
+    val_fraction: float = AnkiOptions.val_fraction,
+    test_fraction: float = AnkiOptions.test_fraction,
+    seed: int | None = AnkiOptions.seed,
     strict: bool = False,
     val_size: int | None = None,
     test_size: int | None = None,

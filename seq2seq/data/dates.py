@@ -19,7 +19,9 @@ import random
 import sys
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from seq2seq.data.sources import DATA_SOURCES, DataSource, SourceOptions
 from seq2seq.data.splits import Pair, Splits, split_sizes
 
 FIRST_DATE = dt.date(1900, 1, 1)
@@ -199,11 +201,45 @@ def generate_pairs(
     ]
 
 
+@dataclass(frozen=True)
+class DatesOptions(SourceOptions):
+    """``data=dates`` settings (also :class:`SourceOptions`).
+
+    Attributes:
+        num_samples: total pairs over train + validation + test.
+        val_fraction: share of the calendar (and of the pairs) for validation.
+        test_fraction: share of the calendar (and of the pairs) for testing.
+        seed: generation seed (independent of the training seed, so every run sees the
+            same task); the same seed always gives the same splits.
+        languages: optional weights of the renderings, e.g. ``{en: 1.0, fr: 0.0,
+            numeric: 0.0}``; None = the default mix.
+    """
+
+    num_samples: int = 100_000
+    val_fraction: float = 0.05
+    test_fraction: float = 0.05
+    seed: int | None = 0
+    languages: dict[str, float] | None = None
+
+
+@DATA_SOURCES.register("dates")
+class DatesSource(DataSource):
+    """The built-in task: dates written by people -> ISO ``YYYY-MM-DD``."""
+
+    options = DatesOptions
+
+    @classmethod
+    def load(cls, opts: DatesOptions) -> Splits:
+        return load_dates(
+            opts.num_samples, opts.val_fraction, opts.test_fraction, opts.seed or 0, opts.languages
+        )
+
+
 def load_dates(
     num_samples: int,
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.1,
-    seed: int = 0,
+    val_fraction: float = DatesOptions.val_fraction,
+    test_fraction: float = DatesOptions.test_fraction,
+    seed: int = DatesOptions.seed,
     languages: dict[str, float] | None = None,
 ) -> Splits:
     """Generates the dates task, split disjointly by calendar date.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import tensorflow as tf
 
 from seq2seq.checks import non_negative, positive
-from seq2seq.decoding.search import SearchRule
+from seq2seq.decoding.search import SEARCH_RULES, SearchRule
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,10 @@ class BeamParams:
         non_negative("decoding.length_penalty", self.length_penalty, float)
 
 
+@SEARCH_RULES.register("beam")
 class BeamSearch(SearchRule):
     """Keeps the ``beam_size`` best partial translations at every step."""
 
-    name = "beam"
     Params = BeamParams
     reorders = True
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from seq2seq.decoding.search import SearchRule
+from seq2seq.decoding.search import SEARCH_RULES, SearchRule
 
 
+@SEARCH_RULES.register("greedy")
 class GreedySearch(SearchRule):
     """The most probable token at every step (one hypothesis per sequence)."""
 
-    name = "greedy"
     compact_from = 128
 
     def select(self, log_probs, scores, step):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import tensorflow as tf
 
 from seq2seq.checks import non_negative, positive
-from seq2seq.decoding.search import NEG_INF, SearchRule
+from seq2seq.decoding.search import NEG_INF, SEARCH_RULES, SearchRule
 from seq2seq.errors import Seq2SeqError
 
 
@@ -37,13 +37,13 @@ class SamplingParams:
             raise Seq2SeqError(f"seed must fit in 32 bits, got {self.seed!r}")
 
 
+@SEARCH_RULES.register("sample")
 class RandomSampling(SearchRule):
     """Samples each token from the softmax at ``temperature``, optionally among the ``top_k``.
 
     Reproducible for a given ``seed`` (stateless random ops keyed by seed and step).
     """
 
-    name = "sample"
     Params = SamplingParams
 
     def select(self, log_probs, scores, step, temperature, top_k, seed):

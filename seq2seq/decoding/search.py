@@ -27,9 +27,12 @@ import tensorflow as tf
 
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models.base import Seq2SeqModel
+from seq2seq.registry import Registry
 from seq2seq.vocab import END_ID, PAD_ID, START_ID
 
 NEG_INF = -1e9
+#: The search rules by ``decoding.name`` (``decoding=<name>`` picks one).
+SEARCH_RULES: Registry = Registry("search rule", "decoding")
 _DTYPES = {"int": tf.int32, "float": tf.float32, "int | None": tf.int32}
 
 
@@ -67,7 +70,7 @@ def _batch_shape(x: tf.Tensor) -> tf.TensorShape:
 class SearchRule:
     """The shared compiled loop; subclasses define :meth:`select` (and maybe more)."""
 
-    #: Name in config (``decoding.name``).
+    #: Name in config (``decoding.name``); set by ``SEARCH_RULES.register``.
     name: ClassVar[str] = ""
     #: The rule's parameters: a frozen dataclass with defaults that checks its values.
     Params: ClassVar[type] = NoParams

@@ -1,33 +1,36 @@
-"""Model families behind one contract (:class:`Seq2SeqModel`), chosen by ``model.name``.
+"""Model families behind one contract (:class:`Seq2SeqModel`), composed from parts.
 
-A new family is one module in this package that subclasses :class:`Seq2SeqModel` and
-decorates itself with ``@register("<name>")``, plus ``configs/model/<name>.yaml``: every
-module here is imported (and so registered) when the package is.
+``model.name`` picks a family (``FAMILIES``), ``model.encoder`` an encoder (``ENCODERS``),
+``model.bridge`` a bridge (``BRIDGES``). A new part or family is one module in this package
+(or in ``encoders/``) that registers itself, plus a YAML file in ``configs/model/``: every
+module here is imported, and so registered, with the package.
 """
 
-import importlib
-import pkgutil
-
-from seq2seq.models.base import Seq2SeqModel
+from seq2seq.models.base import CapabilityError, RecurrentStack, Seq2SeqModel
+from seq2seq.models.options import ModelOptions
 from seq2seq.models.registry import (
-    MODELS,
+    BRIDGES,
+    ENCODERS,
+    FAMILIES,
     build_model,
     load_model,
     model_family,
-    register,
     wrap_training_model,
 )
+from seq2seq.registry import import_modules
 
-for _module in pkgutil.iter_modules(__path__):
-    if _module.name not in ("base", "registry"):
-        importlib.import_module(f"{__name__}.{_module.name}")
+import_modules(__name__, __path__, skip=("base", "registry", "options"))
 
 __all__ = [
-    "MODELS",
+    "BRIDGES",
+    "ENCODERS",
+    "FAMILIES",
+    "CapabilityError",
+    "ModelOptions",
+    "RecurrentStack",
     "Seq2SeqModel",
     "build_model",
     "load_model",
     "model_family",
-    "register",
     "wrap_training_model",
 ]

@@ -16,15 +16,39 @@ tested against (and the textbook loop the benchmark times):
 * ``encoder``: ``source`` -> the flat list ``tf.nest.flatten(state)``;
 * ``decoder_step``: ``[token [batch, 1], *flat state]`` ->
   ``[probs [batch, 1, vocab], *flat state]``.
+
+The contract in full (``tests/test_families.py`` runs it on every registered family and
+part; a family fails it if any point does not hold):
+
+1. ``encode`` is invariant to right padding: ``x`` and ``x`` + PAD columns give the same
+   state (tensors with a time axis: the same over ``x``'s steps) and the same next steps;
+2. ``step`` equals the oracle step in probabilities, and the training model's
+   teacher-forced probabilities equal the oracle's step by step;
+3. the compiled greedy / beam / sampling loops (with and without XLA) equal the oracle
+   loop, and beam scores are the oracle's log-probabilities;
+4. the training model saves and loads with ``safe_mode=True`` (a family is told by its Keras
+   model's name, :meth:`Seq2SeqModel.keras_names`), builds under ``mixed_bfloat16``, and its
+   SavedModel export translates as the :class:`~seq2seq.translation.Translator` does.
+
+Required: everything marked abstract below. Optional capabilities: :meth:`alignments`
+(attention weights; None without attention) and :meth:`recurrent_stack` (the inspector's
+layer traces; raises :class:`CapabilityError`, a one-line error for the user, by default).
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import keras
 import tensorflow as tf
+
+from seq2seq.errors import Seq2SeqError
+
+
+class CapabilityError(Seq2SeqError):
+    """A model lacks an optional capability (e.g. recurrent layers for the inspector)."""
 
 
 @dataclass
@@ -47,7 +71,7 @@ class RecurrentStack:
     starts: list
 
 
-class Seq2SeqModel:
+class Seq2SeqModel(ABC):
     """Base class of the model families; see the module docstring for the contract.
 
     Attributes:
@@ -58,7 +82,7 @@ class Seq2SeqModel:
             ``[probs, *state]``.
     """
 
-    #: Registry name (``model.name`` in config); set by :func:`seq2seq.models.register`.
+    #: Registry name (``model.name`` in config); set by ``FAMILIES.register``.
     name: ClassVar[str] = ""
     #: The Keras training model's name, which tells the family of a saved ``model.keras``.
     keras_name: ClassVar[str] = ""
@@ -73,41 +97,47 @@ class Seq2SeqModel:
     @classmethod
     def keras_names(cls) -> tuple[str, ...]:
         """Names of the Keras training models this family loads."""
-        return tuple(n for n in (cls.keras_name, getattr(cls, "variant_keras_name", "")) if n)
+        return (cls.keras_name,)
 
     # --- building and loading (each family) --------------------------------------------------
     @classmethod
+    @abstractmethod
     def build(cls, source_vocab_size: int, target_vocab_size: int, **options: Any) -> Seq2SeqModel:
         """A new, uncompiled model; ``options`` are the family's ``model.*`` settings."""
-        raise NotImplementedError
 
     @classmethod
+    @abstractmethod
     def from_training_model(cls, training: keras.Model) -> Seq2SeqModel:
         """Wraps a (loaded) training model, rebuilding the oracle models from its layers."""
-        raise NotImplementedError
 
     # --- the contract ------------------------------------------------------------------------
     @property
+    @abstractmethod
     def source_vocab_size(self) -> int:
         """Number of source ids the model reads (reserved ids included)."""
-        raise NotImplementedError
 
     @property
+    @abstractmethod
     def target_vocab_size(self) -> int:
         """Number of target ids the model predicts (reserved ids included)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def encode(self, source: tf.Tensor) -> Any:
         """The decoder's initial state for ``[batch, time]`` int32 source ids (PAD = 0)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def step(self, tokens: tf.Tensor, state: Any) -> tuple[tf.Tensor, Any]:
         """One decoder step: ``[batch]`` int32 tokens -> ``([batch, vocab] probs, new state)``."""
-        raise NotImplementedError
 
     def recurrent_stack(self) -> RecurrentStack:
-        """The model's recurrent layers in order (for the inspector)."""
-        raise NotImplementedError
+        """The model's recurrent layers in order (for the inspector); optional.
+
+        Raises:
+            CapabilityError: the model has none to trace.
+        """
+        raise CapabilityError(
+            f"model family {self.name!r} has no recurrent layers for the inspector to trace"
+        )
 
     def alignments(self, source: Any, target_in: Any) -> tf.Tensor | None:
         """Attention weights ``[batch, target, source]`` when the decoder reads

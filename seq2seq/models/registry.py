@@ -1,65 +1,52 @@
-"""The model registry: family name (``model.name``) -> :class:`Seq2SeqModel` subclass."""
+"""The model registries and the functions that build and load models through them.
+
+* ``FAMILIES`` (``model.name``): :class:`~seq2seq.models.base.Seq2SeqModel` subclasses;
+* ``ENCODERS`` (``model.encoder``): encoder parts (``seq2seq/models/encoders/``);
+* ``BRIDGES`` (``model.bridge``): bridges (:mod:`seq2seq.models.bridges`).
+"""
 
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import keras
 
 from seq2seq.errors import Seq2SeqError
-from seq2seq.models.base import Seq2SeqModel
+from seq2seq.registry import Registry
 
-MODELS: dict[str, type[Seq2SeqModel]] = {}
-
-M = TypeVar("M", bound=type[Seq2SeqModel])
-
-
-def register(name: str) -> Callable[[M], M]:
-    """Class decorator: makes a family available as ``model.name=<name>``."""
-
-    def add(cls: M) -> M:
-        if name in MODELS:
-            raise ValueError(f"model family {name!r} is registered twice")
-        cls.name = name
-        MODELS[name] = cls
-        return cls
-
-    return add
+FAMILIES: Registry = Registry("model family", "model.name")
+ENCODERS: Registry = Registry("encoder", "model.encoder")
+BRIDGES: Registry = Registry("bridge", "model.bridge")
 
 
-def model_family(name: str) -> type[Seq2SeqModel]:
+def model_family(name: str) -> type:
     """The family registered as ``name``.
 
     Raises:
         Seq2SeqError: no family has that name.
     """
-    if name not in MODELS:
-        raise Seq2SeqError(f"model.name={name!r} is unknown; choose one of {sorted(MODELS)}")
-    return MODELS[name]
+    return FAMILIES.get(name)
 
 
-def build_model(
-    name: str, source_vocab_size: int, target_vocab_size: int, **options: Any
-) -> Seq2SeqModel:
+def build_model(name: str, source_vocab_size: int, target_vocab_size: int, **options: Any):
     """A new model of family ``name``; ``options`` are its ``model.*`` settings."""
     return model_family(name).build(source_vocab_size, target_vocab_size, **options)
 
 
-def wrap_training_model(training: keras.Model) -> Seq2SeqModel:
+def wrap_training_model(training: keras.Model):
     """The family object around a loaded training model, chosen by the Keras model's name."""
-    for family in MODELS.values():
+    for family in FAMILIES:
         if training.name in family.keras_names():
             return family.from_training_model(training)
-    known = sorted(name for family in MODELS.values() for name in family.keras_names())
+    known = sorted(name for family in FAMILIES for name in family.keras_names())
     raise Seq2SeqError(
         f"not a seq2seq model: its Keras model is named {training.name!r}, expected one of {known}"
     )
 
 
-def load_model(path: str | Path, compile: bool = False) -> Seq2SeqModel:
+def load_model(path: str | Path, compile: bool = False):
     """Loads a saved training model with ``safe_mode=True`` and wraps it in its family.
 
     Raises:

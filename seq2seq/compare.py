@@ -3,7 +3,7 @@
 ``python scripts/compare_runs.py outputs/train/a outputs/train/b ...`` prints one Markdown
 row per run: test chrF, BLEU, exact match, epochs, training minutes and training pairs/s
 (epochs x training pairs / training seconds, so it includes validation time). A resumed
-run's ``train/seconds`` counts its last process only; ``?`` where it is 0.
+run's ``train/seconds`` counts every process that trained it; ``?`` where it is 0.
 """
 
 from __future__ import annotations

@@ -1,0 +1,243 @@
+"""Decoder parts: recurrent layers, with or without attention, with or without input feeding.
+
+A decoder owns the target embedding and the output layer, and knows its decode-loop state:
+``start_state`` lays out the flat state the compiled loop carries (each layer's states, then
+what the attention reads), and ``step_model`` is the oracle Keras model of one step over it.
+
+* :class:`RecurrentDecoder` (layers ``decoder_<cell>_1 .. _D``; the Keras example's is
+  ``decoder_lstm``), then with ``model.attention`` a ``keras.layers.Attention`` (``luong``,
+  dot-product scores) or ``AdditiveAttention`` (``bahdanau``) over the encoder's sequence
+  with padding masked, and ``attention_combine``: ``tanh(W [context; h])``, the attentional
+  vector the output layer reads (Luong et al. 2015). State: every layer's states, then
+  (with attention) the memory and its mask.
+* :class:`FeedingDecoder` (``model.input_feeding=true``): one
+  :class:`seq2seq.layers.InputFeedingDecoder` layer (``decoder_feeding``) that runs the cells
+  and the attention step by step, feeding each attentional vector into the next step. State:
+  every cell's states, the attentional vector, the memory and the source ids.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+from seq2seq.layers import InputFeedingDecoder
+from seq2seq.models.encoders.recurrent import CELLS, find_stack, layer_names
+from seq2seq.models.io import OUTPUT_LAYER, TARGET_EMBEDDING, output_layer, token_layer
+from seq2seq.models.parts import PartSpec, states_per_cell, zero_state
+from seq2seq.vocab import PAD_ID
+
+ATTENTION = "attention"
+ATTENTION_COMBINE = "attention_combine"
+FEEDING_DECODER = "decoder_feeding"
+ATTENTIONS = {"luong": keras.layers.Attention, "bahdanau": keras.layers.AdditiveAttention}
+
+
+def _flat(groups: list[list[Any]]) -> list[Any]:
+    return [s for group in groups for s in group]
+
+
+def _state_inputs(widths: list[list[int]]) -> list[list[Any]]:
+    return [
+        [keras.Input(shape=(w,), name=f"state_{i}_{j}") for j, w in enumerate(row)]
+        for i, row in enumerate(widths)
+    ]
+
+
+class RecurrentDecoder:
+    """Stacked LSTM/GRU layers, optional attention, the output layer."""
+
+    def __init__(self, cell, embedding, layers, attention, combine, output) -> None:
+        self.cell, self.embedding, self.layers = cell, embedding, layers
+        self.attention, self.combine, self.output = attention, combine, output
+
+    @classmethod
+    def create(cls, spec: PartSpec, width: int) -> RecurrentDecoder:
+        """New layers ``width`` wide (the encoder's state width)."""
+        opts = spec.options
+        names = layer_names("decoder", spec.cell, opts.decoder_layers, spec.keras_example)
+        layers = [
+            CELLS[spec.cell](
+                width,
+                return_sequences=True,
+                return_state=True,
+                dropout=opts.dropout,
+                recurrent_dropout=opts.recurrent_dropout,
+                name=name,
+            )
+            for name in names
+        ]
+        attention = combine = None
+        if opts.attention:
+            attention = ATTENTIONS[opts.attention](name=ATTENTION)
+            combine = keras.layers.Dense(width, activation="tanh", name=ATTENTION_COMBINE)
+        embedding = token_layer(spec.target_vocab_size, opts.embedding_dim, TARGET_EMBEDDING)
+        return cls(
+            spec.cell, embedding, layers, attention, combine, output_layer(spec.target_vocab_size)
+        )
+
+    @classmethod
+    def find(cls, by_name: dict[str, keras.layers.Layer]) -> RecurrentDecoder | None:
+        found = find_stack(by_name, "decoder")
+        if found is None:
+            return None
+        cell, layers = found
+        return cls(
+            cell,
+            by_name[TARGET_EMBEDDING],
+            layers,
+            by_name.get(ATTENTION),
+            by_name.get(ATTENTION_COMBINE),
+            by_name[OUTPUT_LAYER],
+        )
+
+    @property
+    def reads_memory(self) -> bool:
+        return self.attention is not None
+
+    def state_widths(self) -> list[list[int]]:
+        return [[int(layer.units)] * states_per_cell(self.cell) for layer in self.layers]
+
+    def run(self, target_in, initial, memory=None, memory_mask=None, scores=False):
+        """Teacher-forced decoding from ``initial`` (per layer; None = zeros): returns the
+        probabilities, every layer's final states and (``scores=True``) the attention."""
+        x = self.embedding(target_in)
+        finals, weights = [], None
+        for layer, init in zip(self.layers, initial, strict=True):
+            x, *states = layer(x, initial_state=init)
+            finals.append(states)
+        if self.attention is not None:
+            kwargs: dict[str, Any] = {"return_attention_scores": True} if scores else {}
+            if memory_mask is not None:  # else the Keras masks of x and memory apply
+                kwargs["mask"] = [None, memory_mask]
+            context = self.attention([x, memory], **kwargs)
+            if scores:
+                context, weights = context
+            joined = keras.layers.Concatenate(name="attention_inputs")([context, x])
+            x = self.combine(joined)
+        return self.output(x), finals, weights
+
+    def start_state(self, initial, memory, source) -> list[Any]:
+        """The flat decode-loop state before the first step (zeros where ``initial`` has
+        None), for the oracle encoder model."""
+        dtype = self.embedding.compute_dtype
+        widths = self.state_widths()
+        groups = [
+            init if init is not None else [zero_state(source, w, dtype) for w in widths[i]]
+            for i, init in enumerate(initial)
+        ]
+        extra = [memory, ops.not_equal(source, PAD_ID)] if self.reads_memory else []
+        return _flat(groups) + extra
+
+    def step_model(self, memory_width: int) -> keras.Model:
+        """The oracle step: ``[token, *state]`` -> ``[probs, *state]``."""
+        token = keras.Input(shape=(None,), dtype="int32", name="token")
+        groups = _state_inputs(self.state_widths())
+        extra = []
+        if self.reads_memory:
+            extra = [
+                keras.Input(shape=(None, memory_width), name="memory"),
+                keras.Input(shape=(None,), dtype="bool", name="memory_mask"),
+            ]
+        probs, finals, _ = self.run(token, groups, *extra)
+        return keras.Model(
+            [token, *_flat(groups), *extra], [probs, *_flat(finals), *extra], name="decoder_step"
+        )
+
+    def alignments(self, state: list[Any], target_in) -> Any:
+        """Attention weights ``[batch, target, source]`` from a start state; None without
+        attention."""
+        if not self.reads_memory:
+            return None
+        per = states_per_cell(self.cell)
+        groups = [state[i : i + per] for i in range(0, len(state) - 2, per)]
+        _, _, weights = self.run(target_in, groups, *state[-2:], scores=True)
+        return weights
+
+    def recurrent_layers(self) -> list[keras.layers.Layer]:
+        return list(self.layers)
+
+
+class FeedingDecoder:
+    """Stacked cells and attention with input feeding, in one layer."""
+
+    def __init__(self, embedding, feeding: InputFeedingDecoder, output) -> None:
+        self.embedding, self.feeding, self.output = embedding, feeding, output
+
+    @classmethod
+    def create(cls, spec: PartSpec, width: int) -> FeedingDecoder:
+        opts = spec.options
+        feeding = InputFeedingDecoder(
+            width, spec.cell, opts.decoder_layers, opts.attention, name=FEEDING_DECODER
+        )
+        embedding = token_layer(spec.target_vocab_size, opts.embedding_dim, TARGET_EMBEDDING)
+        return cls(embedding, feeding, output_layer(spec.target_vocab_size))
+
+    @classmethod
+    def find(cls, by_name: dict[str, keras.layers.Layer]) -> FeedingDecoder | None:
+        if FEEDING_DECODER not in by_name:
+            return None
+        return cls(by_name[TARGET_EMBEDDING], by_name[FEEDING_DECODER], by_name[OUTPUT_LAYER])
+
+    reads_memory = True
+
+    @property
+    def cell(self) -> str:
+        return self.feeding.cell_type
+
+    def state_widths(self) -> list[list[int]]:
+        per = self.feeding.states_per_cell
+        return [[self.feeding.units] * per for _ in range(self.feeding.num_layers)]
+
+    def run(self, target_in, given, memory, source, scores=False):
+        """Teacher-forced decoding; ``given`` is the full flat state or the top cells' states
+        (the rest start at zero). Returns probabilities, ``[final flat state]``, weights."""
+        a, final, weights = self.feeding(
+            self.embedding(target_in), initial_state=given, memory=memory, source=source
+        )
+        return self.output(a), [final], weights
+
+    def training_states(self, initial: list[list[Any] | None]) -> list[Any]:
+        """The given (top) states for the training graph, without zeros built by plain ops."""
+        return _flat([init for init in initial if init is not None])
+
+    def start_state(self, initial, memory, source) -> list[Any]:
+        dtype = self.embedding.compute_dtype
+        width = self.feeding.units
+        groups = [
+            init if init is not None else [zero_state(source, w, dtype) for w in widths]
+            for init, widths in zip(initial, self.state_widths(), strict=True)
+        ]
+        return [*_flat(groups), zero_state(source, width, dtype), memory, source]
+
+    def step_model(self, memory_width: int) -> keras.Model:
+        token = keras.Input(shape=(None,), dtype="int32", name="token")
+        flat = _flat(_state_inputs(self.state_widths()))
+        flat.append(keras.Input(shape=(self.feeding.units,), name="attentional"))
+        memory = keras.Input(shape=(None, memory_width), name="memory")
+        source = keras.Input(shape=(None,), dtype="int32", name="source_ids")
+        probs, finals, _ = self.run(token, flat, memory, source)
+        return keras.Model(
+            [token, *flat, memory, source], [probs, *_flat(finals), memory, source],
+            name="decoder_step",
+        )  # fmt: skip
+
+    def alignments(self, state: list[Any], target_in) -> Any:
+        _, _, weights = self.run(target_in, state[:-2], *state[-2:])
+        return weights
+
+    def recurrent_layers(self) -> list[keras.layers.Layer]:
+        return []  # the cells run inside one layer: not traced by the inspector
+
+
+def create_decoder(spec: PartSpec, width: int) -> RecurrentDecoder | FeedingDecoder:
+    """The decoder ``spec`` asks for, ``width`` wide."""
+    kind = FeedingDecoder if spec.options.input_feeding else RecurrentDecoder
+    return kind.create(spec, width)
+
+
+def find_decoder(by_name: dict[str, keras.layers.Layer]) -> RecurrentDecoder | FeedingDecoder:
+    """The decoder of a loaded model, or None."""
+    return FeedingDecoder.find(by_name) or RecurrentDecoder.find(by_name)

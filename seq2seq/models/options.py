@@ -1,0 +1,93 @@
+"""The ``model.*`` settings: one frozen dataclass that owns their defaults and checks.
+
+``configs/model/<family>.yaml`` picks these defaults up from Hydra's ConfigStore (as
+``/model_family/<family>``), so each default lives here only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from seq2seq.checks import fraction, positive, switch
+from seq2seq.errors import Seq2SeqError
+
+#: Attention scores a decoder can use (``model.attention``).
+ATTENTIONS = ("luong", "bahdanau")
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """The ``model.*`` settings of every family (parts ignore what they do not use).
+
+    Attributes:
+        units: state width of every layer (a bidirectional encoder's decoder: twice this).
+        embedding_dim: learned character embedding width; ``None`` or 0 = one-hot inputs
+            (as in the Keras example).
+        dropout: input dropout of every recurrent layer (so between stacked layers too).
+        recurrent_dropout: dropout of the recurrent state; on a GPU it leaves the fast
+            cuDNN kernel, so training is several times slower there.
+        encoder: the encoder part (``recurrent``, ``conv``: see ``seq2seq/models/encoders``).
+        encoder_layers: stacked encoder layers (recurrent or convolution layers).
+        kernel_size: width of each convolution of the ``conv`` encoder (odd).
+        bidirectional: a bidirectional recurrent encoder (forward and backward states
+            concatenated).
+        bridge: how the encoder's final states become the decoder's initial states:
+            ``direct`` (handed over as they are, the Keras example's way), ``dense`` (a
+            learned ``tanh`` projection per decoder state) or ``zeros``.
+        decoder_layers: stacked decoder layers.
+        attention: ``null`` (none), ``luong`` or ``bahdanau``.
+        input_feeding: feed each step's attentional vector into the next step's input
+            (Luong et al. 2015); needs ``attention``. Its decoder cells have no dropout.
+    """
+
+    units: int = 128
+    embedding_dim: int | None = 64
+    dropout: float | None = 0.0
+    recurrent_dropout: float | None = 0.0
+    encoder: str = "recurrent"
+    encoder_layers: int = 1
+    kernel_size: int = 3
+    bidirectional: bool = False
+    bridge: str = "direct"
+    decoder_layers: int = 1
+    attention: str | None = None
+    input_feeding: bool = False
+
+    def __post_init__(self) -> None:
+        for key in ("units", "encoder_layers", "decoder_layers", "kernel_size"):
+            object.__setattr__(self, key, positive(f"model.{key}", getattr(self, key)))
+        if self.kernel_size % 2 == 0:
+            raise Seq2SeqError(f"model.kernel_size must be odd, got {self.kernel_size}")
+        if self.embedding_dim:
+            positive("model.embedding_dim", self.embedding_dim)
+        for key in ("dropout", "recurrent_dropout"):
+            if getattr(self, key) is None:  # null in config: none
+                object.__setattr__(self, key, 0.0)
+            object.__setattr__(self, key, fraction(f"model.{key}", getattr(self, key)))
+        switch("model.bidirectional", self.bidirectional)
+        if self.attention is not None and self.attention not in ATTENTIONS:
+            raise Seq2SeqError(
+                f"model.attention must be null, luong or bahdanau, got {self.attention!r}"
+            )
+        switch("model.input_feeding", self.input_feeding)
+        if self.input_feeding and self.attention is None:
+            raise Seq2SeqError("model.input_feeding=true needs model.attention (luong or bahdanau)")
+
+    @property
+    def decoder_width(self) -> int:
+        """State width of the decoder: ``2 * units`` after a bidirectional encoder."""
+        return self.units * (2 if self.bidirectional else 1)
+
+    def is_keras_example(self, cell: str) -> bool:
+        """Whether these options describe the Keras example's model: one LSTM layer on each
+        side, the encoder's final ``[h, c]`` handed over directly, no attention (dropout of
+        either kind is the example's own)."""
+        return (
+            cell == "lstm"
+            and self.encoder == "recurrent"
+            and self.encoder_layers == 1
+            and self.decoder_layers == 1
+            and not self.bidirectional
+            and self.bridge == "direct"
+            and self.attention is None
+        )

@@ -1,0 +1,69 @@
+"""The model contract on every registered family and part (cases from ``tests/contract.py``).
+
+A new family, encoder or bridge is tested by registering it with its ``contract_cases``.
+"""
+
+from functools import cache
+
+import pytest
+
+from tests import contract
+
+CASES = contract.contract_cases()
+IDS = sorted(CASES)
+
+
+@cache
+def _model(case: str):
+    family, options = CASES[case]
+    return contract.tiny_model(family, options)
+
+
+def test_every_registered_part_contributes_cases():
+    from seq2seq.models import BRIDGES, ENCODERS, FAMILIES
+
+    assert {"lstm", "gru"} <= set(FAMILIES.names())
+    assert {"recurrent", "conv"} <= set(ENCODERS.names())
+    for part in [*ENCODERS, *BRIDGES]:
+        for case in part.contract_cases:  # each case runs, under some family
+            assert any(c.endswith(f"-{case}") for c in CASES), case
+        first = next(iter(part.contract_cases), None)
+        for family in FAMILIES.names():  # every family meets every part
+            assert first is None or f"{family}-{first}" in CASES
+    assert {"lstm-conv", "gru-conv", "gru-conv-luong", "lstm-keras-example-one-hot"} <= set(CASES)
+
+
+@pytest.mark.parametrize("case", IDS)
+def test_encode_is_invariant_to_right_padding(case):
+    contract.check_padding_invariance(_model(case))
+
+
+@pytest.mark.parametrize("case", IDS)
+def test_step_equals_the_oracle_in_probabilities(case):
+    contract.check_step_equals_oracle(_model(case))
+
+
+@pytest.mark.parametrize("case", IDS)
+def test_compiled_search_rules_equal_the_oracle_loop(case):
+    contract.check_search_rules_equal_oracle(_model(case))
+
+
+@pytest.mark.parametrize("case", IDS)
+def test_save_and_load_with_safe_mode(case, tmp_path):
+    contract.check_save_and_load(_model(case), tmp_path)
+
+
+@pytest.mark.parametrize("case", IDS)
+def test_bfloat16_twin_decodes_like_float32(case):
+    family, options = CASES[case]
+    contract.check_bfloat16_twin(_model(case), family, options)
+
+
+@pytest.mark.parametrize("case", IDS)
+def test_saved_model_export_translates_like_the_translator(case, tmp_path):
+    contract.check_export(_model(case), tmp_path)
+
+
+@pytest.mark.parametrize("case", IDS)
+def test_optional_capabilities_are_right_or_refused_in_one_line(case):
+    contract.check_capabilities(_model(case))
