@@ -73,7 +73,9 @@ def test_split_is_seeded_and_partitions_the_pairs(tmp_path):
 def test_load_task_requires_a_path_and_knows_its_tasks():
     with pytest.raises(Seq2SeqError, match=r"data\.path is required"):
         load_task("anki", path=None)
-    with pytest.raises(Seq2SeqError, match=r"data\.name=.nope. is unknown; choose one of \[.anki., .dates.\]"):
+    with pytest.raises(
+        Seq2SeqError, match=r"data\.name=.nope. is unknown; choose one of \[.anki., .dates.\]"
+    ):
         load_task("nope")
 
 

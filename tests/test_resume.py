@@ -93,9 +93,11 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, mo
                 kernel = self.model.get_layer("decoder_lstm").cell.kernel
                 kernel.assign(np.full(kernel.shape, np.nan, "float32"))
 
-    original = training.callbacks
+    original = training.training_callbacks
     monkeypatch.setattr(
-        training, "callbacks", lambda *a, **k: [*original(*a, **k), PoisonAfterFirstEpoch()]
+        training,
+        "training_callbacks",
+        lambda *a, **k: [*original(*a, **k), PoisonAfterFirstEpoch()],
     )
     with pytest.raises(Seq2SeqError, match=r"diverged.*checkpoints/epoch-0000"):
         train(train_config(tmp_path, "trainer.epochs=4", *QUIET))

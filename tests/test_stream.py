@@ -126,7 +126,9 @@ def test_a_streamed_file_deleted_during_training_is_one_error(tmp_path, monkeypa
 
     import seq2seq.training as training
 
-    original = training.callbacks
-    monkeypatch.setattr(training, "callbacks", lambda *a, **k: [Delete(), *original(*a, **k)])
+    original = training.training_callbacks
+    monkeypatch.setattr(
+        training, "training_callbacks", lambda *a, **k: [Delete(), *original(*a, **k)]
+    )
     with pytest.raises(Seq2SeqError, match="reading the training pairs failed: data file not"):
         train(cfg)

@@ -186,17 +186,9 @@ class AnkiSource(DataSource):
 
     @classmethod
     def load(cls, opts: AnkiOptions) -> Splits:
-        return load_anki(
-            opts.path,
-            num_samples=opts.num_samples,
-            reverse=opts.reverse,
-            val_fraction=opts.val_fraction,
-            test_fraction=opts.test_fraction,
-            seed=opts.seed,
-            strict=opts.strict,
-            val_size=opts.val_size,
-            test_size=opts.test_size,
-        )
+        keys = ("num_samples", "reverse", "val_fraction", "test_fraction", "seed", "strict")
+        sizes = {"val_size": opts.val_size, "test_size": opts.test_size}
+        return load_anki(opts.path, **{k: getattr(opts, k) for k in keys}, **sizes)
 
     @classmethod
     def stream(cls, opts: AnkiOptions) -> Splits:

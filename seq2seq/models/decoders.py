@@ -24,7 +24,7 @@ import keras
 from keras import ops
 
 from seq2seq.layers import InputFeedingDecoder
-from seq2seq.models.encoders.recurrent import CELLS, find_stack, layer_names
+from seq2seq.models.encoders.recurrent import find_stack, layer_names, recurrent_layer
 from seq2seq.models.io import OUTPUT_LAYER, TARGET_EMBEDDING, output_layer, token_layer
 from seq2seq.models.parts import PartSpec, states_per_cell, zero_state
 from seq2seq.vocab import PAD_ID
@@ -58,17 +58,7 @@ class RecurrentDecoder:
         """New layers ``width`` wide (the encoder's state width)."""
         opts = spec.options
         names = layer_names("decoder", spec.cell, opts.decoder_layers, spec.keras_example)
-        layers = [
-            CELLS[spec.cell](
-                width,
-                return_sequences=True,
-                return_state=True,
-                dropout=opts.dropout,
-                recurrent_dropout=opts.recurrent_dropout,
-                name=name,
-            )
-            for name in names
-        ]
+        layers = [recurrent_layer(spec, width, name, sequences=True) for name in names]
         attention = combine = None
         if opts.attention:
             attention = ATTENTIONS[opts.attention](name=ATTENTION)

@@ -21,16 +21,22 @@ from seq2seq.models.registry import ENCODERS
 CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
 
-def _layer(spec: PartSpec, name: str, top: bool) -> keras.layers.Layer:
-    opts = spec.options
-    rnn = CELLS[spec.cell](
-        opts.units,
-        return_sequences=not top or opts.attention is not None,
+def recurrent_layer(spec: PartSpec, units: int, name: str, sequences: bool) -> keras.layers.Layer:
+    """A ``spec.cell`` layer that returns its final state (and its sequence if
+    ``sequences``), with the configured dropout."""
+    return CELLS[spec.cell](
+        units,
+        return_sequences=sequences,
         return_state=True,
-        dropout=opts.dropout,
-        recurrent_dropout=opts.recurrent_dropout,
+        dropout=spec.options.dropout,
+        recurrent_dropout=spec.options.recurrent_dropout,
         name=name,
     )
+
+
+def _layer(spec: PartSpec, name: str, top: bool) -> keras.layers.Layer:
+    opts = spec.options
+    rnn = recurrent_layer(spec, opts.units, name, not top or opts.attention is not None)
     return keras.layers.Bidirectional(rnn, name=name) if opts.bidirectional else rnn
 
 
