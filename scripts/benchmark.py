@@ -9,20 +9,7 @@ python scripts/benchmark.py memory data_path=<pairs file> [lines=500000,5000000]
                                                                 (seq2seq/benchmark_memory.py)
 """
 
-import logging
-import sys
-
-from seq2seq.cli import quiet_tensorflow
-from seq2seq.errors import Seq2SeqError
-
-quiet_tensorflow()
+from seq2seq.commands import benchmark
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s", stream=sys.stderr)
-    from seq2seq.benchmark import main
-
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except Seq2SeqError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        sys.exit(2)
+    benchmark()  # the same as `s2s-benchmark`

@@ -1,24 +1,11 @@
 """Export a run as a string-in/string-out SavedModel.
 
 Usage: python scripts/export.py run_dir=outputs/train/<run> export_dir=exported/dates
+
+The same as the installed command `s2s-export` (seq2seq/commands.py).
 """
 
-import hydra
-from omegaconf import DictConfig
-
-from seq2seq.cli import quiet_tensorflow, register_configs, run_task
-
-quiet_tensorflow()
-register_configs()
-
-
-@hydra.main(version_base="1.3", config_path="../configs", config_name="export")
-def main(cfg: DictConfig) -> None:
-    """Writes the SavedModel (vocabulary and greedy decode loop in the graph)."""
-    from seq2seq.export import export
-
-    run_task(export, cfg)
-
+from seq2seq.commands import export
 
 if __name__ == "__main__":
-    main()
+    export()

@@ -22,19 +22,6 @@ if __name__ != "__main__":
     sys.modules[__name__] = _standard_inspect
     globals().update(_standard_inspect.__dict__)
 else:
-    import hydra
-    from omegaconf import DictConfig
+    from seq2seq.commands import inspect as command  # the same as `s2s-inspect`
 
-    from seq2seq.cli import quiet_tensorflow, register_configs, run_task
-
-    quiet_tensorflow()
-    register_configs()
-
-    @hydra.main(version_base="1.3", config_path="../configs", config_name="inspect")
-    def main(cfg: DictConfig) -> None:
-        """Traces every recurrent layer on one input."""
-        from seq2seq.inspection import inspect
-
-        run_task(inspect, cfg)
-
-    main()
+    command()

@@ -1,21 +1,9 @@
-"""Train a seq2seq model: python scripts/train.py [data=anki data.path=...] [model.units=...]."""
+"""Train a seq2seq model: python scripts/train.py [data=anki data.path=...] [model.units=...].
 
-import hydra
-from omegaconf import DictConfig
+The same as the installed command `s2s-train` (seq2seq/commands.py).
+"""
 
-from seq2seq.cli import quiet_tensorflow, register_configs, run_task
-
-quiet_tensorflow()
-register_configs()
-
-
-@hydra.main(version_base="1.3", config_path="../configs", config_name="train")
-def main(cfg: DictConfig) -> float | None:
-    """Trains as configured; returns cfg.optimized_metric for Hydra sweepers."""
-    from seq2seq.training import train
-
-    return run_task(train, cfg)
-
+from seq2seq.commands import train
 
 if __name__ == "__main__":
-    main()
+    train()

@@ -1,7 +1,7 @@
 """Memory of streamed training: peak RSS of the same short training on corpora of two sizes.
 
 For each size, a synthetic pairs file of that many lines (the given Anki file's lines
-repeated) is written to a scratch directory, and ``scripts/train.py`` trains on it with
+repeated) is written to a scratch directory, and ``s2s-train`` trains on it with
 ``data.streaming=true data.num_samples=null`` and a fixed number of steps, in a child
 process whose peak resident memory is read from the kernel (``wait4``). Flat memory means
 the peak does not grow with the file. Run with
@@ -22,7 +22,8 @@ from typing import Any
 from seq2seq.errors import Seq2SeqError
 
 log = logging.getLogger(__name__)
-TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train.py"
+# `s2s-train` in the child (the installed command, or this package from a checkout).
+TRAIN_COMMAND = [sys.executable, "-c", "from seq2seq.commands import train; train()"]
 DEFAULT_LINES = (500_000, 5_000_000)
 
 
@@ -59,7 +60,7 @@ def train_overrides(pairs_file: Path, run_dir: Path, steps: int) -> list[str]:
 
 def measure(pairs_file: Path, run_dir: Path, steps: int) -> dict[str, Any]:
     """Trains on ``pairs_file`` in a child process; its wall time and peak RSS."""
-    command = [sys.executable, str(TRAIN_SCRIPT), *train_overrides(pairs_file, run_dir, steps)]
+    command = [*TRAIN_COMMAND, *train_overrides(pairs_file, run_dir, steps)]
     log_file = run_dir.parent / f"{run_dir.name}.log"
     start = time.perf_counter()
     with log_file.open("wb") as out:

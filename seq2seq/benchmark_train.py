@@ -27,6 +27,7 @@ import resource
 import statistics
 import time
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 # Epochs left out of the medians: the first traces the step; with bucketing, the first few
 # see new batch shapes (Keras retraces its train function for them).
 WARMUP_EPOCHS = 2
-TRAINER_DEFAULTS = Path(__file__).resolve().parents[1] / "configs" / "trainer" / "default.yaml"
+TRAINER_DEFAULTS = resources.files("seq2seq.configs") / "trainer" / "default.yaml"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
+import tempfile
 from collections.abc import Callable
 from typing import NoReturn, TypeVar
 
@@ -83,6 +85,47 @@ def register_configs() -> None:
             store.store(group=group, name=name, node=node, provider="seq2seq")
 
 
+#: TensorFlow's C++ start-up lines (absl/glog records, CPU-feature notes, the CUDA probe),
+#: which ``TF_CPP_MIN_LOG_LEVEL`` does not silence in TF 2.21.
+_STARTUP_NOISE = re.compile(
+    r"[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] "
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|To enable the following instructions: .* rebuild TensorFlow"
+)
+
+
+def verbose() -> bool:
+    """True when TensorFlow's own start-up lines were asked for (``SEQ2SEQ_VERBOSE=1``)."""
+    return os.environ.get("SEQ2SEQ_VERBOSE", "") not in ("", "0") or debug_enabled()
+
+
 def quiet_tensorflow() -> None:
-    """Silences TensorFlow's C++ info logs unless the user set the level."""
+    """Imports TensorFlow (and lets it probe its devices) with stderr captured at the file
+    descriptor, then writes back every captured line except TensorFlow's C++ start-up lines.
+
+    Those lines come from C++ before Python logging exists, so only the descriptor sees them.
+    TensorFlow's Python logger is kept to warnings. ``SEQ2SEQ_VERBOSE=1`` (or
+    ``SEQ2SEQ_DEBUG=1``) keeps everything.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if verbose():
+        return
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)  # e.g. "Assets written to"
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # the CUDA probe logs here
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            lines = captured.read().decode("utf-8", "replace").split("\n")
+            kept = [line for line in lines if not _STARTUP_NOISE.match(line)]
+            sys.stderr.write("\n".join(kept))

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import math
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -459,7 +460,9 @@ def fit(
                     trainer, run, translator, splits, clock, dist, initial_epoch > 0
                 ),
             ],
-            verbose=1 if trainer.progress_bar else 0,
+            # Keras draws its bar on stdout; a log file gets the one line per epoch of
+            # the EpochLog callback instead of ~100 kB of bar redraws.
+            verbose=1 if trainer.progress_bar and sys.stdout.isatty() else 0,
             shuffle=False,  # the dataset reshuffles itself every epoch
         )
     except tf.errors.OpError as exc:  # e.g. a streamed pairs file deleted while training

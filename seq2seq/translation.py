@@ -105,6 +105,7 @@ class Translator:
         self.max_output_length = int(max_output_length)
         self.max_input_length = int(max_input_length) if max_input_length else None
         self._searches: dict[tuple[str, bool], SearchRule] = {}
+        self._warned_unknown: set[str] = set()
 
     @classmethod
     def from_run_dir(cls, run_dir: str | Path) -> Translator:
@@ -194,14 +195,17 @@ class Translator:
 
     def encode_inputs(self, texts: Sequence[str]) -> list[list[int]]:
         """Source ids of ``texts``: normalised, cut to ``max_input_length`` and with unknown
-        characters read as UNK (one warning for each kind of change)."""
+        characters read as UNK (one warning for each kind of change; an unknown character is
+        named once per translator, not at every call)."""
         cleaned = [normalize_input(t) for t in texts]
         limit = self.max_input_length
         if limit and any(len(t) > limit for t in cleaned):
             cut = sum(len(t) > limit for t in cleaned)
             log.warning("%d input(s) longer than %d characters were cut to that length", cut, limit)
             cleaned = [t[:limit] for t in cleaned]
-        unknown = sorted({ch for t in cleaned for ch in self.source_vocab.unknown_characters(t)})
+        found = {ch for t in cleaned for ch in self.source_vocab.unknown_characters(t)}
+        unknown = sorted(found - self._warned_unknown)
+        self._warned_unknown |= found
         if unknown:
             log.warning(
                 "%d character(s) unknown to the model, read as <unk>: %s",

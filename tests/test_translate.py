@@ -33,7 +33,12 @@ def test_unknown_characters_are_read_as_unk_with_one_warning(trained_run, caplog
     warnings = [r for r in caplog.records if "unknown to the model" in r.getMessage()]
     assert len(warnings) == 1 and "'日'" in warnings[0].getMessage()
     # Every unknown character reads as UNK: any other unknown characters translate the same.
-    assert out == translator.translate(["☃☃☃ 2026", "☂"])
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert out == translator.translate(["☃☃☃ 2026", "☂"])
+        translator.translate(["日本語 2026", "☂"])  # all named before: no new warning
+    warnings = [r.getMessage() for r in caplog.records if "unknown to the model" in r.getMessage()]
+    assert len(warnings) == 1 and "'☃'" in warnings[0] and "'日'" not in warnings[0]
 
 
 def test_translate_inputs_list_to_stdout(trained_run, capsys):

@@ -1,0 +1,73 @@
+"""The console commands (``s2s-train``, ``s2s-translate`` ...): Hydra apps whose configs ship
+inside the package (``configs/`` is installed as ``seq2seq.configs``, loaded with
+``pkg://``), so they run from any directory once the package is installed.
+
+``python scripts/<name>.py`` runs the same apps from a checkout. A user's own config
+directory is added with Hydra's ``--config-dir DIR`` (its files are found before the
+package's, e.g. ``--config-dir my_configs experiment=mine`` with
+``my_configs/experiment/mine.yaml``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+#: Where every command finds its configs (the top-level ``configs/``, packaged).
+CONFIG_PATH = "pkg://seq2seq.configs"
+
+
+def _hydra_command(config_name: str, task: str) -> Callable[[], Any]:
+    """A console entry point running ``task`` (``module:function``) on ``config_name``."""
+
+    def command() -> Any:
+        import hydra
+
+        from seq2seq.cli import quiet_tensorflow, register_configs, run_task
+
+        quiet_tensorflow()
+        register_configs()
+        module, function = task.split(":")
+
+        @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name=config_name)
+        def app(cfg: Any) -> Any:
+            return run_task(getattr(importlib.import_module(module), function), cfg)
+
+        return app()
+
+    command.__name__ = config_name
+    command.__doc__ = f"``s2s-{config_name}``: runs {task} on the ``{config_name}`` config."
+    return command
+
+
+train = _hydra_command("train", "seq2seq.training:train")
+translate = _hydra_command("translate", "seq2seq.translation:translate")
+evaluate = _hydra_command("evaluate", "seq2seq.evaluation:evaluate")
+export = _hydra_command("export", "seq2seq.export:export")
+inspect = _hydra_command("inspect", "seq2seq.inspection:inspect")
+
+
+def _plain_command(module: str) -> Callable[[], None]:
+    """A console entry point calling ``module.main(argv)``; a user error is one line."""
+
+    def command() -> None:
+        from seq2seq.cli import quiet_tensorflow
+        from seq2seq.errors import Seq2SeqError
+
+        logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s")
+        quiet_tensorflow()
+        main = importlib.import_module(module).main
+        try:
+            sys.exit(main(sys.argv[1:]))
+        except Seq2SeqError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            sys.exit(2)
+
+    return command
+
+
+benchmark = _plain_command("seq2seq.benchmark")
+compare = _plain_command("seq2seq.compare")
