@@ -50,8 +50,9 @@ export = _hydra_command("export", "seq2seq.export:export")
 inspect = _hydra_command("inspect", "seq2seq.inspection:inspect")
 
 
-def _plain_command(module: str) -> Callable[[], None]:
-    """A console entry point calling ``module.main(argv)``; a user error is one line."""
+def _plain_command(module: str, usage: str) -> Callable[[], None]:
+    """A console entry point calling ``module.main(argv)``; a user error is one line and
+    ``--help`` prints ``usage``."""
 
     def command() -> None:
         from seq2seq.cli import quiet_tensorflow
@@ -59,6 +60,9 @@ def _plain_command(module: str) -> Callable[[], None]:
 
         logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s")
         quiet_tensorflow()
+        if sys.argv[1:2] in (["-h"], ["--help"]):
+            sys.stdout.write(usage)
+            sys.exit(0)
         main = importlib.import_module(module).main
         try:
             sys.exit(main(sys.argv[1:]))
@@ -69,5 +73,26 @@ def _plain_command(module: str) -> Callable[[], None]:
     return command
 
 
-benchmark = _plain_command("seq2seq.benchmark")
-compare = _plain_command("seq2seq.compare")
+BENCHMARK_USAGE = """\
+s2s-benchmark: speed and memory benchmarks, each printing one JSON object on stdout.
+
+  s2s-benchmark decode run_dir=RUN [num_sentences=N] [max_length=N]
+      decoding: the Keras example's loop against ours, on the same weights and inputs
+  s2s-benchmark train data_path=PAIRS [num_samples=N] [rounds=R] [bucket_by=source|target]
+      training: the Keras example's pipeline against ours, alternating epochs
+  s2s-benchmark time_to_quality data_path=PAIRS [batch_size=N] [bfloat16=true]
+      epochs until ours reaches the textbook's validation loss
+  s2s-benchmark memory data_path=PAIRS [lines=500000,5000000] [steps=200]
+      peak memory of streamed training per corpus size
+
+Full reference: README "Training speed" and "Decoding speed".
+"""
+COMPARE_USAGE = """\
+s2s-compare: a Markdown table of finished runs (test chrF, BLEU, exact match, epochs,
+minutes, training pairs/s), one row per run directory.
+
+  s2s-compare RUN [RUN ...]
+"""
+
+benchmark = _plain_command("seq2seq.benchmark", BENCHMARK_USAGE)
+compare = _plain_command("seq2seq.compare", COMPARE_USAGE)

@@ -119,20 +119,23 @@ def run_test_pairs(run_dir: str | Path) -> list[Pair]:
         raise Seq2SeqError(f"{run.config_file}: data: {exc}") from None
 
 
+#: ``output_dir`` when none is given: inside the run directory.
+DEFAULT_EVAL_DIR = "eval"
+
+
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Hydra task: translate a pairs file (or the run's test split) and score it.
 
     Writes ``<output_dir>/metrics.json`` and ``<output_dir>/translations.tsv``
     (``source<TAB>reference<TAB>hypothesis`` with a header row) and prints the metrics.
     """
-    from seq2seq.settings import DecodingSettings
+    from seq2seq.settings import inference_decoding
     from seq2seq.translation import Translator
 
     if not cfg.get("run_dir"):
-        raise Seq2SeqError("run_dir is required: evaluate.py run_dir=<run> output_dir=<dir>")
-    if not cfg.get("output_dir"):
-        raise Seq2SeqError("output_dir is required: evaluate.py run_dir=<run> output_dir=<dir>")
-    decoding = DecodingSettings.from_config(cfg.get("decoding"), cfg.get("seed"))
+        raise Seq2SeqError("run_dir is required: s2s-evaluate run_dir=<run> [output_dir=<dir>]")
+    output_dir = cfg.get("output_dir") or Path(cfg.run_dir) / DEFAULT_EVAL_DIR
+    decoding = inference_decoding(cfg.get("decoding"), cfg.get("seed"))
     decoding = dataclasses.replace(decoding, n_best=1)
     translator = Translator.from_run_dir(cfg.run_dir)
     if cfg.get("pairs_file"):
@@ -143,7 +146,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         source_name = "test split"
     if not pairs:
         raise Seq2SeqError(f"no pairs to evaluate in {source_name}")
-    out = prepare_output_dir(cfg.output_dir, "output_dir")
+    out = prepare_output_dir(output_dir, "output_dir")
     if out.samefile(cfg.run_dir):
         raise Seq2SeqError(
             f"output_dir {out} is the run directory: its metrics.json would be replaced"

@@ -162,6 +162,26 @@ class DecodingSettings:
         }
 
 
+def inference_decoding(node: Any, seed: Any) -> DecodingSettings:
+    """``decoding.*`` of translate / evaluate, whose top-level ``seed`` only feeds a rule that
+    draws at random: a seed given to another rule is refused, not ignored.
+
+    Raises:
+        Seq2SeqError: a bad decoding setting, a seed that is not an integer, or a seed with a
+            rule that does not use one.
+    """
+    seed = optional_seed(seed)
+    decoding = DecodingSettings.from_config(node, seed)
+    if seed is not None and SEED_PARAM not in {
+        f.name for f in dataclasses.fields(decoding.rule.Params)
+    }:
+        raise Seq2SeqError(
+            f"seed={seed} has no effect with decoding={decoding.name}: only decoding=sample"
+            " draws at random (leave seed unset)"
+        )
+    return decoding
+
+
 def decoding_config_nodes() -> dict[str, dict[str, Any]]:
     """Per search rule, its ``decoding`` config with every default (for Hydra's store)."""
     shared = {f.name: f.default for f in DecodingSettings._shared_fields()}

@@ -28,7 +28,7 @@ from seq2seq.decoding import SEARCH_RULES, SearchRule
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models import Seq2SeqModel, load_model
 from seq2seq.rundir import MODEL_FILE, VOCAB_FILE, RunDir, check_output_file, write_user_file
-from seq2seq.settings import DecodingSettings
+from seq2seq.settings import DecodingSettings, inference_decoding
 from seq2seq.vocab import START_ID, Vocabulary, pad_batch
 
 log = logging.getLogger(__name__)
@@ -375,7 +375,7 @@ def translate(cfg: DictConfig) -> list[str]:
     batch_size = cfg.get("batch_size", 256)
     if not isinstance(batch_size, int) or batch_size < 1:
         raise Seq2SeqError(f"batch_size must be a positive integer, got {batch_size!r}")
-    decoding = DecodingSettings.from_config(cfg.get("decoding"), cfg.get("seed"))
+    decoding = inference_decoding(cfg.get("decoding"), cfg.get("seed"))
     output_file = cfg.get("output_file")
     _check_output_file(output_file, cfg.get("input_file"))
 

@@ -77,3 +77,25 @@ def test_an_unseeded_anki_runs_test_split_cannot_be_regenerated(tmp_path):
     RunDir(tmp_path).write_config({"data": {"name": "anki", "path": "x.txt", "seed": None}})
     with pytest.raises(Seq2SeqError, match=r"data\.seed is null"):
         run_test_pairs(tmp_path)
+
+
+def test_evaluate_without_output_dir_writes_into_the_run(trained_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    evaluate(compose_config("evaluate", [f"run_dir={run}"]))
+    assert json.loads((run / "eval" / "metrics.json").read_text())["decoding"] == "greedy"
+    assert (run / "eval" / "translations.tsv").is_file()
+
+
+@pytest.mark.parametrize("decoding", ["greedy", "beam"])
+def test_a_seed_that_decoding_would_not_use_is_refused(trained_run, tmp_path, decoding):
+    from seq2seq.errors import Seq2SeqError
+
+    cfg = compose_config(
+        "evaluate",
+        [f"run_dir={trained_run}", f"output_dir={tmp_path}", f"decoding={decoding}", "seed=3"],
+    )
+    with pytest.raises(Seq2SeqError, match=rf"seed=3 has no effect with decoding={decoding}"):
+        evaluate(cfg)
