@@ -85,7 +85,7 @@ s2s-benchmark: speed and memory benchmarks, each printing one JSON object on std
   s2s-benchmark memory data_path=PAIRS [lines=500000,5000000] [steps=200]
       peak memory of streamed training per corpus size
 
-Full reference: README "Training speed" and "Decoding speed".
+Full reference and measured numbers: docs/benchmarks.md.
 """
 COMPARE_USAGE = """\
 s2s-compare: a Markdown table of finished runs (test chrF, BLEU, exact match, epochs,

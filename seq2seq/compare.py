@@ -1,4 +1,4 @@
-"""Side-by-side comparison of finished training runs (for the README's quality table).
+"""Side-by-side comparison of finished training runs (for the quality table in docs/benchmarks.md).
 
 ``python scripts/compare_runs.py outputs/train/a outputs/train/b ...`` prints one Markdown
 row per run: test chrF, BLEU, exact match, epochs, training minutes and training pairs/s

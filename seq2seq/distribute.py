@@ -114,7 +114,7 @@ def cluster_resolver() -> tf.distribute.cluster_resolver.ClusterResolver:
         return tf.distribute.cluster_resolver.SlurmClusterResolver()
     raise Seq2SeqError(
         "trainer.distribute=multi_worker needs the cluster in TF_CONFIG (or a SLURM job);"
-        " see README 'Scaling out'"
+        " see docs/scaling.md"
     )
 
 
