@@ -171,7 +171,8 @@ def _bucketed(ds: tf.data.Dataset, pairs, buckets: Buckets) -> tf.data.Dataset:
 def _quiet(ds: tf.data.Dataset) -> tf.data.Dataset:
     """The input pipeline on one private thread, without autotuning: its work (a concat per
     pair, bucketing) is tiny, and with autotuning on, one epoch in two or three ran at half
-    speed on a 2-core CPU as if the training step had one core (docs/benchmarks.md "Training speed")."""
+    speed on a 2-core CPU as if the training step had one core (docs/benchmarks.md, "Training
+    speed")."""
     options = tf.data.Options()
     options.autotune.enabled = False
     options.threading.private_threadpool_size = 1
