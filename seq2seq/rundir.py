@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import fcntl
 import json
 import logging
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -238,11 +240,22 @@ class RunDir:
         Raises:
             Seq2SeqError: another process holds it, or the directory cannot be created.
         """
+        lock_file = self.path / LOCK_FILE
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+            # Never through a link, never onto something that is not a plain file: a link
+            # planted as .lock would have the PID written over the file it points to.
+            fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise Seq2SeqError(
+                    f"cannot use run directory {self.path}: {lock_file} is a symbolic link"
+                    " (remove it; training never writes through a link)"
+                ) from None
             raise Seq2SeqError(f"cannot use run directory {self.path}: {_reason(exc)}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise Seq2SeqError(f"cannot use run directory {self.path}: {lock_file} is not a file")
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

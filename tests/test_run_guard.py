@@ -172,3 +172,28 @@ def test_an_unknown_optimized_metric_is_refused_before_training(tmp_path):
     with pytest.raises(Seq2SeqError, match=r"optimized_metric='nope' is not a metric"):
         train(train_config(tmp_path, "optimized_metric=nope", *QUIET))
     assert not (tmp_path / "history.csv").exists()
+
+
+def test_a_lock_file_that_is_a_link_is_refused_and_its_target_kept(tmp_path):
+    from seq2seq.rundir import RunDir
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("DATA\n")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / ".lock").symlink_to(victim)
+    with pytest.raises(Seq2SeqError, match=r"\.lock is a symbolic link"), RunDir(run).lock():
+        pass
+    assert victim.read_text() == "DATA\n"
+
+
+def test_a_lock_file_that_is_not_a_file_is_refused(tmp_path):
+    import os
+
+    from seq2seq.rundir import RunDir
+
+    run = tmp_path / "run"
+    run.mkdir()
+    os.mkfifo(run / ".lock")
+    with pytest.raises(Seq2SeqError, match=r"\.lock is not a file"), RunDir(run).lock():
+        pass
