@@ -96,6 +96,24 @@ def make_dataset(
     """
     if not pairs:
         raise ValueError("cannot build a dataset from zero pairs")
+    ds = _examples(pairs, source_vocab, target_vocab, shuffle, seed)
+    if not bucket_width:
+        return _quiet(ds.padded_batch(batch_size).prefetch(tf.data.AUTOTUNE))
+    if bucket_by not in BUCKET_SIDES:
+        raise ValueError(f"bucket_by must be one of {BUCKET_SIDES}, got {bucket_by!r}")
+    ds = _bucketed(ds, pairs, Buckets(bucket_width, bucket_by, batch_size, batch_tokens))
+    if shuffle:
+        # Buckets flush their partial batches at the end of every pass, sorted by length:
+        # without this, each epoch would end with a run of the longest (and smallest)
+        # batches, which skews the weights the epoch ends with.
+        batches = int(ds.cardinality()) if ds.cardinality() > 0 else STREAM_SHUFFLE_BATCHES
+        ds = ds.shuffle(batches, seed=seed, reshuffle_each_iteration=True)
+    return _quiet(ds.prefetch(tf.data.AUTOTUNE))
+
+
+def _examples(pairs, source_vocab, target_vocab, shuffle: bool, seed: int | None):
+    """Unbatched ``({source, target_in}, target_out)`` examples, reshuffled every pass when
+    ``shuffle`` (a streamed file within a window of ``STREAM_SHUFFLE_PAIRS`` pairs)."""
     streamed = isinstance(pairs, StreamedPairs)
     ds = (
         _streamed_ids(pairs, source_vocab, target_vocab)
@@ -112,19 +130,7 @@ def make_dataset(
     def to_example(s: tf.Tensor, t: tf.Tensor):
         return {SOURCE_KEY: s, TARGET_IN_KEY: tf.concat([start, t], 0)}, tf.concat([t, end], 0)
 
-    ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    if not bucket_width:
-        return _quiet(ds.padded_batch(batch_size).prefetch(tf.data.AUTOTUNE))
-    if bucket_by not in BUCKET_SIDES:
-        raise ValueError(f"bucket_by must be one of {BUCKET_SIDES}, got {bucket_by!r}")
-    ds = _bucketed(ds, pairs, Buckets(bucket_width, bucket_by, batch_size, batch_tokens))
-    if shuffle:
-        # Buckets flush their partial batches at the end of every pass, sorted by length:
-        # without this, each epoch would end with a run of the longest (and smallest)
-        # batches, which skews the weights the epoch ends with.
-        batches = int(ds.cardinality()) if ds.cardinality() > 0 else STREAM_SHUFFLE_BATCHES
-        ds = ds.shuffle(batches, seed=seed, reshuffle_each_iteration=True)
-    return _quiet(ds.prefetch(tf.data.AUTOTUNE))
+    return ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 @dataclass(frozen=True)
