@@ -39,6 +39,14 @@ def _flat(groups: list[list[Any]]) -> list[Any]:
     return [s for group in groups for s in group]
 
 
+def _filled(initial: list, widths: list[list[int]], source: Any, dtype: str) -> list[list[Any]]:
+    """``initial`` per layer, a layer without states (None) given zeros of its widths."""
+    return [
+        init if init is not None else [zero_state(source, w, dtype) for w in row]
+        for init, row in zip(initial, widths, strict=True)
+    ]
+
+
 def _state_inputs(widths: list[list[int]]) -> list[list[Any]]:
     return [
         [keras.Input(shape=(w,), name=f"state_{i}_{j}") for j, w in enumerate(row)]
@@ -112,12 +120,7 @@ class RecurrentDecoder:
     def start_state(self, initial, memory, source) -> list[Any]:
         """The flat decode-loop state before the first step (zeros where ``initial`` has
         None), for the oracle encoder model."""
-        dtype = self.embedding.compute_dtype
-        widths = self.state_widths()
-        groups = [
-            init if init is not None else [zero_state(source, w, dtype) for w in widths[i]]
-            for i, init in enumerate(initial)
-        ]
+        groups = _filled(initial, self.state_widths(), source, self.embedding.compute_dtype)
         extra = [memory, ops.not_equal(source, PAD_ID)] if self.reads_memory else []
         return _flat(groups) + extra
 
@@ -195,12 +198,8 @@ class FeedingDecoder:
 
     def start_state(self, initial, memory, source) -> list[Any]:
         dtype = self.embedding.compute_dtype
-        width = self.feeding.units
-        groups = [
-            init if init is not None else [zero_state(source, w, dtype) for w in widths]
-            for init, widths in zip(initial, self.state_widths(), strict=True)
-        ]
-        return [*_flat(groups), zero_state(source, width, dtype), memory, source]
+        groups = _filled(initial, self.state_widths(), source, dtype)
+        return [*_flat(groups), zero_state(source, self.feeding.units, dtype), memory, source]
 
     def step_model(self, memory_width: int) -> keras.Model:
         token = keras.Input(shape=(None,), dtype="int32", name="token")

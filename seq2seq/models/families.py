@@ -74,11 +74,6 @@ class KerasExampleSeq2Seq(LSTMSeq2Seq):
             decoder.layers[0], decoder.embedding, decoder.output, tokens, state
         )
 
-    @property
-    def units(self) -> int:
-        """Width of the LSTM states."""
-        return int(self.parts.encoder.layers[0].units)
-
 
 @FAMILIES.register("gru")
 class GRUSeq2Seq(ComposedSeq2Seq):

@@ -28,11 +28,6 @@ def token_vocab_size(layer: keras.layers.Layer) -> int:
     return int(getattr(layer, "input_dim", None) or layer.depth)
 
 
-def token_width(layer: keras.layers.Layer) -> int:
-    """The width of a :func:`token_layer`'s output."""
-    return int(getattr(layer, "output_dim", None) or layer.depth)
-
-
 def output_layer(vocab_size: int) -> keras.layers.Layer:
     """``TimeDistributed(Dense(vocab, softmax))``, named ``output``."""
     return TimeDistributed(keras.layers.Dense(vocab_size, activation="softmax"), name=OUTPUT_LAYER)

@@ -73,11 +73,6 @@ class ModelOptions:
         if self.input_feeding and self.attention is None:
             raise Seq2SeqError("model.input_feeding=true needs model.attention (luong or bahdanau)")
 
-    @property
-    def decoder_width(self) -> int:
-        """State width of the decoder: ``2 * units`` after a bidirectional encoder."""
-        return self.units * (2 if self.bidirectional else 1)
-
     def is_keras_example(self, cell: str) -> bool:
         """Whether these options describe the Keras example's model: one LSTM layer on each
         side, the encoder's final ``[h, c]`` handed over directly, no attention (dropout of

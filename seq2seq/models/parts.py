@@ -44,11 +44,6 @@ class PartSpec:
     target_vocab_size: int
     keras_example: bool = False
 
-    @property
-    def states_per_layer(self) -> int:
-        """Recurrent states per decoder layer: 2 for an LSTM (h, c), 1 for a GRU."""
-        return states_per_cell(self.cell)
-
 
 @dataclass
 class Encoded:
