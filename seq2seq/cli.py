@@ -104,12 +104,17 @@ def quiet_tensorflow() -> None:
     descriptor, then writes back every captured line except TensorFlow's C++ start-up lines.
 
     Those lines come from C++ before Python logging exists, so only the descriptor sees them.
-    TensorFlow's Python logger is kept to warnings. ``SEQ2SEQ_VERBOSE=1`` (or
-    ``SEQ2SEQ_DEBUG=1``) keeps everything.
+    TensorFlow's Python logger is kept to warnings and its C++ log to fatal lines
+    (``TF_CPP_MIN_LOG_LEVEL=3`` unless set). ``SEQ2SEQ_VERBOSE=1`` (or ``SEQ2SEQ_DEBUG=1``)
+    keeps everything.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if verbose():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
         return
+    # Level 3 also keeps back the C++ lines logged while ops run (e.g. oneDNN's
+    # "E0000 ... Falling back to the default Eigen-based implementation"); real failures
+    # still reach Python as exceptions.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.getLogger("tensorflow").setLevel(logging.WARNING)  # e.g. "Assets written to"
     if "tensorflow" in sys.modules:
         return

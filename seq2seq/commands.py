@@ -43,11 +43,11 @@ def _hydra_command(config_name: str, task: str) -> Callable[[], Any]:
     return command
 
 
-train = _hydra_command("train", "seq2seq.training:train")
-translate = _hydra_command("translate", "seq2seq.translation:translate")
-evaluate = _hydra_command("evaluate", "seq2seq.evaluation:evaluate")
-export = _hydra_command("export", "seq2seq.export:export")
-inspect = _hydra_command("inspect", "seq2seq.inspection:inspect")
+train = _hydra_command("train", "seq2seq.tasks.train:train")
+translate = _hydra_command("translate", "seq2seq.tasks.translate:translate")
+evaluate = _hydra_command("evaluate", "seq2seq.tasks.evaluate:evaluate")
+export = _hydra_command("export", "seq2seq.tasks.export:export")
+inspect = _hydra_command("inspect", "seq2seq.tasks.inspect:inspect")
 
 
 def _plain_command(module: str, usage: str) -> Callable[[], None]:
@@ -94,5 +94,5 @@ minutes, training pairs/s), one row per run directory.
   s2s-compare RUN [RUN ...]
 """
 
-benchmark = _plain_command("seq2seq.benchmark", BENCHMARK_USAGE)
+benchmark = _plain_command("seq2seq.bench.cli", BENCHMARK_USAGE)
 compare = _plain_command("seq2seq.compare", COMPARE_USAGE)

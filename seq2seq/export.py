@@ -120,15 +120,3 @@ def export_translator(
     )
     atomic_write(export_dir, lambda tmp: archive.write_out(str(tmp), verbose=False))
     return Path(export_dir)
-
-
-def export(cfg) -> Path:
-    """Hydra task behind ``scripts/export.py``: ``run_dir`` -> SavedModel in ``export_dir``."""
-    if not cfg.get("run_dir"):
-        raise Seq2SeqError("run_dir is required: export.py run_dir=<run> export_dir=<dir>")
-    if not cfg.get("export_dir"):
-        raise Seq2SeqError("export_dir is required: export.py run_dir=<run> export_dir=<dir>")
-    max_length = cfg.get("max_length")
-    if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
-        raise Seq2SeqError(f"max_length must be a positive integer, got {max_length!r}")
-    return export_run(cfg.run_dir, cfg.export_dir, max_length=max_length)

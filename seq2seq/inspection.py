@@ -11,23 +11,19 @@ states, and checks where the sequence's last output equals the final ``h``:
 * for a bidirectional layer, the forward half at the last real step, but the backward half
   at the *first* step (the backward pass ends there).
 
-``inspect(cfg)`` is the task behind ``scripts/inspect.py``; it also writes PNGs of the state
-trajectories and (with attention) of the alignment matrix.
+The ``s2s-inspect`` command (:mod:`seq2seq.tasks.inspect`) also draws the state trajectories
+and (with attention) the alignment matrix.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import keras
 import numpy as np
-from omegaconf import DictConfig
 
 from seq2seq.errors import Seq2SeqError
-from seq2seq.plots import alignment_figure, save_png, trajectory_figure
 from seq2seq.translation import Translator
 from seq2seq.vocab import PAD_ID, START_ID
 
@@ -198,32 +194,3 @@ def describe(found: Inspection) -> str:
                 *(f"  {check}" for check in trace.checks),
             ]
     return "\n".join(lines) + "\n"
-
-
-def inspect(cfg: DictConfig) -> Inspection:
-    """Hydra task behind ``scripts/inspect.py``: prints the report, writes the PNGs."""
-    if not cfg.get("run_dir"):
-        raise Seq2SeqError('run_dir is required: inspect.py run_dir=<run> input="..."')
-    if cfg.get("input") is None:
-        raise Seq2SeqError('input is required: inspect.py run_dir=<run> input="..."')
-    out_dir = Path(cfg.get("output_dir") or Path(cfg.run_dir) / "inspect")
-    found = inspect_input(Translator.from_run_dir(cfg.run_dir), str(cfg.input))
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        written = [_write_trajectories(found, out_dir / "states.png")]
-        if found.alignment is not None:
-            fig = alignment_figure(found.source, found.output, found.alignment)
-            written.append(save_png(fig, out_dir / "alignment.png"))
-    except OSError as exc:
-        raise Seq2SeqError(f"cannot write to {out_dir}: {exc.strerror}") from None
-    text = describe(found) + "".join(f"wrote {path}\n" for path in written)
-    sys.stdout.write(text)
-    return found
-
-
-def _write_trajectories(found: Inspection, path: Path) -> Path:
-    source = [*found.source, *["PAD"] * TRAILING_PAD]
-    target = ["<s>", *found.output]
-    layers = [(f"encoder {t.name}", t.sequence, source) for t in found.encoder]
-    layers += [(f"decoder {t.name}", t.sequence, target) for t in found.decoder]
-    return save_png(trajectory_figure(layers), path)

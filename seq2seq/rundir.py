@@ -35,7 +35,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -114,16 +114,26 @@ def write_user_file(path: str | Path, text: str) -> Path:
     return path
 
 
-def check_output_file(path: str | Path, key: str) -> Path:
+def check_output_file(path: str | Path, key: str, inputs: Sequence[str | Path] = ()) -> Path:
     """Refuses, before any long work, an output file that :func:`write_user_file` could not
-    write: a directory, a missing parent directory, or a directory in which no file can be
-    created (probed). A special file (``/dev/null``, a pipe) is accepted as it is.
+    write (a directory, a missing parent directory, or a directory in which no file can be
+    created, probed) or must not write: one of ``inputs``, or a file a run directory owns
+    (:func:`run_owned`). A special file (``/dev/null``, a pipe) is accepted as it is.
 
     Raises:
         Seq2SeqError: one line naming ``key`` and the path.
     """
     path = Path(path)
     target = _through_link(path)
+    for source in inputs:
+        if target.is_file() and Path(source).exists() and target.samefile(source):
+            raise Seq2SeqError(f"{key} {path} is the input file {source}: it would be overwritten")
+    owner = run_owned(path)
+    if owner is not None:
+        raise Seq2SeqError(
+            f"{key} {path} is a file of the run directory {owner}: writing it would break the"
+            " run; choose another name"
+        )
     if target.is_dir():
         raise Seq2SeqError(f"{key} {path} is a directory")
     if target.exists() and not target.is_file():
@@ -399,6 +409,34 @@ class RunDir:
         atomic_write(self.checkpoint_dir / f"epoch-{epoch:04d}", write)
         for old in self.checkpoints()[: -max(1, keep)]:
             shutil.rmtree(old.path, ignore_errors=True)
+
+
+#: What a run directory owns: its artifacts, and everything under its directories.
+RUN_FILES = (CONFIG_FILE, VOCAB_FILE, MODEL_FILE, HISTORY_FILE, METRICS_FILE, LOCK_FILE)
+RUN_DIRS = (CHECKPOINT_DIR, TENSORBOARD_DIR, RECORD_DIR)
+
+
+def is_run_dir(path: str | Path) -> bool:
+    """Whether ``path`` holds a training run (a ``config.yaml`` beside a ``vocab.json`` or a
+    ``model.keras``)."""
+    path = Path(path)
+    return (path / CONFIG_FILE).is_file() and any(
+        (path / name).exists() for name in (VOCAB_FILE, MODEL_FILE)
+    )
+
+
+def run_owned(path: str | Path) -> Path | None:
+    """The run directory that owns the file ``path`` would write (following links), if any:
+    one of :data:`RUN_FILES` in a run directory, or anything under one of its
+    :data:`RUN_DIRS`. Other files in a run directory (``eval/``, a user's notes) are not
+    the run's."""
+    target = Path(os.path.abspath(Path(path).resolve()))
+    if target.name in RUN_FILES and is_run_dir(target.parent):
+        return target.parent
+    for parent in target.parents:
+        if parent.name in RUN_DIRS and is_run_dir(parent.parent):
+            return parent.parent
+    return None
 
 
 def _through_link(path: Path) -> Path:

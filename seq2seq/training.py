@@ -1,4 +1,5 @@
-"""``train(cfg)``: the training task as a story of named phases.
+"""``train(settings)``: training as a story of named phases (``s2s-train`` is
+:mod:`seq2seq.tasks.train`).
 
 guard the run directory -> seed -> load data -> vocabularies -> datasets -> build or resume
 the model -> fit -> save -> evaluate -> report. Each phase is a function below; the run
@@ -21,7 +22,6 @@ from typing import Any
 
 import keras
 import tensorflow as tf
-from omegaconf import DictConfig, OmegaConf
 
 from seq2seq.callbacks import (
     CosineSchedule,
@@ -99,17 +99,17 @@ class TrainingClock:
         return self.before + time.perf_counter() - self.started
 
 
-def train(cfg: DictConfig) -> float | None:
+def train(settings: TrainSettings, launch: dict[str, str] | None = None) -> float | None:
     """Trains a model as configured and fills the run directory.
 
     Args:
-        cfg: the composed training config (``data``, ``model``, ``trainer``, ``decoding``,
-            ``paths``, ``seed``, ``optimized_metric``).
+        settings: the parsed training config (:meth:`TrainSettings.from_config`).
+        launch: the launch record to keep in the run directory (Hydra's ``.hydra/`` files).
 
     Returns:
-        The value of ``cfg.optimized_metric`` from ``metrics.json`` (for sweepers), or None.
+        The value of ``settings.optimized_metric`` from ``metrics.json`` (for sweepers), or
+        None.
     """
-    settings = TrainSettings.from_config(cfg)
     dist = make_distribution(settings.trainer.distribute)  # before any other TensorFlow op
     if not dist.is_chief:
         return train_as_worker(settings, dist)
@@ -117,7 +117,7 @@ def train(cfg: DictConfig) -> float | None:
     with contextlib.ExitStack() as held:
         checkpoint = start_together(run, settings, dist, held)
         run.write_config(settings.resolved)
-        run.write_record(launch_record(cfg))
+        run.write_record(launch or {})
         return train_in(run, checkpoint, settings, dist)
 
 
@@ -274,22 +274,6 @@ def refuse_finished(run: RunDir) -> None:
             f"run directory {run.path} holds a finished run (metrics.json);"
             " choose another hydra.run.dir"
         )
-
-
-def launch_record(cfg: DictConfig) -> dict[str, str]:
-    """Hydra's record of this launch (``.hydra/`` files), written only once the run
-    directory is ours: Hydra's own writing is off (``hydra.output_subdir: null``), so a
-    refused launch leaves a finished run's record as it was."""
-    from hydra.core.hydra_config import HydraConfig
-
-    if not HydraConfig.initialized():
-        return {}
-    hydra_cfg = HydraConfig.get()
-    return {
-        "config.yaml": OmegaConf.to_yaml(cfg),
-        "overrides.yaml": OmegaConf.to_yaml(list(hydra_cfg.overrides.task)),
-        "hydra.yaml": OmegaConf.to_yaml({"hydra": hydra_cfg}),
-    }
 
 
 def seed_everything(settings: TrainSettings) -> None:

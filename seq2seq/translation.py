@@ -5,16 +5,13 @@
     translator = Translator.from_run_dir("outputs/train/2026-11-28_12-00-00")
     translator.translate(["Nov. 28th, 2026", "le 1er mai 1999"])
 
-:func:`translate` is the Hydra task behind ``scripts/translate.py``: translations go to
-stdout (one line per input, in input order) or to ``output_file``; logs go to stderr.
+The ``s2s-translate`` command is :mod:`seq2seq.tasks.translate`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,13 +19,11 @@ from typing import Any, NamedTuple
 
 import keras
 import numpy as np
-from omegaconf import DictConfig, ListConfig
 
 from seq2seq.decoding import SEARCH_RULES, SearchRule
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models import Seq2SeqModel, load_model
-from seq2seq.rundir import MODEL_FILE, VOCAB_FILE, RunDir, check_output_file, write_user_file
-from seq2seq.settings import DecodingSettings, inference_decoding
+from seq2seq.rundir import MODEL_FILE, VOCAB_FILE, RunDir
 from seq2seq.vocab import START_ID, Vocabulary, pad_batch
 
 log = logging.getLogger(__name__)
@@ -274,144 +269,3 @@ def split_lines(text: str) -> list[str]:
     if lines[-1] == "":
         lines.pop()
     return [line[:-1] if line.endswith("\r") else line for line in lines]
-
-
-def _read_inputs(cfg: DictConfig) -> list[str]:
-    """The inputs named by the config: ``inputs``, else ``input_file``, else stdin."""
-    inputs = cfg.get("inputs")
-    input_file = cfg.get("input_file")
-    if inputs is not None and input_file:
-        raise Seq2SeqError("give either inputs=... or input_file=..., not both")
-    if inputs is not None:
-        if isinstance(inputs, (list, tuple, ListConfig)):
-            return [str(x) for x in inputs]
-        return [str(inputs)]
-    if input_file:
-        path = Path(input_file)
-        try:
-            return split_lines(path.read_bytes().decode("utf-8"))  # no newline translation
-        except FileNotFoundError:
-            raise Seq2SeqError(f"input file not found: {path}") from None
-        except UnicodeDecodeError as exc:
-            raise Seq2SeqError(f"input file {path} is not UTF-8 (byte {exc.start})") from None
-        except OSError as exc:
-            raise Seq2SeqError(f"cannot read input file {path}: {exc.strerror}") from None
-    stdin = getattr(sys.stdin, "buffer", None)  # bytes: no newline translation
-    try:
-        text = stdin.read().decode("utf-8") if stdin is not None else sys.stdin.read()
-    except UnicodeDecodeError as exc:
-        raise Seq2SeqError(f"standard input is not UTF-8 (byte {exc.start})") from None
-    return split_lines(text)
-
-
-def format_candidates(candidates: list[list[Candidate]], first_index: int = 0) -> str:
-    """n-best output: one ``input_index<TAB>rank<TAB>score<TAB>translation`` line per candidate.
-
-    ``input_index`` counts input lines from ``first_index`` (0), ``rank`` counts from 1 (best
-    first) and ``score`` is the candidate's (length-normalised) log-probability with 4
-    decimals.
-    """
-    return "".join(
-        f"{i}\t{rank}\t{score:.4f}\t{text}\n"
-        for i, cands in enumerate(candidates, first_index)
-        for rank, (text, score) in enumerate(cands, 1)
-    )
-
-
-def at_terminal(cfg: DictConfig) -> bool:
-    """Whether inputs come from a person at a terminal (stdin is a TTY, and neither
-    ``inputs``, ``input_file`` nor ``output_file`` is given)."""
-    named = cfg.get("inputs") is not None or cfg.get("input_file") or cfg.get("output_file")
-    return not named and sys.stdin is not None and sys.stdin.isatty()
-
-
-def translate_interactively(translator: Translator, decoding: DecodingSettings) -> list[str]:
-    """Translates each line as it is entered: a ``> `` prompt on stderr, the translation
-    (or n-best lines) on stdout at once, until end of input (Ctrl-D).
-
-    Returns:
-        The best translation of each line.
-    """
-    log.info("type a sentence and press Enter to translate it; Ctrl-D ends")
-    outputs: list[str] = []
-    while True:
-        sys.stderr.write("> ")
-        sys.stderr.flush()
-        line = sys.stdin.readline()
-        if not line:
-            sys.stderr.write("\n")
-            return outputs
-        candidates = translator.candidates(split_lines(line) or [""], **decoding.options())
-        if decoding.n_best > 1:
-            write_stdout(format_candidates(candidates, first_index=len(outputs)))
-        else:
-            write_stdout(candidates[0][0].text + "\n")
-        outputs.append(candidates[0][0].text)
-
-
-def _check_output_file(output_file: str | None, input_file: str | None) -> None:
-    """Refuses an output that cannot be written or would overwrite the input, before any
-    work is done."""
-    if not output_file:
-        return
-    out = check_output_file(output_file, "output_file")
-    same = input_file and out.exists() and Path(input_file).exists() and out.samefile(input_file)
-    if same:
-        raise Seq2SeqError(f"output_file {out} is the input file: it would be overwritten")
-
-
-def translate(cfg: DictConfig) -> list[str]:
-    """Hydra task: translates the configured inputs with the run in ``cfg.run_dir``.
-
-    Writes one translation per input line to ``cfg.output_file`` (atomically) or to stdout;
-    with ``decoding.n_best > 1``, the lines of :func:`format_candidates` instead.
-
-    Returns:
-        The best translation of each input.
-    """
-    run_dir = cfg.get("run_dir")
-    if not run_dir:
-        raise Seq2SeqError("run_dir is required: translate.py run_dir=outputs/train/<run>")
-    batch_size = cfg.get("batch_size", 256)
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise Seq2SeqError(f"batch_size must be a positive integer, got {batch_size!r}")
-    decoding = inference_decoding(cfg.get("decoding"), cfg.get("seed"))
-    output_file = cfg.get("output_file")
-    _check_output_file(output_file, cfg.get("input_file"))
-
-    translator = Translator.from_run_dir(run_dir)
-    if at_terminal(cfg):
-        return translate_interactively(translator, decoding)
-    texts = _read_inputs(cfg)
-    log.info("translating %d input(s) with %s (%s)", len(texts), run_dir, decoding.name)
-    candidates = translator.candidates(
-        texts, batch_size=batch_size, progress=len(texts) > batch_size, **decoding.options()
-    )
-    if decoding.n_best > 1:
-        text = format_candidates(candidates)
-    else:
-        text = "".join(cands[0].text + "\n" for cands in candidates)
-
-    if output_file:
-        write_user_file(output_file, text)
-        log.info("wrote %d translation(s) to %s", len(candidates), output_file)
-    else:
-        write_stdout(text)
-    return [cands[0].text for cands in candidates]
-
-
-def write_stdout(text: str) -> None:
-    """Writes ``text`` to standard output at once, so that a reader that went away
-    (``| head -1``) raises ``BrokenPipeError`` here: Python's buffered writer can drop the
-    rest of a large write silently after a partial one."""
-    stream = sys.stdout
-    try:
-        fd = stream.fileno()
-    except (AttributeError, OSError, io.UnsupportedOperation):  # e.g. captured by a test
-        stream.write(text)
-        stream.flush()
-        return
-    stream.flush()
-    view = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
-    while view:
-        view = view[os.write(fd, view) :]

@@ -44,7 +44,7 @@ def train_config(output_dir: Path, *overrides: str) -> DictConfig:
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory) -> Path:
     """A run directory produced by a tiny end-to-end training on the dates task."""
-    from seq2seq.training import train
+    from seq2seq.tasks.train import train
 
     run_dir = tmp_path_factory.mktemp("run")
     train(train_config(run_dir))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from seq2seq.benchmark import benchmark_inputs, run_decode_benchmark
+from seq2seq.bench.decode import benchmark_inputs, run_decode_benchmark
 from seq2seq.errors import Seq2SeqError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +60,7 @@ def test_benchmark_script_rejects_bad_arguments_in_one_line(tmp_path):
 
 
 def test_train_benchmark_runs_both_pipelines_from_the_same_weights(tmp_path):
-    from seq2seq.benchmark_train import Setup, run_train_benchmark
+    from seq2seq.bench.train import Setup, run_train_benchmark
 
     lines = [f"word {i}.\tmot {i} !" for i in range(60)] + ["a much longer sentence.\tun."]
     path = tmp_path / "pairs.txt"
@@ -81,7 +81,7 @@ def test_train_benchmark_runs_both_pipelines_from_the_same_weights(tmp_path):
 
 
 def test_time_to_quality_stops_ours_once_it_reaches_the_textbooks_loss(tmp_path):
-    from seq2seq.benchmark_train import Setup, run_time_to_quality
+    from seq2seq.bench.train import Setup, run_time_to_quality
 
     lines = [f"word {i}.\tmot {i} !" for i in range(60)]
     path = tmp_path / "pairs.txt"
@@ -99,7 +99,7 @@ def test_time_to_quality_stops_ours_once_it_reaches_the_textbooks_loss(tmp_path)
 
 
 def test_memory_benchmark_trains_streamed_files_of_each_size_in_a_child(tmp_path):
-    from seq2seq.benchmark_memory import run_memory_benchmark, write_synthetic
+    from seq2seq.bench.memory import run_memory_benchmark, write_synthetic
 
     source = tmp_path / "pairs.txt"
     source.write_text("".join(f"w{i} x\tm{i} y\n" for i in range(50)), encoding="utf-8")

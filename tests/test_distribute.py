@@ -29,7 +29,7 @@ if devices > 1:
         cpu, [tf.config.LogicalDeviceConfiguration()] * devices
     )
 from tests.conftest import train_config
-from seq2seq.training import train
+from seq2seq.tasks.train import train
 
 train(train_config(output_dir, *overrides))
 """

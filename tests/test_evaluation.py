@@ -8,10 +8,10 @@ from seq2seq.evaluation import (
     char_accuracy,
     character_error_rate,
     edit_distance,
-    evaluate,
     exact_match,
     score,
 )
+from seq2seq.tasks.evaluate import evaluate
 from tests.conftest import compose_config
 
 

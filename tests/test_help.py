@@ -16,10 +16,12 @@ ACCEPTS = {
     "inspect": [],
 }
 
+SCRIPTS = {"inspect": "inspect_model"}  # the script of each command, where not its name
+
 
 def _help(command: str) -> str:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / f"{command}.py"), "--help"],
+        [sys.executable, str(ROOT / "scripts" / f"{SCRIPTS.get(command, command)}.py"), "--help"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]

@@ -9,12 +9,13 @@ import pytest
 
 from seq2seq.cli import run_task
 from seq2seq.errors import Seq2SeqError
-from seq2seq.evaluation import evaluate
 from seq2seq.export import export_run
 from seq2seq.rundir import RunDir
 from seq2seq.settings import TrainSettings
-from seq2seq.training import train
-from seq2seq.translation import Translator, translate
+from seq2seq.tasks.evaluate import evaluate
+from seq2seq.tasks.train import train
+from seq2seq.tasks.translate import translate
+from seq2seq.translation import Translator
 from tests.conftest import compose_config, train_config
 
 QUIET = ["trainer.early_stopping=null", "trainer.reduce_lr=null", "trainer.val_decoding.every=0"]

@@ -11,6 +11,8 @@ from seq2seq.translation import Translator
 from seq2seq.vocab import Vocabulary
 from tests.conftest import ROOT
 
+SCRIPT = ROOT / "scripts" / "inspect_model.py"  # the same as s2s-inspect
+
 CHARS = Vocabulary(list("abcdefghij0123456789 -"))
 
 
@@ -54,7 +56,7 @@ def test_bidirectional_backward_half_ends_at_the_first_step():
 def test_script_prints_the_report_and_where_it_wrote_the_pngs(trained_run, tmp_path):
     args = [f"run_dir={trained_run}", "input='Nov 28, 2026'", f"output_dir={tmp_path / 'out'}"]
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "inspect.py"), *args],
+        [sys.executable, str(SCRIPT), *args],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
@@ -69,7 +71,7 @@ def test_script_prints_the_report_and_where_it_wrote_the_pngs(trained_run, tmp_p
 )
 def test_script_errors_are_one_line_with_status_2(tmp_path, args, message):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "inspect.py"), *args],
+        [sys.executable, str(SCRIPT), *args],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 2 and message in result.stderr
@@ -84,7 +86,7 @@ def test_a_model_without_recurrent_layers_gets_a_one_line_error_with_status_2(tm
     run.save_model(model.training)
     run.write_vocab(CHARS, CHARS, {"max_source_length": 10, "max_target_length": 10})
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "inspect.py"), f"run_dir={run.path}", "input=abc"],
+        [sys.executable, str(SCRIPT), f"run_dir={run.path}", "input=abc"],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 2, result.stderr[-2000:]

@@ -2,6 +2,7 @@
 outside the checkout, runs every command from an empty directory with its packaged configs,
 and its stderr holds only the project's own lines (no TensorFlow start-up lines)."""
 
+import os
 import re
 import subprocess
 import sys
@@ -22,6 +23,8 @@ TINY = [
 ]
 # Our log lines ([time][logger][LEVEL] ... in training, [LEVEL] ... in the other commands) and
 # one-line errors; anything else is noise.
+# A user's environment: no TF_CPP_MIN_LOG_LEVEL (conftest sets one for the test process).
+USER_ENV = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
 OWN_LINE = re.compile(r"^\[[^]]+\]\[seq2seq[.\w]*\]\[[A-Z]+\] |^\[(INFO|WARNING|ERROR)\] |^error: ")
 
 
@@ -52,8 +55,9 @@ def installed(tmp_path_factory) -> Path:
 
 def _run(bin_dir: Path, command: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     result = subprocess.run(
-        [str(bin_dir / command), *args], capture_output=True, text=True, timeout=600, cwd=cwd
-    )
+        [str(bin_dir / command), *args], capture_output=True, text=True, timeout=600, cwd=cwd,
+        env=USER_ENV,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     noise = [line for line in result.stderr.split("\n") if line and not OWN_LINE.match(line)]
     assert noise == [], noise[:5]
@@ -85,7 +89,7 @@ def test_the_installed_commands_train_translate_evaluate_and_export(installed, t
 def test_an_installed_command_with_a_bad_override_is_one_line(installed, tmp_path):
     result = subprocess.run(
         [str(installed / "s2s-translate"), "run_dir=missing", "inputs=['x']"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        capture_output=True, text=True, timeout=300, cwd=tmp_path, env=USER_ENV,
     )  # fmt: skip
     assert result.returncode == 2
     assert [line for line in result.stderr.split("\n") if line] == [
@@ -100,8 +104,9 @@ def test_tensorflow_start_up_lines_are_kept_back_unless_asked_for(tmp_path):
         "print('before', file=sys.stderr); quiet_tensorflow(); print('after', file=sys.stderr)"
     )
     quiet = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path
-    )
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env=USER_ENV,
+    )  # fmt: skip
     assert quiet.stderr == "before\nafter\n"
     env = {"SEQ2SEQ_VERBOSE": "1", "PATH": "/usr/bin:/bin"}
     loud = subprocess.run(

@@ -12,7 +12,8 @@ import shutil
 import pytest
 
 from seq2seq.evaluation import run_test_pairs
-from seq2seq.translation import Translator, format_candidates, translate
+from seq2seq.tasks.translate import format_candidates, translate
+from seq2seq.translation import Translator
 from tests.conftest import ROOT, compose_config
 
 LEGACY = ROOT / "tests" / "data" / "legacy_run"

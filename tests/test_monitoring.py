@@ -12,7 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from seq2seq.losses import SmoothedSparseCategoricalCrossentropy
-from seq2seq.training import train
+from seq2seq.tasks.train import train
 from tests.conftest import ROOT, TINY, train_config
 
 

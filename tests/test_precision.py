@@ -11,7 +11,7 @@ import pytest
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models import load_model
 from seq2seq.settings import TrainSettings
-from seq2seq.training import train
+from seq2seq.tasks.train import train
 from seq2seq.translation import Translator
 from tests.conftest import train_config
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from seq2seq.training import train
+from seq2seq.tasks.train import train
 from seq2seq.translation import Translator
 from tests.conftest import compose_config
 

@@ -11,7 +11,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from seq2seq.errors import Seq2SeqError
 from seq2seq.rundir import RunDir
-from seq2seq.training import train
+from seq2seq.tasks.train import train
 from tests.conftest import ROOT, TINY, train_config
 
 QUIET = ["trainer.early_stopping=null", "trainer.reduce_lr=null", "trainer.val_decoding.every=0"]

@@ -110,7 +110,7 @@ def test_a_streamed_epoch_holds_every_training_pair_once(tmp_path, bucket_width)
 
 
 def test_a_streamed_file_deleted_during_training_is_one_error(tmp_path, monkeypatch):
-    from seq2seq.training import train
+    from seq2seq.tasks.train import train
     from tests.conftest import train_config
 
     path = _write(tmp_path / "pairs.txt", 300)

@@ -6,7 +6,7 @@ import yaml
 
 from seq2seq.errors import Seq2SeqError
 from seq2seq.rundir import RunDir
-from seq2seq.training import train
+from seq2seq.tasks.train import train
 from tests.conftest import train_config
 
 

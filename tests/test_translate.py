@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from seq2seq.errors import Seq2SeqError
-from seq2seq.translation import Translator, translate
+from seq2seq.tasks.translate import translate
+from seq2seq.translation import Translator
 from tests.conftest import ROOT, compose_config
 
 INPUTS = ["Nov 28, 2026", "", "le 1er mai 1999", "04.07.1950", "Nov 28, 2026"]

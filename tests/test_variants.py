@@ -15,7 +15,7 @@ from seq2seq.errors import Seq2SeqError
 from seq2seq.export import export_run
 from seq2seq.models import ModelOptions, build_model
 from seq2seq.models.families import KerasExampleSeq2Seq, LSTMSeq2Seq
-from seq2seq.training import train
+from seq2seq.tasks.train import train
 from seq2seq.translation import Translator
 from seq2seq.vocab import END_ID, pad_batch
 from tests.conftest import train_config
@@ -131,7 +131,7 @@ def test_variant_trains_resumes_exports_and_benchmarks(variant, tmp_path):
         capture_output=True, text=True, timeout=300, check=True, cwd=tmp_path,
     )  # fmt: skip
     assert json.loads(result.stdout)["translations"] == translator.translate(inputs)
-    from seq2seq.benchmark import run_decode_benchmark
+    from seq2seq.bench.decode import run_decode_benchmark
 
     report = run_decode_benchmark(
         run, num_sentences=8, textbook_sentences=2, batch_sizes=(1, 4), batch1_sentences=2,

@@ -53,7 +53,7 @@ class CapabilityError(Seq2SeqError):
 
 @dataclass
 class RecurrentStack:
-    """The recurrent layers of a model in order, for inspection (``scripts/inspect.py``).
+    """The recurrent layers of a model in order, for inspection (``scripts/inspect_model.py``).
 
     Attributes:
         source_embedding: the layer that turns source ids into the encoder's input.

@@ -13,15 +13,13 @@ run's own test-split sources (regenerated from its ``config.yaml``) or from the 
 ``inputs_file``. A and B decode each once (they are slow); C decodes them repeated in turn up
 to ``num_sentences``, so every batch size sees the same mix of sentence lengths as A and B
 and the ratios compare equal work. Run with
-``python scripts/benchmark.py decode run_dir=<run>``.
+``s2s-benchmark decode run_dir=<run>``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import statistics
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -288,88 +286,3 @@ def _floor_fraction(
         fractions.append(len(work) / seconds / ideal)
     floor["fraction_reached_interleaved"] = statistics.median(fractions)
     floor["fractions_per_round"] = fractions
-
-
-def true_or_false(value: str) -> bool:
-    """``true`` / ``false`` (any case) as a bool."""
-    return {"true": True, "false": False}[value.lower()]
-
-
-DECODE_ARGS = {"run_dir": str, "num_sentences": int, "textbook_sentences": int,
-               "batch1_sentences": int, "repeats": int, "inputs_file": str,
-               "max_length": int}  # fmt: skip
-TRAIN_ARGS = {"data_path": str, "num_samples": int, "rounds": int, "seed": int, "units": int,
-              "batch_size": int, "learning_rate": float, "bucket_width": int,
-              "bucket_by": str, "jit_compile": true_or_false,
-              "bfloat16": true_or_false}  # fmt: skip
-
-
-def int_list(value: str) -> tuple[int, ...]:
-    """``500000,5000000`` as positive integers."""
-    numbers = tuple(int(v) for v in value.split(","))
-    if not numbers or min(numbers) < 1:
-        raise ValueError(value)
-    return numbers
-
-
-int_list.__name__ = "comma_separated_positive_integers"
-QUALITY_ARGS = {"data_path": str, "num_samples": int, "textbook_epochs": int, "max_epochs": int,
-                "seed": int, "units": int, "batch_size": int, "learning_rate": float,
-                "bucket_width": int, "bucket_by": str, "bfloat16": true_or_false}  # fmt: skip
-SETUP_KEYS = ("units", "batch_size", "learning_rate", "bucket_width", "bucket_by", "jit_compile",
-              "bfloat16")  # fmt: skip
-MEMORY_ARGS = {"data_path": str, "lines": int_list, "steps": int, "work_dir": str}
-USAGE = (
-    "usage: benchmark.py decode run_dir=<run> [num_sentences=N] [...]"
-    " | benchmark.py train data_path=<anki file> [num_samples=N] [rounds=R] [...]"
-    " | benchmark.py time_to_quality data_path=<anki file> [batch_size=N] [...]"
-    " | benchmark.py memory data_path=<anki file> [lines=500000,5000000] [steps=200]"
-)
-
-
-def parse_args(args: Sequence[str], types: dict[str, type]) -> dict[str, Any]:
-    """``key=value`` arguments converted by ``types`` (one-line errors)."""
-    options: dict[str, Any] = {}
-    for arg in args:
-        key, sep, value = arg.partition("=")
-        if not sep or key not in types:
-            raise Seq2SeqError(
-                f"unknown argument {arg!r}; expected key=value with key in {list(types)}"
-            )
-        try:
-            options[key] = types[key](value)
-        except (ValueError, KeyError):
-            kind = types[key].__name__.replace("_", " ")
-            raise Seq2SeqError(f"{key} must be {kind}, got {value!r}") from None
-    return options
-
-
-def main(argv: Sequence[str]) -> int:
-    """``benchmark.py decode|train|memory key=value ...``: prints one JSON object."""
-    if not argv or argv[0] not in ("decode", "train", "time_to_quality", "memory"):
-        raise Seq2SeqError(USAGE)
-    if argv[0] == "memory":
-        from seq2seq.benchmark_memory import run_memory_benchmark
-
-        options = parse_args(argv[1:], MEMORY_ARGS)
-        if "data_path" not in options:
-            raise Seq2SeqError("data_path=<Anki/Tatoeba pairs file> is required")
-        report = run_memory_benchmark(**options)
-    elif argv[0] in ("train", "time_to_quality"):
-        from seq2seq.benchmark_train import Setup, run_time_to_quality, run_train_benchmark
-
-        options = parse_args(argv[1:], TRAIN_ARGS if argv[0] == "train" else QUALITY_ARGS)
-        if "data_path" not in options:
-            raise Seq2SeqError("data_path=<Anki/Tatoeba pairs file> is required")
-        setup = Setup(**{k: options.pop(k) for k in set(SETUP_KEYS) & options.keys()})
-        if options.get("num_samples") == 0:
-            options["num_samples"] = None  # all pairs
-        run = run_train_benchmark if argv[0] == "train" else run_time_to_quality
-        report = run(setup=setup, **options)
-    else:
-        options = parse_args(argv[1:], DECODE_ARGS)
-        if "run_dir" not in options:
-            raise Seq2SeqError("run_dir=<training run directory> is required")
-        report = run_decode_benchmark(**options)
-    sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    return 0

@@ -1,0 +1,42 @@
+"""What every task does with its config: plain values, required and optional settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig
+
+from seq2seq.checks import positive
+from seq2seq.errors import Seq2SeqError
+from seq2seq.settings import plain
+
+
+def config_values(cfg: DictConfig) -> dict[str, Any]:
+    """The task's config, resolved, as plain Python values (``hydra`` left out)."""
+    values = plain(cfg)
+    if not isinstance(values, dict):
+        raise Seq2SeqError("the config must be a mapping of settings")
+    return values
+
+
+def required_path(values: dict[str, Any], key: str, usage: str) -> str:
+    """The path setting ``key``, or a one-line error that shows ``usage``."""
+    value = values.get(key)
+    if value is None or value == "" or isinstance(value, (dict, list, bool)):
+        raise Seq2SeqError(f"{key} is required: {usage}")
+    return str(value)
+
+
+def optional_path(values: dict[str, Any], key: str) -> str | None:
+    """The path setting ``key`` (None when unset or empty)."""
+    value = values.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, (dict, list, bool)):
+        raise Seq2SeqError(f"{key} must be a path, got {value!r}")
+    return str(value)
+
+
+def batch_size(values: dict[str, Any], default: int = 256) -> int:
+    """``batch_size``: inputs decoded per call of the compiled loop."""
+    return positive("batch_size", values.get("batch_size", default))

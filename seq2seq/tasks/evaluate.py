@@ -1,0 +1,122 @@
+"""``s2s-evaluate``: translate a pairs file (or the run's test split) and score it."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from seq2seq.checks import switch
+from seq2seq.data import read_anki
+from seq2seq.data.splits import Pair
+from seq2seq.errors import Seq2SeqError
+from seq2seq.evaluation import run_test_pairs, score
+from seq2seq.rundir import METRICS_FILE, check_output_file, prepare_output_dir, write_user_file
+from seq2seq.settings import DecodingSettings, inference_decoding
+from seq2seq.tasks.common import batch_size, config_values, optional_path, required_path
+from seq2seq.translation import Translator
+
+log = logging.getLogger(__name__)
+USAGE = "s2s-evaluate run_dir=<run> [pairs_file=<pairs>] [output_dir=<dir>]"
+TRANSLATIONS_FILE = "translations.tsv"
+#: ``output_dir`` when none is given: inside the run directory.
+DEFAULT_EVAL_DIR = "eval"
+
+
+@dataclass(frozen=True)
+class EvaluateSettings:
+    """The ``evaluate`` config, parsed once.
+
+    Attributes:
+        run_dir: the trained run.
+        pairs_file: a ``source<TAB>target`` file (None: the run's own test split).
+        strict: refuse a pairs file with a malformed line instead of skipping it.
+        output_dir: where ``metrics.json`` and ``translations.tsv`` go.
+        batch_size: inputs per call of the compiled decode loop.
+        decoding: the search rule and its parameters (one candidate per input).
+    """
+
+    run_dir: str
+    pairs_file: str | None
+    strict: bool
+    output_dir: str
+    batch_size: int
+    decoding: DecodingSettings
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig) -> EvaluateSettings:
+        """Parses and checks a composed ``evaluate`` config."""
+        values = config_values(cfg)
+        run_dir = required_path(values, "run_dir", USAGE)
+        decoding = inference_decoding(values.get("decoding"), values.get("seed"))
+        return cls(
+            run_dir=run_dir,
+            pairs_file=optional_path(values, "pairs_file"),
+            strict=switch("strict", values.get("strict", False)),
+            output_dir=optional_path(values, "output_dir") or str(Path(run_dir) / DEFAULT_EVAL_DIR),
+            batch_size=batch_size(values),
+            decoding=dataclasses.replace(decoding, n_best=1),
+        )
+
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    """Hydra task: translate a pairs file (or the run's test split) and score it.
+
+    Writes ``<output_dir>/metrics.json`` and ``<output_dir>/translations.tsv``
+    (``source<TAB>reference<TAB>hypothesis`` with a header row) and prints the metrics.
+    """
+    settings = EvaluateSettings.from_config(cfg)
+    translator = Translator.from_run_dir(settings.run_dir)
+    pairs, source_name = _pairs(settings)
+    out = _output_dir(settings)
+    log.info("evaluating %d pairs from %s (%s)", len(pairs), source_name, settings.decoding.name)
+    hyps = translator.translate(
+        [s for s, _ in pairs], batch_size=settings.batch_size, **settings.decoding.options()
+    )
+    metrics: dict[str, Any] = score(hyps, [t for _, t in pairs])
+    metrics.update(num_pairs=len(pairs), decoding=settings.decoding.name, pairs=source_name)
+
+    table = io.StringIO()
+    writer = csv.writer(table, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(["source", "reference", "hypothesis"])
+    writer.writerows((s, t, h) for (s, t), h in zip(pairs, hyps, strict=True))
+    write_user_file(out / TRANSLATIONS_FILE, table.getvalue())
+    write_user_file(out / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
+    sys.stdout.write(json.dumps(metrics, indent=2) + "\n")
+    log.info("wrote %s and %s", out / METRICS_FILE, out / TRANSLATIONS_FILE)
+    return metrics
+
+
+def _pairs(settings: EvaluateSettings) -> tuple[list[Pair], str]:
+    """The pairs to score and how to name where they came from."""
+    if settings.pairs_file:
+        pairs = read_anki(settings.pairs_file, strict=settings.strict)
+        source_name = settings.pairs_file
+    else:
+        pairs = run_test_pairs(settings.run_dir)
+        source_name = "test split"
+    if not pairs:
+        raise Seq2SeqError(f"no pairs to evaluate in {source_name}")
+    return pairs, source_name
+
+
+def _output_dir(settings: EvaluateSettings) -> Path:
+    """The output directory, created and checked before the long work: never the run
+    directory itself, and no output file that is an input."""
+    out = prepare_output_dir(settings.output_dir, "output_dir")
+    if out.samefile(settings.run_dir):
+        raise Seq2SeqError(
+            f"output_dir {out} is the run directory: its metrics.json would be replaced"
+        )
+    inputs = [settings.pairs_file] if settings.pairs_file else []
+    for name in (TRANSLATIONS_FILE, METRICS_FILE):
+        check_output_file(out / name, "output_dir", inputs=inputs)
+    return out

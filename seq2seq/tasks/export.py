@@ -1,0 +1,47 @@
+"""``s2s-export``: a trained run as a TensorFlow SavedModel (strings in, strings out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from seq2seq.checks import positive
+from seq2seq.export import export_run
+from seq2seq.tasks.common import config_values, required_path
+
+USAGE = "s2s-export run_dir=<run> export_dir=<dir>"
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    """The ``export`` config, parsed once.
+
+    Attributes:
+        run_dir: the trained run.
+        export_dir: where the SavedModel goes (must not exist yet, or be empty).
+        max_length: most output characters per input baked into the export (None: the
+            run's default).
+    """
+
+    run_dir: str
+    export_dir: str
+    max_length: int | None
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig) -> ExportSettings:
+        """Parses and checks a composed ``export`` config."""
+        values = config_values(cfg)
+        max_length = values.get("max_length")
+        return cls(
+            run_dir=required_path(values, "run_dir", USAGE),
+            export_dir=required_path(values, "export_dir", USAGE),
+            max_length=None if max_length is None else positive("max_length", max_length),
+        )
+
+
+def export(cfg: DictConfig) -> Path:
+    """Hydra task: ``run_dir`` -> SavedModel in ``export_dir``."""
+    settings = ExportSettings.from_config(cfg)
+    return export_run(settings.run_dir, settings.export_dir, max_length=settings.max_length)

@@ -1,0 +1,76 @@
+"""``s2s-inspect``: what each recurrent layer returns for one input, as text on stdout and
+PNGs of the state trajectories (and, with attention, of the alignment matrix)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from seq2seq.errors import Seq2SeqError
+from seq2seq.inspection import TRAILING_PAD, Inspection, describe, inspect_input
+from seq2seq.plots import alignment_figure, save_png, trajectory_figure
+from seq2seq.tasks.common import config_values, optional_path, required_path
+from seq2seq.translation import Translator
+
+USAGE = "s2s-inspect run_dir=<run> \"input='Nov 28, 2026'\""
+#: ``output_dir`` when none is given: inside the run directory.
+DEFAULT_INSPECT_DIR = "inspect"
+
+
+@dataclass(frozen=True)
+class InspectSettings:
+    """The ``inspect`` config, parsed once.
+
+    Attributes:
+        run_dir: the trained run.
+        input: the one input to trace.
+        output_dir: where the PNGs go.
+    """
+
+    run_dir: str
+    input: str
+    output_dir: str
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig) -> InspectSettings:
+        """Parses and checks a composed ``inspect`` config."""
+        values = config_values(cfg)
+        run_dir = required_path(values, "run_dir", USAGE)
+        text = values.get("input")
+        if text is None or isinstance(text, (dict, list)):
+            raise Seq2SeqError(f"input is required (one string): {USAGE}")
+        output_dir = optional_path(values, "output_dir")
+        return cls(
+            run_dir=run_dir,
+            input=str(text),
+            output_dir=output_dir or str(Path(run_dir) / DEFAULT_INSPECT_DIR),
+        )
+
+
+def inspect(cfg: DictConfig) -> Inspection:
+    """Hydra task: prints the report, writes the PNGs and says where."""
+    settings = InspectSettings.from_config(cfg)
+    found = inspect_input(Translator.from_run_dir(settings.run_dir), settings.input)
+    out_dir = Path(settings.output_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = [_write_trajectories(found, out_dir / "states.png")]
+        if found.alignment is not None:
+            fig = alignment_figure(found.source, found.output, found.alignment)
+            written.append(save_png(fig, out_dir / "alignment.png"))
+    except OSError as exc:
+        raise Seq2SeqError(f"cannot write to {out_dir}: {exc.strerror}") from None
+    text = describe(found) + "".join(f"wrote {path}\n" for path in written)
+    sys.stdout.write(text)
+    return found
+
+
+def _write_trajectories(found: Inspection, path: Path) -> Path:
+    source = [*found.source, *["PAD"] * TRAILING_PAD]
+    target = ["<s>", *found.output]
+    layers = [(f"encoder {t.name}", t.sequence, source) for t in found.encoder]
+    layers += [(f"decoder {t.name}", t.sequence, target) for t in found.decoder]
+    return save_png(trajectory_figure(layers), path)

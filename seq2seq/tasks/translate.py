@@ -1,0 +1,191 @@
+"""``s2s-translate``: translations on stdout (one line per input, in input order) or in
+``output_file``; logs on stderr. At a terminal with no inputs named, it translates each line
+as it is typed."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from seq2seq.errors import Seq2SeqError
+from seq2seq.rundir import check_output_file, write_user_file
+from seq2seq.settings import DecodingSettings, inference_decoding
+from seq2seq.tasks.common import batch_size, config_values, optional_path, required_path
+from seq2seq.translation import Candidate, Translator, split_lines
+
+log = logging.getLogger(__name__)
+USAGE = "s2s-translate run_dir=outputs/train/<run> inputs='[\"Nov 28, 2026\"]'"
+
+
+@dataclass(frozen=True)
+class TranslateSettings:
+    """The ``translate`` config, parsed once.
+
+    Attributes:
+        run_dir: the trained run.
+        inputs: the strings to translate (None: read ``input_file``, else stdin).
+        input_file: a UTF-8 file of one input per line.
+        output_file: where the translations go (None: stdout).
+        batch_size: inputs per call of the compiled decode loop.
+        decoding: the search rule and its parameters.
+    """
+
+    run_dir: str
+    inputs: tuple[str, ...] | None
+    input_file: str | None
+    output_file: str | None
+    batch_size: int
+    decoding: DecodingSettings
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig) -> TranslateSettings:
+        """Parses and checks a composed ``translate`` config."""
+        values = config_values(cfg)
+        settings = cls(
+            run_dir=required_path(values, "run_dir", USAGE),
+            inputs=_inputs(values.get("inputs")),
+            input_file=optional_path(values, "input_file"),
+            output_file=optional_path(values, "output_file"),
+            batch_size=batch_size(values),
+            decoding=inference_decoding(values.get("decoding"), values.get("seed")),
+        )
+        if settings.inputs is not None and settings.input_file:
+            raise Seq2SeqError("give either inputs=... or input_file=..., not both")
+        return settings
+
+
+def _inputs(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, dict) or (
+        isinstance(value, list) and any(isinstance(x, (dict, list)) for x in value)
+    ):
+        raise Seq2SeqError(f"inputs must be a string or a list of strings, got {value!r}")
+    return tuple(str(x) for x in value) if isinstance(value, list) else (str(value),)
+
+
+def translate(cfg: DictConfig) -> list[str]:
+    """Hydra task: translates the configured inputs with the run in ``cfg.run_dir``.
+
+    Writes one translation per input line to ``cfg.output_file`` (atomically) or to stdout;
+    with ``decoding.n_best > 1``, the lines of :func:`format_candidates` instead.
+
+    Returns:
+        The best translation of each input.
+    """
+    settings = TranslateSettings.from_config(cfg)
+    inputs = [p for p in (settings.input_file,) if p]
+    if settings.output_file:
+        check_output_file(settings.output_file, "output_file", inputs=inputs)
+    translator = Translator.from_run_dir(settings.run_dir)
+    if at_terminal(settings):
+        return translate_interactively(translator, settings.decoding)
+    texts = read_inputs(settings)
+    decoding = settings.decoding
+    log.info("translating %d input(s) with %s (%s)", len(texts), settings.run_dir, decoding.name)
+    candidates = translator.candidates(
+        texts,
+        batch_size=settings.batch_size,
+        progress=len(texts) > settings.batch_size,
+        **decoding.options(),
+    )
+    if decoding.n_best > 1:
+        text = format_candidates(candidates)
+    else:
+        text = "".join(cands[0].text + "\n" for cands in candidates)
+    if settings.output_file:
+        write_user_file(settings.output_file, text)
+        log.info("wrote %d translation(s) to %s", len(candidates), settings.output_file)
+    else:
+        write_stdout(text)
+    return [cands[0].text for cands in candidates]
+
+
+def read_inputs(settings: TranslateSettings) -> list[str]:
+    """The inputs: ``inputs``, else the lines of ``input_file``, else the lines of stdin."""
+    if settings.inputs is not None:
+        return list(settings.inputs)
+    if settings.input_file:
+        path = Path(settings.input_file)
+        try:
+            return split_lines(path.read_bytes().decode("utf-8"))  # no newline translation
+        except FileNotFoundError:
+            raise Seq2SeqError(f"input file not found: {path}") from None
+        except UnicodeDecodeError as exc:
+            raise Seq2SeqError(f"input file {path} is not UTF-8 (byte {exc.start})") from None
+        except OSError as exc:
+            raise Seq2SeqError(f"cannot read input file {path}: {exc.strerror}") from None
+    stdin = getattr(sys.stdin, "buffer", None)  # bytes: no newline translation
+    try:
+        text = stdin.read().decode("utf-8") if stdin is not None else sys.stdin.read()
+    except UnicodeDecodeError as exc:
+        raise Seq2SeqError(f"standard input is not UTF-8 (byte {exc.start})") from None
+    return split_lines(text)
+
+
+def format_candidates(candidates: list[list[Candidate]], first_index: int = 0) -> str:
+    """n-best output: one ``input_index<TAB>rank<TAB>score<TAB>translation`` line per candidate.
+
+    ``input_index`` counts input lines from ``first_index`` (0), ``rank`` counts from 1 (best
+    first) and ``score`` is the candidate's (length-normalised) log-probability with 4
+    decimals.
+    """
+    return "".join(
+        f"{i}\t{rank}\t{score:.4f}\t{text}\n"
+        for i, cands in enumerate(candidates, first_index)
+        for rank, (text, score) in enumerate(cands, 1)
+    )
+
+
+def at_terminal(settings: TranslateSettings) -> bool:
+    """Whether inputs come from a person at a terminal (stdin is a TTY, and neither
+    ``inputs``, ``input_file`` nor ``output_file`` is given)."""
+    named = settings.inputs is not None or settings.input_file or settings.output_file
+    return not named and sys.stdin is not None and sys.stdin.isatty()
+
+
+def translate_interactively(translator: Translator, decoding: DecodingSettings) -> list[str]:
+    """Translates each line as it is entered: a ``> `` prompt on stderr, the translation
+    (or n-best lines) on stdout at once, until end of input (Ctrl-D).
+
+    Returns:
+        The best translation of each line.
+    """
+    log.info("type a sentence and press Enter to translate it; Ctrl-D ends")
+    outputs: list[str] = []
+    while True:
+        sys.stderr.write("> ")
+        sys.stderr.flush()
+        line = sys.stdin.readline()
+        if not line:
+            sys.stderr.write("\n")
+            return outputs
+        candidates = translator.candidates(split_lines(line) or [""], **decoding.options())
+        if decoding.n_best > 1:
+            write_stdout(format_candidates(candidates, first_index=len(outputs)))
+        else:
+            write_stdout(candidates[0][0].text + "\n")
+        outputs.append(candidates[0][0].text)
+
+
+def write_stdout(text: str) -> None:
+    """Writes ``text`` to standard output at once, so that a reader that went away
+    (``| head -1``) raises ``BrokenPipeError`` here: Python's buffered writer can drop the
+    rest of a large write silently after a partial one."""
+    stream = sys.stdout
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):  # e.g. captured by a test
+        stream.write(text)
+        stream.flush()
+        return
+    stream.flush()
+    view = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
+    while view:
+        view = view[os.write(fd, view) :]
