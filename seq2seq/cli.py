@@ -19,11 +19,52 @@ T = TypeVar("T")
 log = logging.getLogger("seq2seq")
 
 
+#: Set by :func:`hydra_raises`: ``HYDRA_FULL_ERROR`` is then ours, not the user's.
+HYDRA_RAISES = "SEQ2SEQ_HYDRA_RAISES"
+
+
 def debug_enabled() -> bool:
     """True when full tracebacks were asked for (``HYDRA_FULL_ERROR=1`` or ``SEQ2SEQ_DEBUG=1``)."""
-    return any(
-        os.environ.get(v, "") not in ("", "0") for v in ("HYDRA_FULL_ERROR", "SEQ2SEQ_DEBUG")
-    )
+    names = ["SEQ2SEQ_DEBUG"]
+    if not os.environ.get(HYDRA_RAISES):
+        names.append("HYDRA_FULL_ERROR")
+    return any(os.environ.get(v, "") not in ("", "0") for v in names)
+
+
+def hydra_raises() -> None:
+    """Makes Hydra raise its own errors (a bad override, an unknown config, a run directory
+    it cannot create) instead of printing a traceback, so that :func:`report_hydra_error`
+    can say them in one line. A user's ``HYDRA_FULL_ERROR=1`` keeps Hydra's tracebacks."""
+    if not debug_enabled():
+        os.environ["HYDRA_FULL_ERROR"] = "1"
+        os.environ[HYDRA_RAISES] = "1"
+
+
+def report_hydra_error(exc: BaseException, task_started: bool) -> NoReturn:
+    """One ``error:`` line (exit 2) for a failure outside the task: before the task starts,
+    everything Hydra does (parse the overrides, compose the config, create the run directory
+    and its log) works on what the user gave. An error escaping a started task is a bug and
+    keeps its traceback."""
+    from hydra.errors import HydraException
+
+    known = (HydraException, OmegaConfBaseException, OSError, Seq2SeqError)
+    if debug_enabled() or (task_started and not isinstance(exc, known)):
+        raise exc
+    if isinstance(exc, OSError) and exc.strerror:
+        _fail(f"cannot use {exc.filename or 'the run directory'}: {exc.strerror}")
+    lines = [line.strip() for line in str(exc).split("\n") if line.strip()]
+    lines = lines[: next((i for i, x in enumerate(lines) if x.startswith("Config search")), None)]
+    cause = exc.__cause__
+    if isinstance(cause, OmegaConfBaseException) and str(cause).strip():
+        lines.append(str(cause).strip().split("\n")[0])
+    if not isinstance(exc, known):
+        lines = [
+            "the overrides could not be composed into a config",
+            f"({type(exc).__name__}:",
+            *lines,
+        ]
+        lines[-1] += ")"
+    _fail(" ".join(lines)[:1000] or type(exc).__name__)
 
 
 def run_task(task: Callable[[DictConfig], T], cfg: DictConfig) -> T:
@@ -49,6 +90,12 @@ def run_task(task: Callable[[DictConfig], T], cfg: DictConfig) -> T:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
+    except Exception as exc:
+        # TensorFlow's resource errors (memory, a full disk while exporting) are not OSError.
+        if debug_enabled() or type(exc).__name__ != "ResourceExhaustedError":
+            raise
+        first = str(getattr(exc, "message", "") or exc).strip().split("\n")[0]
+        _fail(f"TensorFlow ran out of a resource (memory or disk space): {first[:300]}")
 
 
 def _fail(message: str) -> NoReturn:

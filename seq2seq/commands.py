@@ -26,17 +26,30 @@ def _hydra_command(config_name: str, task: str) -> Callable[[], Any]:
     def command() -> Any:
         import hydra
 
-        from seq2seq.cli import quiet_tensorflow, register_configs, run_task
+        from seq2seq.cli import (
+            hydra_raises,
+            quiet_tensorflow,
+            register_configs,
+            report_hydra_error,
+            run_task,
+        )
 
         quiet_tensorflow()
         register_configs()
+        hydra_raises()
         module, function = task.split(":")
+
+        started = []
 
         @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name=config_name)
         def app(cfg: Any) -> Any:
+            started.append(True)
             return run_task(getattr(importlib.import_module(module), function), cfg)
 
-        return app()
+        try:
+            return app()
+        except Exception as exc:
+            report_hydra_error(exc, task_started=bool(started))
 
     command.__name__ = config_name
     command.__doc__ = f"``s2s-{config_name}``: runs {task} on the ``{config_name}`` config."

@@ -21,7 +21,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from seq2seq.decoding import GreedySearch
+from seq2seq.checks import positive
+from seq2seq.decoding import MAX_LENGTH, GreedySearch
 from seq2seq.errors import Seq2SeqError
 from seq2seq.rundir import atomic_write, prepare_output_dir
 from seq2seq.translation import Translator
@@ -36,7 +37,9 @@ class TranslationModule(tf.Module):
     def __init__(self, translator: Translator, max_length: int | None = None) -> None:
         super().__init__(name="seq2seq_translator")
         self._greedy = GreedySearch(translator.model)
-        self.max_length = tf.constant(int(max_length or translator.max_output_length), tf.int32)
+        max_length = max_length or translator.max_output_length
+        positive("max_length", max_length, at_most=MAX_LENGTH)
+        self.max_length = tf.constant(int(max_length), tf.int32)
         # Longer inputs are cut to this many characters, as Translator cuts them.
         self.max_input_length = int(translator.max_input_length or 0)
         self.source_table = _source_table(translator.source_vocab)
@@ -46,6 +49,8 @@ class TranslationModule(tf.Module):
         )
 
     def _translate(self, inputs: tf.Tensor) -> dict[str, tf.Tensor]:
+        # Signatures do not check shapes at run time: a [2, 2] batch would be flattened.
+        inputs = tf.ensure_shape(inputs, [None])  # one sentence per element, or an error
         text = tf.strings.strip(tf.strings.regex_replace(inputs, r"\s+", " "))
         codepoints = tf.strings.unicode_decode(text, "UTF-8", errors="replace")
         if self.max_input_length:

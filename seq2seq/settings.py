@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from seq2seq.checks import fraction, non_negative, positive, switch
 from seq2seq.data.pipeline import BUCKET_SIDES
-from seq2seq.decoding import SEARCH_RULES, SearchRule
+from seq2seq.decoding import MAX_LENGTH, MAX_WIDTH, SEARCH_RULES, SearchRule
 from seq2seq.distribute import STRATEGIES
 from seq2seq.errors import Seq2SeqError
 from seq2seq.registry import make_options
@@ -92,10 +92,16 @@ def flatten(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+#: The largest seed (NumPy and Keras take seeds in ``[0, 2**32)``).
+MAX_SEED = 2**32 - 1
+
+
 def optional_seed(value: Any) -> int | None:
-    """An integer seed or None."""
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise Seq2SeqError(f"seed must be an integer or null, got {value!r}")
+    """An integer seed in ``[0, 2**32)``, or None."""
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED
+    ):
+        raise Seq2SeqError(f"seed must be an integer from 0 to {MAX_SEED} or null, got {value!r}")
     return value
 
 
@@ -134,8 +140,8 @@ class DecodingSettings:
 
     def __post_init__(self) -> None:
         if self.max_length is not None:
-            positive("decoding.max_length", self.max_length)
-        positive("decoding.n_best", self.n_best)
+            positive("decoding.max_length", self.max_length, at_most=MAX_LENGTH)
+        positive("decoding.n_best", self.n_best, at_most=MAX_WIDTH)
         switch("decoding.jit_compile", self.jit_compile)
         if self.params is None:
             object.__setattr__(self, "params", self.rule.params())

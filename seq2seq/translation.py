@@ -20,7 +20,8 @@ from typing import Any, NamedTuple
 import keras
 import numpy as np
 
-from seq2seq.decoding import SEARCH_RULES, SearchRule
+from seq2seq.checks import positive
+from seq2seq.decoding import MAX_LENGTH, SEARCH_RULES, SearchRule
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models import Seq2SeqModel, load_model
 from seq2seq.rundir import MODEL_FILE, VOCAB_FILE, RunDir
@@ -52,8 +53,9 @@ def normalize_input(text: str) -> str:
 
 
 def default_max_output_length(longest_target: int) -> int:
-    """Default cap on output characters: twice the longest training target (at least +10)."""
-    return max(2 * longest_target, longest_target + 10)
+    """Default cap on output characters: twice the longest training target (at least +10),
+    at most :data:`~seq2seq.decoding.MAX_LENGTH`."""
+    return min(max(2 * longest_target, longest_target + 10), MAX_LENGTH)
 
 
 def default_max_input_length(longest_source: int) -> int:
@@ -113,6 +115,7 @@ class Translator:
         run.require(MODEL_FILE, VOCAB_FILE)
         source_vocab, target_vocab, meta = run.read_vocab()
         model = load_model(run.model_file)
+        # vocab.json's lengths are checked when it is read; outputs stay within MAX_LENGTH.
         max_output_length = default_max_output_length(int(meta.get("max_target_length", 50)))
         max_input_length = default_max_input_length(int(meta.get("max_source_length", 50)))
         try:
@@ -160,12 +163,13 @@ class Translator:
             **param_values: the rule's parameters (``beam_size``, ``length_penalty``,
                 ``temperature``, ``top_k``, ``seed``); unset ones take the rule's defaults.
         """
-        if batch_size < 1:
-            raise Seq2SeqError(f"batch_size must be positive, got {batch_size}")
+        positive("batch_size", batch_size)
+        if max_length is not None:
+            positive("max_length", max_length, at_most=MAX_LENGTH)
         search = self.search(decoding, jit_compile)
         params = params or search.params(**param_values)
         most = search.max_candidates(params)
-        if n_best > most:
+        if positive("n_best", n_best) > most:
             raise Seq2SeqError(f"n_best must be at most {most} for decoding={decoding}")
         max_length = int(max_length or self.max_output_length)
         encoded = self.encode_inputs(texts)

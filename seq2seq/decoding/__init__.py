@@ -9,9 +9,19 @@ from seq2seq.decoding.beam import BeamParams, BeamSearch
 from seq2seq.decoding.greedy import GreedySearch
 from seq2seq.decoding.reference import greedy_decode_reference
 from seq2seq.decoding.sampling import RandomSampling, SamplingParams
-from seq2seq.decoding.search import SEARCH_RULES, Hypotheses, LoopState, NoParams, SearchRule
+from seq2seq.decoding.search import (
+    MAX_LENGTH,
+    MAX_WIDTH,
+    SEARCH_RULES,
+    Hypotheses,
+    LoopState,
+    NoParams,
+    SearchRule,
+)
 
 __all__ = [
+    "MAX_LENGTH",
+    "MAX_WIDTH",
     "SEARCH_RULES",
     "BeamParams",
     "BeamSearch",

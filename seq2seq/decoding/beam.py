@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import tensorflow as tf
 
 from seq2seq.checks import non_negative, positive
-from seq2seq.decoding.search import SEARCH_RULES, SearchRule
+from seq2seq.decoding.search import MAX_WIDTH, SEARCH_RULES, SearchRule
 
 
 @dataclass(frozen=True)
@@ -24,8 +24,8 @@ class BeamParams:
     length_penalty: float = 0.6
 
     def __post_init__(self) -> None:
-        positive("decoding.beam_size", self.beam_size)
-        non_negative("decoding.length_penalty", self.length_penalty, float)
+        positive("decoding.beam_size", self.beam_size, at_most=MAX_WIDTH)
+        non_negative("decoding.length_penalty", self.length_penalty, float, at_most=100.0)
 
 
 @SEARCH_RULES.register("beam")

@@ -27,7 +27,7 @@ class SamplingParams:
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        positive("decoding.temperature", self.temperature, float)
+        positive("decoding.temperature", self.temperature, float, at_most=1000.0)
         non_negative("decoding.top_k", self.top_k)
         if self.seed is None:
             object.__setattr__(self, "seed", random.SystemRandom().randrange(1 << 24))

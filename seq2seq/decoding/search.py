@@ -31,6 +31,11 @@ from seq2seq.registry import Registry
 from seq2seq.vocab import END_ID, PAD_ID, START_ID
 
 NEG_INF = -1e9
+#: The most output tokens (END included) any search runs per hypothesis: each hypothesis
+#: keeps a buffer of that many ids, so a larger ``max_length`` is refused, not allocated.
+MAX_LENGTH = 4096
+#: The widest search (beam size) a rule may keep per input.
+MAX_WIDTH = 256
 #: The search rules by ``decoding.name`` (``decoding=<name>`` picks one).
 SEARCH_RULES: Registry = Registry("search rule", "decoding")
 _DTYPES = {"int": tf.int32, "float": tf.float32, "int | None": tf.int32}

@@ -15,6 +15,12 @@ from seq2seq.errors import Seq2SeqError
 ATTENTIONS = ("luong", "bahdanau")
 
 
+#: The largest value of each size setting: beyond these a model does not fit in memory (an
+#: LSTM of 8,192 units already holds 4 x 8,192 x 16,384 weights per layer).
+MOST = {"units": 8192, "embedding_dim": 8192, "encoder_layers": 32, "decoder_layers": 32,
+        "kernel_size": 63}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class ModelOptions:
     """The ``model.*`` settings of every family (parts ignore what they do not use).
@@ -54,12 +60,14 @@ class ModelOptions:
     input_feeding: bool = False
 
     def __post_init__(self) -> None:
-        for key in ("units", "encoder_layers", "decoder_layers", "kernel_size"):
-            object.__setattr__(self, key, positive(f"model.{key}", getattr(self, key)))
+        for key, most in MOST.items():
+            if key != "embedding_dim":
+                value = positive(f"model.{key}", getattr(self, key), at_most=most)
+                object.__setattr__(self, key, value)
         if self.kernel_size % 2 == 0:
             raise Seq2SeqError(f"model.kernel_size must be odd, got {self.kernel_size}")
         if self.embedding_dim:
-            positive("model.embedding_dim", self.embedding_dim)
+            positive("model.embedding_dim", self.embedding_dim, at_most=MOST["embedding_dim"])
         for key in ("dropout", "recurrent_dropout"):
             if getattr(self, key) is None:  # null in config: none
                 object.__setattr__(self, key, 0.0)

@@ -8,6 +8,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from seq2seq.checks import positive
+from seq2seq.decoding import MAX_LENGTH
 from seq2seq.export import export_run
 from seq2seq.tasks.common import config_values, required_path
 
@@ -37,7 +38,9 @@ class ExportSettings:
         return cls(
             run_dir=required_path(values, "run_dir", USAGE),
             export_dir=required_path(values, "export_dir", USAGE),
-            max_length=None if max_length is None else positive("max_length", max_length),
+            max_length=None
+            if max_length is None
+            else positive("max_length", max_length, at_most=MAX_LENGTH),
         )
 
 
