@@ -68,7 +68,7 @@ def test_the_translator_refuses_a_huge_max_length_and_batch(trained_run):
 
 def _tampered(trained_run, tmp_path, value):
     run = tmp_path / "run"
-    run.mkdir()
+    run.mkdir(parents=True)
     for name in ("model.keras", "config.yaml"):
         (run / name).write_bytes((trained_run / name).read_bytes())
     vocab = json.loads((trained_run / "vocab.json").read_text(encoding="utf-8"))
