@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Callable
@@ -71,6 +73,8 @@ def run_task(task: Callable[[DictConfig], T], cfg: DictConfig) -> T:
     """Runs ``task(cfg)``; a user mistake, or a file-system failure such as a full disk,
     prints one ``error: ...`` line to stderr and exits with 2."""
     try:
+        refuse_log_problems()
+        refuse_added_keys(cfg)
         return task(cfg)
     except (Seq2SeqError, OmegaConfBaseException) as exc:
         if debug_enabled():
@@ -96,6 +100,78 @@ def run_task(task: Callable[[DictConfig], T], cfg: DictConfig) -> T:
             raise
         first = str(getattr(exc, "message", "") or exc).strip().split("\n")[0]
         _fail(f"TensorFlow ran out of a resource (memory or disk space): {first[:300]}")
+
+
+class RunLogHandler(logging.FileHandler):
+    """The run directory's ``<task>.log`` (Hydra's ``file`` handler): never opened through a
+    symbolic link or onto something that is not a plain file (a link planted as
+    ``train.log`` would have the log appended to its target). A log that cannot be opened
+    does not fail inside Hydra's logging set-up: it is kept as :attr:`problem`, which
+    :func:`run_task` reports as one line before the task starts."""
+
+    def __init__(self, filename: str, mode: str = "a", encoding: str | None = "utf-8") -> None:
+        super().__init__(filename, mode, encoding=encoding, delay=True)
+        self.problem: str | None = None
+        try:
+            self.stream = self._open()
+        except OSError as exc:
+            self.problem = f"cannot write the log {filename}: {_log_reason(exc)}"
+
+    def _open(self):
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+        fd = os.open(self.baseFilename, flags, 0o644)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise OSError(errno.EINVAL, "not a plain file", self.baseFilename)
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.problem is None:
+            super().emit(record)
+
+
+def _log_reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "it is a symbolic link (remove it; the log is never written through a link)"
+    return exc.strerror or str(exc)
+
+
+def refuse_log_problems() -> None:
+    """Raises the problem of a run log that could not be opened (see :class:`RunLogHandler`)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, RunLogHandler) and handler.problem:
+            raise Seq2SeqError(handler.problem)
+
+
+def refuse_added_keys(cfg: DictConfig) -> None:
+    """Refuses a ``+key=value`` override that adds a key: every setting a command reads is
+    in its config already (Hydra refuses ``key=value`` for a key it does not know), so an
+    added key is a misspelling that would otherwise be ignored. Adding a config group
+    (``+experiment=...``) is fine.
+
+    Raises:
+        Seq2SeqError: naming the key and the nearest known one.
+    """
+    import difflib
+
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    from seq2seq.settings import flatten
+
+    if not HydraConfig.initialized():
+        return
+    hydra_cfg = HydraConfig.get()
+    groups = set(hydra_cfg.runtime.choices.keys())
+    overrides = OverridesParser.create().parse_overrides(list(hydra_cfg.overrides.task))
+    added = [o.key_or_group for o in overrides if o.is_add() and o.key_or_group not in groups]
+    if not added:
+        return
+    known = set(flatten(OmegaConf.to_container(cfg, resolve=False))) - set(added)
+    near = difflib.get_close_matches(added[0], sorted(known), n=1)
+    hint = f" (did you mean {near[0]}?)" if near else ""
+    raise Seq2SeqError(f"+{added[0]} is not a setting of this command{hint}; see --help")
 
 
 def _fail(message: str) -> NoReturn:

@@ -13,6 +13,9 @@ Layout (a contract users and tools rely on)::
       .hydra/         the launch that made (or last resumed) the run: the composed config
                       (unresolved), the command-line overrides, Hydra's own settings
       .lock           held (``flock``) by the training that is writing the directory
+      .seq2seq-run    the run marker, written first: training writes only into a new or
+                      empty directory or one holding this marker (or, for runs of earlier
+                      versions, a config.yaml beside a vocab.json)
 
 Every artifact is written by :func:`atomic_write`: into a hidden sibling, then renamed over
 its final name, so a kill at any instant leaves the old version or the new one, never half
@@ -55,6 +58,11 @@ CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_STATE_FILE = "state.json"
 LOCK_FILE = ".lock"
 RECORD_DIR = ".hydra"
+#: Written first into every run directory: what makes a directory this project's run.
+RUN_MARKER = ".seq2seq-run"
+#: What may be in a directory before training claims it: Hydra's log (``<task>.log``,
+#: opened before the task starts) and the lock of a launch that died before its marker.
+BEFORE_CLAIM = ("train.log", LOCK_FILE)
 
 log = logging.getLogger(__name__)
 
@@ -280,6 +288,34 @@ class RunDir:
         finally:
             os.close(fd)  # releases the flock
 
+    def refuse_foreign(self) -> None:
+        """Refuses a directory that is not this project's run and is not empty (``/``, a
+        user's folder, a directory with a ``model.keras`` of unknown origin): training never
+        writes into it or deletes from it. Called before the lock is taken.
+
+        Raises:
+            Seq2SeqError: naming the directory and a few of its entries.
+        """
+        if not self.path.exists() and not self.path.is_symlink():
+            return
+        if not self.path.is_dir():
+            raise Seq2SeqError(f"run directory {self.path} exists and is not a directory")
+        if is_run_dir(self.path):
+            return
+        entries = sorted(e.name for e in self.path.iterdir() if e.name not in BEFORE_CLAIM)
+        if entries:
+            shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+            raise Seq2SeqError(
+                f"run directory {self.path} is not empty and holds no seq2seq run ({shown}):"
+                " training writes only into a new or empty directory or a run it made;"
+                " choose another hydra.run.dir"
+            )
+
+    def mark(self) -> None:
+        """Writes the run marker (under the lock, before anything else)."""
+        if not (self.path / RUN_MARKER).is_file():
+            atomic_write_text(self.path / RUN_MARKER, "seq2seq run directory\n")
+
     def is_finished(self) -> bool:
         """Whether training finished (``metrics.json`` is written last)."""
         return self.metrics_file.exists()
@@ -412,17 +448,17 @@ class RunDir:
 
 
 #: What a run directory owns: its artifacts, and everything under its directories.
-RUN_FILES = (CONFIG_FILE, VOCAB_FILE, MODEL_FILE, HISTORY_FILE, METRICS_FILE, LOCK_FILE)
+RUN_FILES = (CONFIG_FILE, VOCAB_FILE, MODEL_FILE, HISTORY_FILE, METRICS_FILE, LOCK_FILE, RUN_MARKER)
 RUN_DIRS = (CHECKPOINT_DIR, TENSORBOARD_DIR, RECORD_DIR)
 
 
 def is_run_dir(path: str | Path) -> bool:
-    """Whether ``path`` holds a training run (a ``config.yaml`` beside a ``vocab.json`` or a
-    ``model.keras``)."""
+    """Whether ``path`` holds a training run: the run marker, or (a run of an earlier version)
+    a ``config.yaml`` beside a ``vocab.json``."""
     path = Path(path)
-    return (path / CONFIG_FILE).is_file() and any(
-        (path / name).exists() for name in (VOCAB_FILE, MODEL_FILE)
-    )
+    if (path / RUN_MARKER).is_file() and not (path / RUN_MARKER).is_symlink():
+        return True
+    return (path / CONFIG_FILE).is_file() and (path / VOCAB_FILE).is_file()
 
 
 def run_owned(path: str | Path) -> Path | None:

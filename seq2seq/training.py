@@ -129,9 +129,12 @@ def start_together(
     finished run directory, a lock in use, ...) stops all instead of leaving the others
     waiting for it at their first collective operation."""
     try:
-        refuse_finished(run)  # before the lock: a refused launch changes nothing
+        run.refuse_foreign()  # before the lock: a refused launch changes nothing
+        refuse_finished(run)
         held.enter_context(run.lock())  # held until metrics.json is written
+        run.refuse_foreign()  # again, now that no other launch can be writing it
         checkpoint = guard_run_dir(run, settings)
+        run.mark()
     except Seq2SeqError:
         dist.any_worker(True)
         raise

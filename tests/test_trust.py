@@ -1,0 +1,115 @@
+"""The run directory as a trust boundary, and every user-caused failure as one line.
+
+A directory that is not this project's run is never written into or deleted from; the log
+and the lock are never opened through a link; no output overwrites an input or a run's own
+files; Hydra's own failures (bad overrides, a run directory it cannot create) and misspelt
+added keys are one ``error:`` line with exit status 2."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from seq2seq.errors import Seq2SeqError
+from seq2seq.rundir import RUN_MARKER
+from seq2seq.tasks.evaluate import evaluate
+from seq2seq.tasks.train import train
+from seq2seq.tasks.translate import translate
+from tests.conftest import ROOT, TINY, compose_config, train_config
+
+ENV = {**os.environ, "HYDRA_FULL_ERROR": "", "SEQ2SEQ_DEBUG": ""}
+
+
+def _train_script(*overrides: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "train.py"), *TINY, *overrides],
+        capture_output=True, text=True, timeout=600, cwd=cwd, env=ENV,
+    )  # fmt: skip
+
+
+def _one_line(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = [line for line in result.stderr.split("\n") if line.startswith("error: ")]
+    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    return errors[0]
+
+
+def test_a_directory_that_is_not_a_run_is_never_written_or_emptied(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.yaml").write_text("my own settings\n")
+    (mine / "model.keras").write_bytes(b"my model")
+    (mine / "notes").mkdir()
+    before = sorted(p.name for p in mine.iterdir())
+    for resume in ("false", "true"):
+        with pytest.raises(Seq2SeqError, match="not empty and holds no seq2seq run"):
+            train(train_config(mine, f"trainer.resume={resume}"))
+    assert sorted(p.name for p in mine.iterdir()) == before
+    assert (mine / "config.yaml").read_text() == "my own settings\n"
+    assert (mine / "model.keras").read_bytes() == b"my model"
+
+
+def test_a_new_or_empty_directory_is_claimed_with_the_run_marker(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    train(train_config(empty, "trainer.epochs=1"))
+    assert (empty / RUN_MARKER).is_file() and (empty / "metrics.json").is_file()
+
+
+def test_a_run_log_that_is_a_link_is_refused_and_its_target_kept(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("DATA\n")
+    (run / "train.log").symlink_to(victim)
+    line = _one_line(_train_script(f"hydra.run.dir={run}", cwd=tmp_path))
+    assert "train.log" in line and "symbolic link" in line
+    assert victim.read_text() == "DATA\n"
+    assert sorted(p.name for p in run.iterdir()) == ["train.log"]
+
+
+@pytest.mark.parametrize(
+    "overrides, expected",
+    [
+        (["hydra.run.dir=a_file"], "cannot use a_file"),
+        (["hydra.run.dir=/proc/nope/run"], "cannot use /proc/nope: No such file"),
+        (["trainer=[1,2]"], "could not be composed"),
+        (["model=nosuch"], "Could not find 'model/nosuch'"),
+        (["+trainer.epoch=5"], "+trainer.epoch is not a setting of this command (did you mean"
+                               " trainer.epochs?)"),
+        (["+data.numsamples=5"], "did you mean data.num_samples?"),
+        (["+foo=1"], "+foo is not a setting"),
+        (["seed=-1"], "seed must be an integer from 0 to 4294967295"),
+        (["seed=8589934592"], "seed must be an integer from 0"),
+        (["model.units=100000"], "model.units must be at most 8192"),
+    ],
+)  # fmt: skip
+def test_user_caused_failures_are_one_line_with_exit_status_2(tmp_path, overrides, expected):
+    (tmp_path / "a_file").write_text("x")
+    if not any(o.startswith("hydra.run.dir") for o in overrides):
+        overrides = [*overrides, f"hydra.run.dir={tmp_path / 'run'}"]
+    assert expected in _one_line(_train_script(*overrides, cwd=tmp_path))
+
+
+def test_outputs_never_overwrite_a_runs_files_or_an_input(trained_run, tmp_path):
+    protected = {p: p.read_bytes() for p in trained_run.iterdir() if p.is_file()}
+    link = tmp_path / "metrics_link.json"
+    link.symlink_to(trained_run / "metrics.json")
+    dotted = trained_run / "eval" / ".." / "vocab.json"
+    checkpoint = next((trained_run / "checkpoints").iterdir()) / "state.json"
+    for out in (trained_run / "vocab.json", link, dotted, checkpoint, trained_run / ".lock"):
+        cfg = compose_config("translate", [f"run_dir={trained_run}", "inputs=[x]",
+                                           f"output_file={out}"])  # fmt: skip
+        with pytest.raises(Seq2SeqError, match="is a file of the run directory"):
+            translate(cfg)
+    assert {p: p.read_bytes() for p in protected} == protected
+
+    pairs = tmp_path / "own" / "translations.tsv"
+    pairs.parent.mkdir()
+    pairs.write_text("Nov 28, 2026\t2026-11-28\n")
+    cfg = compose_config("evaluate", [f"run_dir={trained_run}", f"pairs_file={pairs}",
+                                      f"output_dir={pairs.parent}"])  # fmt: skip
+    with pytest.raises(Seq2SeqError, match="is the input file"):
+        evaluate(cfg)
+    assert pairs.read_text() == "Nov 28, 2026\t2026-11-28\n"
