@@ -194,6 +194,12 @@ class Checkpoint(NamedTuple):
     path: Path
     epoch: int
     seconds: float = 0.0
+    #: Training had ended (its epochs run, or early stopping / the time budget stopped it):
+    #: this checkpoint holds the final weights (the best epoch's with early stopping), and
+    #: a resume only saves and evaluates them.
+    ended: bool = False
+    #: The epoch whose weights these are, when early stopping restored an earlier one.
+    best_epoch: int | None = None
 
     @property
     def model_file(self) -> Path:
@@ -418,12 +424,15 @@ class RunDir:
             try:
                 payload = json.loads(state.read_text(encoding="utf-8"))
                 epoch, seconds = payload["epoch"], float(payload.get("seconds", 0.0))
-                if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
-                    raise ValueError(f"bad epoch {epoch!r}")
+                best = payload.get("best_epoch")
+                for value in (epoch, 0 if best is None else best):
+                    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                        raise ValueError(f"bad epoch {value!r}")
+                ended = payload.get("ended", False) is True
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 log.warning("ignoring checkpoint %s: unreadable %s (%s)", p, state.name, exc)
                 continue
-            found.append(Checkpoint(p, epoch, seconds))
+            found.append(Checkpoint(p, epoch, seconds, ended, best))
         return sorted(found, key=lambda ckpt: ckpt.epoch)
 
     def latest_checkpoint(self) -> Checkpoint | None:
@@ -431,14 +440,25 @@ class RunDir:
         found = self.checkpoints()
         return found[-1] if found else None
 
-    def write_checkpoint(self, model: Any, epoch: int, keep: int, seconds: float = 0.0) -> None:
+    def write_checkpoint(
+        self,
+        model: Any,
+        epoch: int,
+        keep: int,
+        seconds: float = 0.0,
+        ended: bool = False,
+        best_epoch: int | None = None,
+    ) -> None:
         """Saves ``model`` (with its optimizer) as the checkpoint of 0-based ``epoch``, which
-        ended after ``seconds`` of training; keeps the newest ``keep`` checkpoints."""
+        ended after ``seconds`` of training; keeps the newest ``keep`` checkpoints. With
+        ``ended``, training is over (see :attr:`Checkpoint.ended`)."""
 
         def write(tmp: Path) -> None:
             tmp.mkdir()
             model.save(tmp / MODEL_FILE)
-            state = {"epoch": epoch, "seconds": round(seconds, 1)}
+            state: dict[str, Any] = {"epoch": epoch, "seconds": round(seconds, 1)}
+            if ended:
+                state.update(ended=True, best_epoch=best_epoch)
             (tmp / CHECKPOINT_STATE_FILE).write_text(json.dumps(state))
 
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)

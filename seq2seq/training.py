@@ -195,8 +195,14 @@ def train_in(
         default_max_input_length(vocabs.longest_source),
     )
     clock = TrainingClock(checkpoint.seconds if checkpoint else 0.0)
-    initial_epoch = checkpoint.epoch + 1 if checkpoint else 0
-    fit(model, datasets, translator, splits, run, settings.trainer, initial_epoch, clock, dist)
+    if checkpoint is not None and checkpoint.ended:
+        log.info("training had ended (epoch %d, weights of epoch %d): saving and evaluating",
+                 checkpoint.epoch + 1, (checkpoint.best_epoch or checkpoint.epoch) + 1)  # fmt: skip
+    else:
+        initial_epoch = checkpoint.epoch + 1 if checkpoint else 0
+        best = fit(model, datasets, translator, splits, run, settings.trainer, initial_epoch,
+                   clock, dist)  # fmt: skip
+        end_training(run, model, settings.trainer, clock, best)
     copy_weights(model, inference)  # the best epoch's, when early stopping restored them
     run.save_model(inference.training)
     log.info("saved %s", run.model_file)
@@ -361,6 +367,7 @@ def build_or_resume(
     state) with that checkpoint (a damaged newest one falls back to the one before)."""
     if checkpoint is not None:
         model, checkpoint = load_checkpoint(run)
+        refuse_mismatch(model, new_model(vocabs, settings, "float32"), checkpoint)
         run.truncate_history(checkpoint.epoch + 1)
         log.info("resuming from %s: %d epoch(s) done", checkpoint.path, checkpoint.epoch + 1)
         return model, checkpoint
@@ -381,6 +388,27 @@ def new_model(vocabs: Vocabularies, settings: TrainSettings, precision: str) -> 
         )
     compile_model(model.training, settings.trainer)
     return model
+
+
+def refuse_mismatch(saved: Seq2SeqModel, expected: Seq2SeqModel, checkpoint: Checkpoint) -> None:
+    """Refuses to resume a checkpoint whose model is not the one the settings build (an
+    edited ``config.yaml`` must not make a 16-unit model resume "as" 32 units): the layers'
+    names and every weight's shape must be the same."""
+
+    def shapes(model: Seq2SeqModel) -> dict[str, list[tuple[int, ...]]]:
+        return {
+            layer.name: [tuple(w.shape) for w in layer.weights] for layer in model.training.layers
+        }
+
+    have, want = shapes(saved), shapes(expected)
+    if have != want:
+        differs = sorted(
+            name for name in have.keys() | want.keys() if have.get(name) != want.get(name)
+        )
+        raise Seq2SeqError(
+            f"cannot resume {checkpoint.path}: its model does not match the run's settings"
+            f" (layers {', '.join(differs[:4])} differ; was config.yaml edited?)"
+        )
 
 
 def load_checkpoint(run: RunDir) -> tuple[Seq2SeqModel, Checkpoint]:
@@ -431,9 +459,17 @@ def fit(
     initial_epoch: int,
     clock: TrainingClock,
     dist: Distribution,
-) -> None:
-    """Runs ``fit`` with the callbacks; a non-finite loss names the last good checkpoint."""
+) -> int | None:
+    """Runs ``fit`` with the callbacks; a non-finite loss names the last good checkpoint.
+
+    Returns:
+        The epoch whose weights early stopping restored (None without early stopping).
+    """
     sync = [SyncWeights(model, translator.model)] if translator.model is not model else []
+    callbacks = [
+        *sync,  # first: validation decoding uses the float32 twin
+        *training_callbacks(trainer, run, translator, splits, clock, dist, initial_epoch > 0),
+    ]
     try:
         history = model.training.fit(
             datasets.train,
@@ -441,12 +477,7 @@ def fit(
             epochs=trainer.epochs,
             steps_per_epoch=trainer.steps_per_epoch,
             initial_epoch=initial_epoch,
-            callbacks=[
-                *sync,  # first: validation decoding uses the float32 twin
-                *training_callbacks(
-                    trainer, run, translator, splits, clock, dist, initial_epoch > 0
-                ),
-            ],
+            callbacks=callbacks,
             # Keras draws its bar on stdout; a log file gets the one line per epoch of
             # the EpochLog callback instead of ~100 kB of bar redraws.
             verbose=1 if trainer.progress_bar and sys.stdout.isatty() else 0,
@@ -465,6 +496,31 @@ def fit(
             f"training diverged (non-finite loss) at epoch {initial_epoch + len(losses)};"
             f" last good checkpoint: {last_good.path if last_good else 'none'}"
             " (lower trainer.learning_rate, then resume with trainer.resume=true)"
+        )
+    stopping = [c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)]
+    if stopping and stopping[0].best_weights is not None:
+        return int(stopping[0].best_epoch)
+    return None
+
+
+def end_training(
+    run: RunDir,
+    model: Seq2SeqModel,
+    trainer: TrainerSettings,
+    clock: TrainingClock,
+    best_epoch: int | None,
+) -> None:
+    """Checkpoints the end of training (the final weights, ``ended``), so that a kill
+    during the final save or evaluation resumes to exactly that: no more epochs."""
+    epochs = len(run.read_history())
+    if epochs:
+        run.write_checkpoint(
+            model.training,
+            epochs - 1,
+            keep=trainer.keep_checkpoints,
+            seconds=clock.seconds(),
+            ended=True,
+            best_epoch=best_epoch,
         )
 
 

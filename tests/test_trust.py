@@ -113,3 +113,38 @@ def test_outputs_never_overwrite_a_runs_files_or_an_input(trained_run, tmp_path)
     with pytest.raises(Seq2SeqError, match="is the input file"):
         evaluate(cfg)
     assert pairs.read_text() == "Nov 28, 2026\t2026-11-28\n"
+
+
+QUIET = ["trainer.reduce_lr=null", "trainer.val_decoding.every=0"]
+# val_loss falls every epoch, so mode=max sees no improvement after the first: epoch 2 stops.
+STOPS_AFTER_TWO = [
+    "trainer.epochs=5", "trainer.early_stopping.monitor=val_loss",
+    "trainer.early_stopping.mode=max", "trainer.early_stopping.patience=1",
+]  # fmt: skip
+
+
+def test_early_stopping_survives_a_kill_before_the_final_evaluation(tmp_path):
+    import json
+
+    train(train_config(tmp_path, *STOPS_AFTER_TWO, *QUIET))
+    first = json.loads((tmp_path / "metrics.json").read_text())
+    assert first["train/epochs"] == 2
+    state = json.loads((tmp_path / "checkpoints" / "epoch-0001" / "state.json").read_text())
+    assert state["ended"] is True and state["best_epoch"] == 0
+    (tmp_path / "metrics.json").unlink()  # killed during the final evaluation
+    (tmp_path / "model.keras").unlink()
+    train(train_config(tmp_path, *STOPS_AFTER_TWO, *QUIET, "trainer.resume=true"))
+    again = json.loads((tmp_path / "metrics.json").read_text())
+    assert again["train/epochs"] == 2  # no epoch 3, 4, ...
+    assert again["val/loss"] == pytest.approx(first["val/loss"], abs=1e-6)  # the same model
+
+
+def test_resume_refuses_a_checkpoint_that_config_yaml_no_longer_describes(tmp_path):
+    train(train_config(tmp_path, "trainer.epochs=1", *QUIET))
+    (tmp_path / "metrics.json").unlink()
+    (tmp_path / "model.keras").unlink()
+    config = tmp_path / "config.yaml"
+    config.write_text(config.read_text().replace("units: 16", "units: 32"))
+    with pytest.raises(Seq2SeqError, match="its model does not match the run's settings"):
+        train(train_config(tmp_path, "trainer.epochs=2", "model.units=32", "trainer.resume=true",
+                           *QUIET))  # fmt: skip
