@@ -14,6 +14,7 @@ import tensorflow as tf
 from tensorboard.plugins.hparams import api as hp
 
 from seq2seq.data.splits import Pair
+from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import score
 from seq2seq.rundir import RunDir
 from seq2seq.settings import flatten
@@ -92,6 +93,20 @@ class CosineSchedule(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is not None:  # for history.csv and TensorBoard, as ReduceLROnPlateau does
             logs["learning_rate"] = float(self.model.optimizer.learning_rate.numpy())
+
+
+class RequireTrainingPairs(keras.callbacks.Callback):
+    """Stops training with an error when an epoch saw no training batch (e.g. a streamed
+    file emptied while training): first of the callbacks, so such an epoch is never logged,
+    checkpointed or counted."""
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if "loss" not in (logs or {}):
+            raise Seq2SeqError(
+                f"epoch {epoch + 1} saw no training pair (was the training file emptied or"
+                " replaced?); nothing was saved from it: fix the data, then resume with"
+                " trainer.resume=true"
+            )
 
 
 class EpochCheckpoint(keras.callbacks.Callback):

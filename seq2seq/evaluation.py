@@ -16,8 +16,10 @@ import sacrebleu
 
 from seq2seq.data import load_task
 from seq2seq.data.splits import Pair
+from seq2seq.data.stream import changed_error
 from seq2seq.errors import Seq2SeqError
 from seq2seq.rundir import (
+    DATA_FINGERPRINT,
     RunDir,
 )
 
@@ -101,7 +103,15 @@ def run_test_pairs(run_dir: str | Path) -> list[Pair]:
             f"{run.config_file}: data.seed is null, so the run's test split was drawn at random"
             " and cannot be drawn again; evaluate a file instead (pairs_file=...)"
         )
+    if data.get("path") is not None:  # an untrusted run directory may name any file
+        log.info("drawing the test split again from %s (data.path in %s)",
+                 Path(str(data["path"])).resolve(), run.config_file)  # fmt: skip
     try:
-        return load_task(data.pop("name"), **data).test
+        splits = load_task(data.pop("name"), **data)
     except (ValueError, TypeError, KeyError, Seq2SeqError) as exc:
         raise Seq2SeqError(f"{run.config_file}: data: {exc}") from None
+    fingerprint = getattr(splits.train, "fingerprint", None)
+    saved = run.read_vocab()[2].get(DATA_FINGERPRINT) if run.vocab_file.is_file() else None
+    if fingerprint is not None and saved is not None and saved != fingerprint.as_dict():
+        raise changed_error(splits.train.source.path, "its content differs from the scan")
+    return splits.test

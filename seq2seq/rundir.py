@@ -58,6 +58,8 @@ CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_STATE_FILE = "state.json"
 LOCK_FILE = ".lock"
 RECORD_DIR = ".hydra"
+#: The ``vocab.json`` key of a streamed training file's fingerprint (size, pairs, CRC-32).
+DATA_FINGERPRINT = "data_fingerprint"
 #: Written first into every run directory: what makes a directory this project's run.
 RUN_MARKER = ".seq2seq-run"
 #: What may be in a directory before training claims it: Hydra's log (``<task>.log``,

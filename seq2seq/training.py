@@ -27,6 +27,7 @@ from seq2seq.callbacks import (
     CosineSchedule,
     EpochCheckpoint,
     EpochSummary,
+    RequireTrainingPairs,
     TimeBudget,
     ValidationDecoding,
     flatten_hparams,
@@ -35,12 +36,13 @@ from seq2seq.callbacks import (
 from seq2seq.data import load_task
 from seq2seq.data.pipeline import make_dataset
 from seq2seq.data.splits import Splits, profile
+from seq2seq.data.stream import changed_error
 from seq2seq.distribute import Distribution, build_before_fit, make_distribution
 from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import SCORE_KEYS, score
 from seq2seq.losses import SmoothedSparseCategoricalCrossentropy
 from seq2seq.models import Seq2SeqModel, build_model, load_model
-from seq2seq.rundir import Checkpoint, RunDir
+from seq2seq.rundir import DATA_FINGERPRINT, Checkpoint, RunDir
 from seq2seq.settings import (
     OPTIMIZERS,
     RESUMABLE,
@@ -319,20 +321,24 @@ def build_vocabularies(splits: Splits, run: RunDir, resuming: bool) -> Vocabular
         longest_source=train.longest_source,
         longest_target=train.longest_target,
     )
+    metadata: dict[str, Any] = {
+        "max_source_length": vocabs.longest_source,
+        "max_target_length": vocabs.longest_target,
+    }
+    fingerprint = getattr(splits.train, "fingerprint", None)  # a streamed file's
+    if fingerprint is not None:
+        metadata[DATA_FINGERPRINT] = fingerprint.as_dict()
     if resuming:
-        saved_source, saved_target, _ = run.read_vocab()
+        saved_source, saved_target, saved = run.read_vocab()
         if (saved_source, saved_target) != (vocabs.source, vocabs.target):
             raise Seq2SeqError(
                 f"cannot resume {run.path}: its vocab.json does not match the data of this config"
             )
-    run.write_vocab(
-        vocabs.source,
-        vocabs.target,
-        metadata={
-            "max_source_length": vocabs.longest_source,
-            "max_target_length": vocabs.longest_target,
-        },
-    )
+        if saved.get(DATA_FINGERPRINT, metadata.get(DATA_FINGERPRINT)) != metadata.get(
+            DATA_FINGERPRINT
+        ):
+            raise changed_error(splits.train.source.path, "its content differs from the scan")
+    run.write_vocab(vocabs.source, vocabs.target, metadata=metadata)
     log.info("vocabulary sizes: source %d, target %d", len(vocabs.source), len(vocabs.target))
     return vocabs
 
@@ -536,7 +542,7 @@ def training_callbacks(
     """The training callbacks; those that add to the epoch logs come before the loggers.
     Only the chief decodes validation pairs; stopping decisions are the same on every worker
     (the monitored losses are all-reduced, the time budget is agreed on)."""
-    found: list[keras.callbacks.Callback] = []
+    found: list[keras.callbacks.Callback] = [RequireTrainingPairs()]
     if trainer.val_decoding_every and dist.is_chief:
         found.append(
             ValidationDecoding(

@@ -130,5 +130,82 @@ def test_a_streamed_file_deleted_during_training_is_one_error(tmp_path, monkeypa
     monkeypatch.setattr(
         training, "training_callbacks", lambda *a, **k: [Delete(), *original(*a, **k)]
     )
-    with pytest.raises(Seq2SeqError, match="reading the training pairs failed: data file not"):
+    with pytest.raises(
+        Seq2SeqError,
+        match="reading the training pairs failed: the streamed"
+        " pairs file .* changed after training scanned it .*cannot be read",
+    ):
         train(cfg)
+
+
+def _streamed_config(tmp_path, path, *overrides):
+    from tests.conftest import train_config
+
+    return train_config(
+        tmp_path / "run", "data=anki", f"data.path={path}", "data.num_samples=null",
+        "data.streaming=true", "data.val_size=20", "data.test_size=20",
+        "trainer.val_decoding.every=0", "trainer.early_stopping=null", *overrides,
+    )  # fmt: skip
+
+
+def _after_epoch(monkeypatch, action):
+    import seq2seq.training as training
+
+    class Act(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                action()
+
+    original = training.training_callbacks
+    monkeypatch.setattr(training, "training_callbacks", lambda *a, **k: [*original(*a, **k), Act()])
+
+
+def test_a_streamed_file_emptied_during_training_stops_it_and_a_resume_finishes(
+    tmp_path, monkeypatch
+):
+    import json
+
+    from seq2seq.rundir import RunDir
+    from seq2seq.tasks.train import train
+
+    path = _write(tmp_path / "pairs.txt", 300)
+    content = path.read_bytes()
+    _after_epoch(monkeypatch, lambda: path.write_bytes(b""))
+    with pytest.raises(Seq2SeqError, match="changed after training scanned it .*size went"):
+        train(_streamed_config(tmp_path, path, "trainer.epochs=3"))
+    run = RunDir(tmp_path / "run")
+    assert [c.epoch for c in run.checkpoints()] == [0]  # nothing from the empty pass
+    assert not run.model_file.exists() and not run.metrics_file.exists()
+    monkeypatch.undo()
+    path.write_bytes(content)
+    train(_streamed_config(tmp_path, path, "trainer.epochs=3", "trainer.resume=true"))
+    assert json.loads(run.metrics_file.read_text())["train/epochs"] == 3
+
+
+def test_a_streamed_file_changed_in_place_is_named_at_the_end_of_its_pass(tmp_path, monkeypatch):
+    import os
+
+    from seq2seq.tasks.train import train
+
+    path = _write(tmp_path / "pairs.txt", 300)
+
+    def swap_two_characters():  # same size, same modification time: only the CRC sees it
+        stat = path.stat()
+        path.write_bytes(path.read_bytes().replace(b"w10 ", b"w99 ", 1))
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+    _after_epoch(monkeypatch, swap_two_characters)
+    with pytest.raises(Seq2SeqError, match="changed after training scanned it .*pairs differ"):
+        train(_streamed_config(tmp_path, path, "trainer.epochs=2"))
+
+
+def test_evaluate_names_a_streamed_file_changed_since_training(tmp_path):
+    from seq2seq.evaluation import run_test_pairs
+    from seq2seq.tasks.train import train
+
+    path = _write(tmp_path / "pairs.txt", 300)
+    train(_streamed_config(tmp_path, path, "trainer.epochs=1"))
+    assert len(run_test_pairs(tmp_path / "run")) == 20
+    path.write_text(path.read_text(encoding="utf-8").replace("w10 ", "w99 ", 1), encoding="utf-8")
+    with pytest.raises(Seq2SeqError, match="changed after training scanned it"):
+        run_test_pairs(tmp_path / "run")

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import heapq
 import logging
+import os
 import random
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,22 +69,80 @@ class StreamSource:
 
 
 @dataclass(frozen=True)
+class Fingerprint:
+    """What the scan saw of a streamed file: its size and modification time, and the count
+    and CRC-32 of its usable pairs (in file order). Every later pass, a resume and
+    ``evaluate`` compare against it, so held-out indices never point at other pairs."""
+
+    size: int
+    mtime_ns: int
+    pairs: int
+    crc: int
+
+    def as_dict(self) -> dict[str, int]:
+        """The fingerprint as ``vocab.json`` keeps it (size, pairs and CRC: the content)."""
+        return {"size": self.size, "pairs": self.pairs, "crc32": self.crc}
+
+
+def pair_crc(pair: Pair, crc: int) -> int:
+    """``crc`` updated with one pair."""
+    return zlib.crc32(f"{pair[0]}\t{pair[1]}\n".encode("utf-8", "surrogatepass"), crc)
+
+
+def file_changed(path: Path, fingerprint: Fingerprint) -> str | None:
+    """How ``path`` differs from the size and time the scan saw (None: it does not)."""
+    try:
+        now = os.stat(path)
+    except OSError as exc:
+        return f"it cannot be read now ({exc.strerror})"
+    if now.st_size != fingerprint.size:
+        return f"its size went from {fingerprint.size:,} to {now.st_size:,} bytes"
+    if now.st_mtime_ns != fingerprint.mtime_ns:
+        return "it was modified"
+    return None
+
+
+def changed_error(path: Path, how: str) -> Seq2SeqError:
+    """The one-line error for a streamed file that changed after its scan."""
+    return Seq2SeqError(
+        f"the streamed pairs file {path} changed after training scanned it ({how}): its"
+        " held-out pairs would no longer be the ones chosen; restore the file (then resume"
+        " with trainer.resume=true) or start a new run"
+    )
+
+
+@dataclass(frozen=True)
 class StreamedPairs:
     """The training split of a streamed file: iterable (one file pass per iteration), sized,
-    and profiled (characters and longest lengths) without being held in memory."""
+    and profiled (characters and longest lengths) without being held in memory. Each pass
+    checks that the file is still the one scanned (:class:`Fingerprint`)."""
 
     source: StreamSource
     held_out: frozenset[int]
     size: int
     profile: TrainProfile
+    fingerprint: Fingerprint | None = None
 
     def __len__(self) -> int:
         return self.size
 
     def __iter__(self) -> Iterator[Pair]:
+        expected = self.fingerprint
+        how = expected and file_changed(self.source.path, expected)
+        if how:
+            raise changed_error(self.source.path, how)
+        crc, count = 0, 0
         for index, pair in self.source.indexed():
+            crc, count = pair_crc(pair, crc), count + 1
             if index not in self.held_out:
                 yield pair
+        if expected and (count, crc) != (expected.pairs, expected.crc):
+            raise changed_error(
+                self.source.path,
+                f"{count:,} usable pairs where the scan saw {expected.pairs:,}"
+                if count != expected.pairs
+                else "its pairs differ",
+            )
 
 
 class _Tally:
@@ -129,9 +189,11 @@ def scan_anki(source: StreamSource, val_size: int, test_size: int, seed: int | N
     seed = random.getrandbits(32) if seed is None else int(seed)
     keep = val_size + test_size
     heap: list[tuple[int, int, Pair]] = []  # the `keep` smallest keys, as a max-heap
-    tally, bad, count = _Tally(), [], 0
+    tally, bad, count, crc = _Tally(), [], 0, 0
+    before = _stat(source.path)
     for index, pair in source.indexed(bad):
         tally.add(pair)
+        crc = pair_crc(pair, crc)
         item = (-pair_key(seed, index), index, pair)
         if len(heap) < keep:
             heapq.heappush(heap, item)
@@ -149,9 +211,22 @@ def scan_anki(source: StreamSource, val_size: int, test_size: int, seed: int | N
     held = sorted(heap, reverse=True)  # smallest key first
     for _, _, pair in held:
         tally.add(pair, sign=-1)
-    train = StreamedPairs(source, frozenset(i for _, i, _ in held), count - keep, tally.profile())
+    after = _stat(source.path)
+    if after != before:
+        raise changed_error(source.path, "while it was being scanned")
+    fingerprint = Fingerprint(after[0], after[1], count, crc)
+    held_out = frozenset(i for _, i, _ in held)
+    train = StreamedPairs(source, held_out, count - keep, tally.profile(), fingerprint)
     pairs = [pair for _, _, pair in held]
     return Splits(train=train, val=pairs[:val_size], test=pairs[val_size:])
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (found.st_size, found.st_mtime_ns)
 
 
 def stream_anki(
