@@ -132,8 +132,8 @@ def test_a_streamed_file_deleted_during_training_is_one_error(tmp_path, monkeypa
     )
     with pytest.raises(
         Seq2SeqError,
-        match="reading the training pairs failed: the streamed"
-        " pairs file .* changed after training scanned it .*cannot be read",
+        match=r"reading the training pairs failed: the streamed"
+        r" pairs file .* changed after training scanned it .*cannot be read",
     ):
         train(cfg)
 
@@ -171,7 +171,7 @@ def test_a_streamed_file_emptied_during_training_stops_it_and_a_resume_finishes(
     path = _write(tmp_path / "pairs.txt", 300)
     content = path.read_bytes()
     _after_epoch(monkeypatch, lambda: path.write_bytes(b""))
-    with pytest.raises(Seq2SeqError, match="changed after training scanned it .*size went"):
+    with pytest.raises(Seq2SeqError, match=r"changed after training scanned it .*size went"):
         train(_streamed_config(tmp_path, path, "trainer.epochs=3"))
     run = RunDir(tmp_path / "run")
     assert [c.epoch for c in run.checkpoints()] == [0]  # nothing from the empty pass
@@ -195,7 +195,7 @@ def test_a_streamed_file_changed_in_place_is_named_at_the_end_of_its_pass(tmp_pa
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
     _after_epoch(monkeypatch, swap_two_characters)
-    with pytest.raises(Seq2SeqError, match="changed after training scanned it .*pairs differ"):
+    with pytest.raises(Seq2SeqError, match=r"changed after training scanned it .*pairs differ"):
         train(_streamed_config(tmp_path, path, "trainer.epochs=2"))
 
 
