@@ -101,9 +101,8 @@ def cluster_resolver() -> tf.distribute.cluster_resolver.ClusterResolver:
     raw = os.environ.get("TF_CONFIG")
     if raw:
         try:
-            config = json.loads(raw)
-            config["cluster"], config["task"]["type"], int(config["task"]["index"])
-        except (ValueError, KeyError, TypeError) as exc:
+            check_tf_config(json.loads(raw))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise Seq2SeqError(
                 f"TF_CONFIG is not a cluster description ({type(exc).__name__}: {exc});"
                 ' expected {"cluster": {"worker": ["host:port", ...]},'
@@ -116,6 +115,33 @@ def cluster_resolver() -> tf.distribute.cluster_resolver.ClusterResolver:
         "trainer.distribute=multi_worker needs the cluster in TF_CONFIG (or a SLURM job);"
         " see docs/scaling.md"
     )
+
+
+#: The task types multi-worker training has (no parameter servers: ``ps`` is not one).
+TASK_TYPES = ("chief", "worker")
+
+
+def check_tf_config(config: dict) -> None:
+    """Checks a parsed ``TF_CONFIG``: chief/worker task lists of ``host:port`` addresses
+    (port 1-65535), and this task's type and index within them.
+
+    Raises:
+        ValueError, KeyError, TypeError: what is wrong, in words.
+    """
+    cluster, task = config["cluster"], config["task"]
+    unknown = sorted(set(cluster) - set(TASK_TYPES))
+    if unknown or task["type"] not in TASK_TYPES:
+        raise ValueError(f"task types must be chief or worker, got {unknown or task['type']}")
+    for kind, addresses in cluster.items():
+        for address in addresses:
+            host, sep, port = str(address).rpartition(":")
+            if not (sep and host and port.isdigit() and 0 < int(port) < 65536):
+                raise ValueError(f"{kind} address {address!r} is not host:port")
+    index = task["index"]
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise TypeError(f"task index must be an integer, got {index!r}")
+    if not 0 <= index < len(cluster.get(task["type"], [])):
+        raise ValueError(f"task index {index} is outside the {task['type']} list")
 
 
 def build_before_fit(model: keras.Model, sample: tf.data.Dataset, dist: Distribution) -> None:

@@ -148,3 +148,28 @@ def test_resume_refuses_a_checkpoint_that_config_yaml_no_longer_describes(tmp_pa
     with pytest.raises(Seq2SeqError, match="its model does not match the run's settings"):
         train(train_config(tmp_path, "trainer.epochs=2", "model.units=32", "trainer.resume=true",
                            *QUIET))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "tf_config, expected",
+    [
+        ({"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 3}},
+         "task index 3 is outside the worker list"),
+        ({"cluster": {"ps": ["a:1"]}, "task": {"type": "ps", "index": 0}},
+         "task types must be chief or worker"),
+        ({"cluster": {"worker": ["localhost:notaport"]}, "task": {"type": "worker", "index": 0}},
+         "is not host:port"),
+        ({"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": "0"}},
+         "task index must be an integer"),
+        ({"cluster": {"worker": ["localhost:1"]}}, "KeyError"),
+    ],
+)  # fmt: skip
+def test_a_bad_tf_config_is_one_line(monkeypatch, tf_config, expected):
+    import json
+
+    from seq2seq.distribute import cluster_resolver
+
+    monkeypatch.setenv("TF_CONFIG", json.dumps(tf_config))
+    with pytest.raises(Seq2SeqError, match=expected) as caught:
+        cluster_resolver()
+    assert "\n" not in str(caught.value)
