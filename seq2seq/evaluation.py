@@ -91,6 +91,17 @@ def score(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, flo
     }
 
 
+def signatures() -> dict[str, str]:
+    """The sacreBLEU signatures of :func:`score`'s chrF and BLEU (their settings and
+    sacreBLEU's version), so that a reported number can be reproduced elsewhere
+    (``sacrebleu -m chrf bleu``)."""
+    found = {}
+    for name, metric in (("chrf", sacrebleu.metrics.CHRF()), ("bleu", sacrebleu.metrics.BLEU())):
+        metric.corpus_score(["a"], [["a"]])  # a signature counts the references it saw
+        found[f"sacrebleu/{name}"] = str(metric.get_signature())
+    return found
+
+
 def run_test_pairs(run_dir: str | Path) -> list[Pair]:
     """The test split of a training run, regenerated from its resolved ``config.yaml``."""
     run = RunDir(Path(run_dir))

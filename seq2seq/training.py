@@ -39,7 +39,7 @@ from seq2seq.data.splits import Splits, profile
 from seq2seq.data.stream import changed_error
 from seq2seq.distribute import Distribution, build_before_fit, make_distribution
 from seq2seq.errors import Seq2SeqError
-from seq2seq.evaluation import SCORE_KEYS, score
+from seq2seq.evaluation import SCORE_KEYS, score, signatures
 from seq2seq.losses import SmoothedSparseCategoricalCrossentropy
 from seq2seq.models import Seq2SeqModel, build_model, load_model
 from seq2seq.rundir import DATA_FINGERPRINT, Checkpoint, RunDir
@@ -209,7 +209,7 @@ def train_in(
     run.save_model(inference.training)
     log.info("saved %s", run.model_file)
     metrics = evaluate_final(inference, datasets, translator, splits, run, clock.seconds())
-    run.write_metrics(metrics)
+    run.write_metrics({**metrics, **signatures()} if splits.test else metrics)
     log_summary(run, settings, metrics)
     return metrics.get(settings.optimized_metric) if settings.optimized_metric else None
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from seq2seq.data.anki import AnkiOptions, AnkiSource, load_anki, read_anki
+from seq2seq.data.anki import AnkiOptions, AnkiSource, TsvOptions, TsvSource, load_anki, read_anki
 from seq2seq.data.dates import DatesOptions, DatesSource, load_dates
+from seq2seq.data.parallel import ParallelOptions, ParallelSource, read_parallel
 from seq2seq.data.sources import DATA_SOURCES, DataSource, SourceOptions
 from seq2seq.data.splits import Pair, Splits, filter_long, split_pairs
 from seq2seq.data.stream import StreamedPairs, stream_anki
@@ -66,15 +67,20 @@ __all__ = [
     "DatesOptions",
     "DatesSource",
     "Pair",
+    "ParallelOptions",
+    "ParallelSource",
     "SourceOptions",
     "Splits",
     "StreamedPairs",
+    "TsvOptions",
+    "TsvSource",
     "data_options",
     "filter_long",
     "load_anki",
     "load_dates",
     "load_task",
     "read_anki",
+    "read_parallel",
     "split_pairs",
     "stream_anki",
 ]

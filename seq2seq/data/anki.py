@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from seq2seq.checks import non_negative
 from seq2seq.data.sources import DATA_SOURCES, DataSource, SourceOptions
 from seq2seq.data.splits import Pair, Splits, split_pairs
 from seq2seq.errors import Seq2SeqError
@@ -33,8 +34,9 @@ BOMS = {
 }
 
 
-def _parse_line(raw: bytes) -> tuple[Pair | None, str]:
-    """Parses one raw line; returns the pair, or None and the reason it is bad."""
+def decode_line(raw: bytes) -> tuple[str | None, str]:
+    """One raw line as text (line end and a byte-order mark removed), or None and the
+    reason it is bad: not UTF-8, blank, a carriage return or NUL bytes inside."""
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -46,10 +48,24 @@ def _parse_line(raw: bytes) -> tuple[Pair | None, str]:
         return None, "carriage return inside the line (a file with CR-only line ends?)"
     if "\0" in line:
         return None, "NUL bytes (a UTF-16 file without a byte-order mark, or not text?)"
+    return line, ""
+
+
+#: The columns of the source and the target in a tab-separated line (0-based).
+DEFAULT_COLUMNS = (0, 1)
+
+
+def _parse_line(raw: bytes, columns: tuple[int, int] = DEFAULT_COLUMNS) -> tuple[Pair | None, str]:
+    """Parses one raw line; returns the pair, or None and the reason it is bad."""
+    line, why = decode_line(raw)
+    if line is None:
+        return None, why
     fields = line.split("\t")
     if len(fields) < 2:
         return None, "no tab between source and target"
-    source, target = fields[0].strip(), fields[1].strip()
+    if max(columns) >= len(fields):
+        return None, f"{len(fields)} columns, no column {max(columns)}"
+    source, target = fields[columns[0]].strip(), fields[columns[1]].strip()
     if not source or not target:
         return None, "empty source or target"
     return (source, target), ""
@@ -60,6 +76,7 @@ def read_anki(
     num_samples: int | None = None,
     reverse: bool = False,
     strict: bool = False,
+    columns: tuple[int, int] = DEFAULT_COLUMNS,
 ) -> list[Pair]:
     """Reads up to ``num_samples`` pairs from an Anki/Tatoeba file.
 
@@ -68,13 +85,14 @@ def read_anki(
         num_samples: keep the first N good pairs (None or 0 keeps all), like the Keras example.
         reverse: swap the columns (translate the second language into the first).
         strict: raise on the first bad line instead of skipping it.
+        columns: the 0-based columns of the source and the target.
 
     Raises:
         Seq2SeqError: the file is missing or unreadable, holds no usable pair, or (strict)
             holds a bad line.
     """
     bad: list[str] = []
-    pairs = list(iter_anki(path, num_samples, reverse, strict, bad))
+    pairs = list(iter_anki(path, num_samples, reverse, strict, bad, columns))
     report_bad_lines(path, bad)
     if not pairs:
         first = f" (first bad line: {bad[0]})" if bad else ""
@@ -88,6 +106,7 @@ def iter_anki(
     reverse: bool = False,
     strict: bool = False,
     bad: list[str] | None = None,
+    columns: tuple[int, int] = DEFAULT_COLUMNS,
 ) -> Iterator[Pair]:
     """The good pairs of an Anki/Tatoeba file, read as they are needed (see :func:`read_anki`);
     the ``file:line: reason`` of each skipped bad line is appended to ``bad``."""
@@ -96,10 +115,10 @@ def iter_anki(
         raise Seq2SeqError(f"data file not found: {path}")
     count = 0
     try:
-        for lineno, raw in enumerate(_raw_lines(path), 1):
+        for lineno, raw in enumerate(raw_lines(path), 1):
             if num_samples and count >= num_samples:
                 return
-            pair, why = _parse_line(raw)
+            pair, why = _parse_line(raw, columns)
             if pair is None:
                 where = f"{path}:{lineno}: {why}"
                 if strict:
@@ -120,7 +139,7 @@ def report_bad_lines(path: str | Path, bad: list[str]) -> None:
         log.warning("skipped %d bad line(s) in %s: %s", len(bad), path, shown)
 
 
-def _raw_lines(path: Path) -> Iterator[bytes]:
+def raw_lines(path: Path) -> Iterator[bytes]:
     """The file's lines as UTF-8 bytes (each ending at ``\\n``), decoding UTF-16/32 files
     that announce themselves with a byte-order mark."""
     with path.open("rb") as f:
@@ -146,12 +165,14 @@ def _raw_lines(path: Path) -> Iterator[bytes]:
 
 
 @dataclass(frozen=True)
-class AnkiOptions(SourceOptions):
-    """``data=anki`` settings (also :class:`SourceOptions`).
+class TsvOptions(SourceOptions):
+    """``data=tsv`` settings (also :class:`SourceOptions`).
 
     Attributes:
         path: the file (relative paths resolve against the launch directory); required.
-        num_samples: use the first N usable lines (None: all), like the Keras example.
+        num_samples: use the first N usable lines (None: all).
+        source_column: the 0-based column of the source sentence.
+        target_column: the 0-based column of the target sentence.
         reverse: swap the columns (translate the second language into the first).
         val_fraction: share of the pairs held out for validation.
         test_fraction: share of the pairs held out for testing.
@@ -162,7 +183,9 @@ class AnkiOptions(SourceOptions):
     """
 
     path: str | None = None
-    num_samples: int | None = 10_000
+    num_samples: int | None = None
+    source_column: int = 0
+    target_column: int = 1
     reverse: bool = False
     val_fraction: float = 0.1
     test_fraction: float = 0.1
@@ -175,23 +198,50 @@ class AnkiOptions(SourceOptions):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.path:
-            raise Seq2SeqError("data.path is required for data=anki (e.g. data.path=fra.txt)")
+            raise Seq2SeqError(
+                f"data.path is required for data={self.source_name} (e.g. data.path=fra.txt)"
+            )
+        for key in ("source_column", "target_column"):
+            non_negative(f"data.{key}", getattr(self, key), at_most=1000)
+        if self.source_column == self.target_column:
+            raise Seq2SeqError("data.source_column and data.target_column must differ")
+
+    @property
+    def source_name(self) -> str:
+        return "tsv"
+
+    @property
+    def columns(self) -> tuple[int, int]:
+        """``(source_column, target_column)``."""
+        return (self.source_column, self.target_column)
 
 
-@DATA_SOURCES.register("anki")
-class AnkiSource(DataSource):
-    """Sentence pairs from an Anki / Tatoeba file."""
+@dataclass(frozen=True)
+class AnkiOptions(TsvOptions):
+    """``data=anki``: ``data=tsv`` with the Keras example's ``num_samples`` (10,000)."""
 
-    options = AnkiOptions
+    num_samples: int | None = 10_000
+
+    @property
+    def source_name(self) -> str:
+        return "anki"
+
+
+@DATA_SOURCES.register("tsv")
+class TsvSource(DataSource):
+    """Sentence pairs from a tab-separated file (Anki / Tatoeba files among them)."""
+
+    options = TsvOptions
 
     @classmethod
-    def load(cls, opts: AnkiOptions) -> Splits:
+    def load(cls, opts: TsvOptions) -> Splits:
         keys = ("num_samples", "reverse", "val_fraction", "test_fraction", "seed", "strict")
         sizes = {"val_size": opts.val_size, "test_size": opts.test_size}
-        return load_anki(opts.path, **{k: getattr(opts, k) for k in keys}, **sizes)
+        return load_anki(opts.path, **{k: getattr(opts, k) for k in keys}, **sizes,
+                         columns=opts.columns)  # fmt: skip
 
     @classmethod
-    def stream(cls, opts: AnkiOptions) -> Splits:
+    def stream(cls, opts: TsvOptions) -> Splits:
         from seq2seq.data.stream import stream_anki  # it reads files with this module
 
         return stream_anki(
@@ -203,7 +253,15 @@ class AnkiSource(DataSource):
             seed=opts.seed,
             strict=opts.strict,
             max_length=opts.max_length,
+            columns=opts.columns,
         )
+
+
+@DATA_SOURCES.register("anki")
+class AnkiSource(TsvSource):
+    """``data=tsv`` under the Keras example's name and sample count."""
+
+    options = AnkiOptions
 
 
 def load_anki(
@@ -216,10 +274,12 @@ def load_anki(
     strict: bool = False,
     val_size: int | None = None,
     test_size: int | None = None,
+    columns: tuple[int, int] = DEFAULT_COLUMNS,
 ) -> Splits:
     """Reads an Anki file and splits it (seeded shuffle) into train, validation and test;
     ``val_size`` / ``test_size`` are exact counts overriding the fractions."""
-    pairs = read_anki(path, num_samples=num_samples, reverse=reverse, strict=strict)
+    pairs = read_anki(path, num_samples=num_samples, reverse=reverse, strict=strict,
+                      columns=columns)  # fmt: skip
     if len(pairs) < 3:
         raise Seq2SeqError(f"{path} holds {len(pairs)} usable pair(s); at least 3 are needed")
     return split_pairs(pairs, val_fraction, test_fraction, seed, val_size, test_size)

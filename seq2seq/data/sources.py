@@ -59,5 +59,5 @@ class DataSource:
     def stream(cls, opts: Any) -> Splits:
         """The splits with the training pairs left on disk (``data.streaming=true``)."""
         raise Seq2SeqError(
-            f"data.streaming=true reads files: data={cls.name} has none (use data=anki)"
+            f"data.streaming=true streams a file: data={cls.name} has none (data=tsv has)"
         )

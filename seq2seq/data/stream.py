@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from seq2seq.data.anki import iter_anki, report_bad_lines
+from seq2seq.data.anki import DEFAULT_COLUMNS, iter_anki, report_bad_lines
 from seq2seq.data.splits import Pair, Splits, TrainProfile, fits
 from seq2seq.errors import Seq2SeqError
 
@@ -55,13 +55,22 @@ class StreamSource:
     reverse: bool = False
     strict: bool = False
     max_length: int | None = None
+    columns: tuple[int, int] = DEFAULT_COLUMNS
+    #: The target file of a parallel corpus (None: ``path`` holds both sides).
+    target: Path | None = None
 
     def indexed(self, bad: list[str] | None = None) -> Iterator[tuple[int, Pair]]:
         """``(index, pair)`` of every good pair within ``max_length``, in file order."""
+        if self.target is not None:
+            from seq2seq.data.parallel import iter_parallel
+
+            pairs = iter_parallel(self.path, self.target, self.num_samples, self.strict, bad)
+        else:
+            pairs = iter_anki(
+                self.path, self.num_samples, self.reverse, self.strict, bad, self.columns
+            )
         index = 0
-        for source, target in iter_anki(
-            self.path, self.num_samples, self.reverse, self.strict, bad
-        ):
+        for source, target in pairs:
             if not fits((source, target), self.max_length):
                 continue
             yield index, (source, target)
@@ -89,15 +98,15 @@ def pair_crc(pair: Pair, crc: int) -> int:
     return zlib.crc32(f"{pair[0]}\t{pair[1]}\n".encode("utf-8", "surrogatepass"), crc)
 
 
-def file_changed(path: Path, fingerprint: Fingerprint) -> str | None:
-    """How ``path`` differs from the size and time the scan saw (None: it does not)."""
-    try:
-        now = os.stat(path)
-    except OSError as exc:
-        return f"it cannot be read now ({exc.strerror})"
-    if now.st_size != fingerprint.size:
-        return f"its size went from {fingerprint.size:,} to {now.st_size:,} bytes"
-    if now.st_mtime_ns != fingerprint.mtime_ns:
+def file_changed(source: StreamSource, fingerprint: Fingerprint) -> str | None:
+    """How the streamed file(s) differ from the size and time the scan saw (None: they do
+    not)."""
+    size, mtime_ns = _stat(source)
+    if size < 0:
+        return "it cannot be read now"
+    if size != fingerprint.size:
+        return f"its size went from {fingerprint.size:,} to {size:,} bytes"
+    if mtime_ns != fingerprint.mtime_ns:
         return "it was modified"
     return None
 
@@ -128,7 +137,7 @@ class StreamedPairs:
 
     def __iter__(self) -> Iterator[Pair]:
         expected = self.fingerprint
-        how = expected and file_changed(self.source.path, expected)
+        how = expected and file_changed(self.source, expected)
         if how:
             raise changed_error(self.source.path, how)
         crc, count = 0, 0
@@ -190,7 +199,7 @@ def scan_anki(source: StreamSource, val_size: int, test_size: int, seed: int | N
     keep = val_size + test_size
     heap: list[tuple[int, int, Pair]] = []  # the `keep` smallest keys, as a max-heap
     tally, bad, count, crc = _Tally(), [], 0, 0
-    before = _stat(source.path)
+    before = _stat(source)
     for index, pair in source.indexed(bad):
         tally.add(pair)
         crc = pair_crc(pair, crc)
@@ -211,7 +220,7 @@ def scan_anki(source: StreamSource, val_size: int, test_size: int, seed: int | N
     held = sorted(heap, reverse=True)  # smallest key first
     for _, _, pair in held:
         tally.add(pair, sign=-1)
-    after = _stat(source.path)
+    after = _stat(source)
     if after != before:
         raise changed_error(source.path, "while it was being scanned")
     fingerprint = Fingerprint(after[0], after[1], count, crc)
@@ -221,12 +230,14 @@ def scan_anki(source: StreamSource, val_size: int, test_size: int, seed: int | N
     return Splits(train=train, val=pairs[:val_size], test=pairs[val_size:])
 
 
-def _stat(path: Path) -> tuple[int, int]:
+def _stat(source: StreamSource) -> tuple[int, int]:
+    """The total size and the latest modification time of the streamed file(s)."""
+    paths = [source.path] if source.target is None else [source.path, source.target]
     try:
-        found = os.stat(path)
+        found = [os.stat(path) for path in paths]
     except OSError:
         return (-1, -1)
-    return (found.st_size, found.st_mtime_ns)
+    return (sum(f.st_size for f in found), max(f.st_mtime_ns for f in found))
 
 
 def stream_anki(
@@ -238,6 +249,7 @@ def stream_anki(
     seed: int | None = 0,
     strict: bool = False,
     max_length: int | None = None,
+    columns: tuple[int, int] = DEFAULT_COLUMNS,
 ) -> Splits:
     """Streams an Anki file (``data.streaming=true``): see :func:`scan_anki`.
 
@@ -250,5 +262,5 @@ def stream_anki(
             "data.streaming=true needs data.val_size and data.test_size (pair counts:"
             " the held-out pairs are kept in memory, the fractions are not used)"
         )
-    source = StreamSource(Path(path), num_samples, reverse, strict, max_length)
+    source = StreamSource(Path(path), num_samples, reverse, strict, max_length, columns)
     return scan_anki(source, int(val_size), int(test_size), seed)

@@ -18,11 +18,11 @@ from seq2seq.checks import switch
 from seq2seq.data import read_anki
 from seq2seq.data.splits import Pair
 from seq2seq.errors import Seq2SeqError
-from seq2seq.evaluation import run_test_pairs, score
+from seq2seq.evaluation import run_test_pairs, score, signatures
 from seq2seq.rundir import METRICS_FILE, check_output_file, prepare_output_dir, write_user_file
 from seq2seq.settings import DecodingSettings, inference_decoding
 from seq2seq.tasks.common import batch_size, config_values, optional_path, required_path
-from seq2seq.translation import Translator
+from seq2seq.translation import Translator, split_lines
 
 log = logging.getLogger(__name__)
 USAGE = "s2s-evaluate run_dir=<run> [pairs_file=<pairs>] [output_dir=<dir>]"
@@ -67,12 +67,82 @@ class EvaluateSettings:
         )
 
 
+@dataclass(frozen=True)
+class ScoreSettings:
+    """``evaluate`` with ``hypotheses`` and ``references``: score a file, no model.
+
+    Attributes:
+        hypotheses: the hypothesis file (one sentence per line, UTF-8).
+        references: the reference file, line-aligned with it.
+        output_file: where the scores go (``<hypotheses>.scores.json`` by default).
+    """
+
+    hypotheses: str
+    references: str
+    output_file: str
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> ScoreSettings:
+        """Parses the scoring settings; refuses settings only a model would use."""
+        hypotheses = required_path(values, "hypotheses", SCORE_USAGE)
+        references = required_path(values, "references", SCORE_USAGE)
+        unused = [k for k in ("run_dir", "pairs_file") if optional_path(values, k)]
+        if unused:
+            raise Seq2SeqError(f"{unused[0]} has no use when scoring hypotheses: {SCORE_USAGE}")
+        output_dir = optional_path(values, "output_dir")
+        output_file = (
+            str(Path(output_dir) / METRICS_FILE) if output_dir else f"{hypotheses}.scores.json"
+        )
+        return cls(hypotheses, references, output_file)
+
+
+SCORE_USAGE = "s2s-evaluate hypotheses=hyp.txt references=ref.txt [output_dir=<dir>]"
+
+
+def read_lines(path: str, key: str) -> list[str]:
+    """The lines of a UTF-8 text file (``\n`` or ``\r\n`` ends), one-line errors."""
+    try:
+        return split_lines(Path(path).read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise Seq2SeqError(f"{key} file not found: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise Seq2SeqError(f"{key} file {path} is not UTF-8 (byte {exc.start})") from None
+    except OSError as exc:
+        raise Seq2SeqError(f"cannot read {key} file {path}: {exc.strerror}") from None
+
+
+def score_files(settings: ScoreSettings) -> dict[str, Any]:
+    """Scores a hypothesis file against a reference file; prints and writes the scores."""
+    check_output_file(settings.output_file, "output file",
+                      inputs=[settings.hypotheses, settings.references])  # fmt: skip
+    hyps = read_lines(settings.hypotheses, "hypotheses")
+    refs = read_lines(settings.references, "references")
+    if len(hyps) != len(refs):
+        raise Seq2SeqError(
+            f"{settings.hypotheses} has {len(hyps):,} lines but {settings.references} has"
+            f" {len(refs):,}: one hypothesis per reference"
+        )
+    metrics: dict[str, Any] = score(hyps, refs)
+    metrics.update(num_pairs=len(refs), hypotheses=settings.hypotheses,
+                   references=settings.references, **signatures())  # fmt: skip
+    text = json.dumps(metrics, indent=2, ensure_ascii=False) + "\n"
+    prepare_output_dir(Path(settings.output_file).parent, "output_dir")
+    write_user_file(settings.output_file, text)
+    sys.stdout.write(text)
+    log.info("wrote %s", settings.output_file)
+    return metrics
+
+
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
-    """Hydra task: translate a pairs file (or the run's test split) and score it.
+    """Hydra task: translate a pairs file (or the run's test split) and score it; or, with
+    ``hypotheses`` and ``references``, score a hypothesis file (:func:`score_files`).
 
     Writes ``<output_dir>/metrics.json`` and ``<output_dir>/translations.tsv``
     (``source<TAB>reference<TAB>hypothesis`` with a header row) and prints the metrics.
     """
+    values = config_values(cfg)
+    if values.get("hypotheses") is not None or values.get("references") is not None:
+        return score_files(ScoreSettings.from_values(values))
     settings = EvaluateSettings.from_config(cfg)
     translator = Translator.from_run_dir(settings.run_dir)
     pairs, source_name = _pairs(settings)
@@ -83,6 +153,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     )
     metrics: dict[str, Any] = score(hyps, [t for _, t in pairs])
     metrics.update(num_pairs=len(pairs), decoding=settings.decoding.name, pairs=source_name)
+    metrics.update(signatures())
 
     table = io.StringIO()
     writer = csv.writer(table, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
