@@ -202,6 +202,13 @@ class Checkpoint(NamedTuple):
     ended: bool = False
     #: The epoch whose weights these are, when early stopping restored an earlier one.
     best_epoch: int | None = None
+    #: ``trainer.epochs`` when training ended (a resume asking for more continues it).
+    target_epochs: int | None = None
+
+    @property
+    def epochs_asked(self) -> int:
+        """The epochs training was asked for when it ended (its epoch count if unknown)."""
+        return self.target_epochs or self.epoch + 1
 
     @property
     def model_file(self) -> Path:
@@ -426,15 +433,15 @@ class RunDir:
             try:
                 payload = json.loads(state.read_text(encoding="utf-8"))
                 epoch, seconds = payload["epoch"], float(payload.get("seconds", 0.0))
-                best = payload.get("best_epoch")
-                for value in (epoch, 0 if best is None else best):
+                best, target = payload.get("best_epoch"), payload.get("target_epochs")
+                for value in (epoch, best or 0, target or 0):
                     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                         raise ValueError(f"bad epoch {value!r}")
                 ended = payload.get("ended", False) is True
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 log.warning("ignoring checkpoint %s: unreadable %s (%s)", p, state.name, exc)
                 continue
-            found.append(Checkpoint(p, epoch, seconds, ended, best))
+            found.append(Checkpoint(p, epoch, seconds, ended, best, target))
         return sorted(found, key=lambda ckpt: ckpt.epoch)
 
     def latest_checkpoint(self) -> Checkpoint | None:
@@ -450,6 +457,7 @@ class RunDir:
         seconds: float = 0.0,
         ended: bool = False,
         best_epoch: int | None = None,
+        target_epochs: int | None = None,
     ) -> None:
         """Saves ``model`` (with its optimizer) as the checkpoint of 0-based ``epoch``, which
         ended after ``seconds`` of training; keeps the newest ``keep`` checkpoints. With
@@ -460,7 +468,7 @@ class RunDir:
             model.save(tmp / MODEL_FILE)
             state: dict[str, Any] = {"epoch": epoch, "seconds": round(seconds, 1)}
             if ended:
-                state.update(ended=True, best_epoch=best_epoch)
+                state.update(ended=True, best_epoch=best_epoch, target_epochs=target_epochs)
             (tmp / CHECKPOINT_STATE_FILE).write_text(json.dumps(state))
 
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)

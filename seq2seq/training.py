@@ -132,7 +132,7 @@ def start_together(
     waiting for it at their first collective operation."""
     try:
         run.refuse_foreign()  # before the lock: a refused launch changes nothing
-        refuse_finished(run)
+        refuse_finished(run, settings)
         held.enter_context(run.lock())  # held until metrics.json is written
         run.refuse_foreign()  # again, now that no other launch can be writing it
         checkpoint = guard_run_dir(run, settings)
@@ -197,7 +197,7 @@ def train_in(
         default_max_input_length(vocabs.longest_source),
     )
     clock = TrainingClock(checkpoint.seconds if checkpoint else 0.0)
-    if checkpoint is not None and checkpoint.ended:
+    if checkpoint is not None and checkpoint.ended and not wants_more(checkpoint, settings):
         log.info("training had ended (epoch %d, weights of epoch %d): saving and evaluating",
                  checkpoint.epoch + 1, (checkpoint.best_epoch or checkpoint.epoch) + 1)  # fmt: skip
     else:
@@ -247,12 +247,14 @@ def guard_run_dir(run: RunDir, settings: TrainSettings) -> Checkpoint | None:
     """Refuses a run directory that holds another run (called under its lock); returns the
     checkpoint to resume, if any.
 
-    A finished run is never touched. An unfinished one needs ``trainer.resume=true``: with a
+    A finished run is touched only to continue it for more epochs (its ``metrics.json`` is
+    then removed once every check has passed). An unfinished one needs ``trainer.resume=true``: with a
     checkpoint it resumes, unless the settings differ from the run's in a way that changes
     the model, the data or the optimizer; without one (killed during its first epoch) it
     starts over.
     """
-    refuse_finished(run)
+    refuse_finished(run, settings)
+    continuing = run.is_finished()
     existing = run.artifacts()
     if not settings.trainer.resume:
         if existing:
@@ -275,16 +277,30 @@ def guard_run_dir(run: RunDir, settings: TrainSettings) -> Checkpoint | None:
             f"cannot resume {run.path} with different settings: {'; '.join(conflicts)}"
             " (resuming may change only: " + ", ".join(RESUMABLE) + ")"
         )
+    if continuing:  # unfinished until the new epochs are scored
+        run.metrics_file.unlink()
     return checkpoint
 
 
-def refuse_finished(run: RunDir) -> None:
-    """A finished run is never trained into again."""
-    if run.is_finished():
-        raise Seq2SeqError(
-            f"run directory {run.path} holds a finished run (metrics.json);"
-            " choose another hydra.run.dir"
-        )
+def wants_more(checkpoint: Checkpoint, settings: TrainSettings) -> bool:
+    """Whether a resume asks for more epochs than training had been asked for when it
+    ended (``trainer.resume=true trainer.epochs=<more>`` continues a finished run)."""
+    return settings.trainer.resume and settings.trainer.epochs > checkpoint.epochs_asked
+
+
+def refuse_finished(run: RunDir, settings: TrainSettings) -> None:
+    """A finished run is trained into again only to continue it for more epochs."""
+    if not run.is_finished():
+        return
+    latest = run.latest_checkpoint()
+    if latest is not None and wants_more(latest, settings):
+        log.info("continuing the finished run %s: epochs %d to %d", run.path,
+                 latest.epoch + 2, settings.trainer.epochs)  # fmt: skip
+        return
+    raise Seq2SeqError(
+        f"run directory {run.path} holds a finished run (metrics.json); continue it with"
+        " trainer.resume=true and a larger trainer.epochs, or choose another hydra.run.dir"
+    )
 
 
 def seed_everything(settings: TrainSettings) -> None:
@@ -527,6 +543,7 @@ def end_training(
             seconds=clock.seconds(),
             ended=True,
             best_epoch=best_epoch,
+            target_epochs=trainer.epochs,
         )
 
 

@@ -49,7 +49,7 @@ def test_resume_continues_after_the_last_checkpoint(tmp_path):
 def test_resume_refuses_a_finished_run_and_plain_training_refuses_a_partial_one(tmp_path):
     train(train_config(tmp_path / "done", "trainer.epochs=1", *QUIET))
     with pytest.raises(Seq2SeqError, match="finished run"):
-        train(train_config(tmp_path / "done", "trainer.resume=true", *QUIET))
+        train(train_config(tmp_path / "done", "trainer.resume=true", "trainer.epochs=1", *QUIET))
     (tmp_path / "done" / "metrics.json").unlink()
     with pytest.raises(Seq2SeqError, match=r"trainer\.resume=true"):
         train(train_config(tmp_path / "done", *QUIET))

@@ -99,12 +99,14 @@ def test_a_refused_launch_leaves_a_finished_run_as_it_was(tmp_path):
     assert first.returncode == 0, first.stderr[-2000:]
     assert (run / ".hydra" / "config.yaml").is_file()
     before = _snapshot(run)
-    for extra in ([], ["trainer.resume=true"], ["model.units=32"]):
-        refused = subprocess.run(_script(run, *extra), capture_output=True, text=True, env=ENV)
+    for extra in ([], ["trainer.resume=true"], ["model.units=32"]):  # (no more epochs)
+        refused = subprocess.run(
+            _script(run, "trainer.epochs=1", *extra), capture_output=True, text=True, env=ENV
+        )
         assert refused.returncode == 2
         assert refused.stderr.strip().splitlines()[-1] == (
-            f"error: run directory {run} holds a finished run (metrics.json);"
-            " choose another hydra.run.dir"
+            f"error: run directory {run} holds a finished run (metrics.json); continue it with"
+            " trainer.resume=true and a larger trainer.epochs, or choose another hydra.run.dir"
         )
     assert _snapshot(run) == before
 

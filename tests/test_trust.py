@@ -173,3 +173,21 @@ def test_a_bad_tf_config_is_one_line(monkeypatch, tf_config, expected):
     with pytest.raises(Seq2SeqError, match=expected) as caught:
         cluster_resolver()
     assert "\n" not in str(caught.value)
+
+
+def test_a_finished_run_continues_for_more_epochs_and_only_then(tmp_path):
+    import json
+
+    from seq2seq.rundir import RunDir
+
+    train(train_config(tmp_path, "trainer.epochs=1", *QUIET))
+    metrics = (tmp_path / "metrics.json").read_bytes()
+    for refused in (["trainer.epochs=1"], ["trainer.epochs=2", "model.units=32"]):
+        with pytest.raises(Seq2SeqError, match=r"finished run|different settings"):
+            train(train_config(tmp_path, "trainer.resume=true", *refused, *QUIET))
+        assert (tmp_path / "metrics.json").read_bytes() == metrics  # a refusal changes nothing
+    train(train_config(tmp_path, "trainer.resume=true", "trainer.epochs=3", *QUIET))
+    assert json.loads((tmp_path / "metrics.json").read_text())["train/epochs"] == 3
+    assert [r["epoch"] for r in RunDir(tmp_path).read_history()] == ["0", "1", "2"]
+    latest = RunDir(tmp_path).latest_checkpoint()
+    assert latest.ended and latest.epoch == 2 and latest.target_epochs == 3
