@@ -248,10 +248,10 @@ def guard_run_dir(run: RunDir, settings: TrainSettings) -> Checkpoint | None:
     checkpoint to resume, if any.
 
     A finished run is touched only to continue it for more epochs (its ``metrics.json`` is
-    then removed once every check has passed). An unfinished one needs ``trainer.resume=true``: with a
-    checkpoint it resumes, unless the settings differ from the run's in a way that changes
-    the model, the data or the optimizer; without one (killed during its first epoch) it
-    starts over.
+    then removed once every check has passed). An unfinished one needs
+    ``trainer.resume=true``: with a checkpoint it resumes, unless the settings differ from
+    the run's in a way that changes the model, the data or the optimizer; without one
+    (killed during its first epoch) it starts over.
     """
     refuse_finished(run, settings)
     continuing = run.is_finished()
