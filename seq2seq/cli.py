@@ -52,6 +52,8 @@ def report_hydra_error(exc: BaseException, task_started: bool) -> NoReturn:
     known = (HydraException, OmegaConfBaseException, OSError, Seq2SeqError)
     if debug_enabled() or (task_started and not isinstance(exc, known)):
         raise exc
+    if isinstance(exc, BrokenPipeError):  # e.g. ``--help | head -3``
+        _quiet_broken_pipe()
     if isinstance(exc, OSError) and exc.strerror:
         _fail(f"cannot use {exc.filename or 'the run directory'}: {exc.strerror}")
     lines = [line.strip() for line in str(exc).split("\n") if line.strip()]
@@ -82,10 +84,7 @@ def run_task(task: Callable[[DictConfig], T], cfg: DictConfig) -> T:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         _fail(message)
     except BrokenPipeError:
-        # The reader left (``| head -1``): say nothing, and exit as a process killed by
-        # SIGPIPE would (128 + 13), not with a success status.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(141)
+        _quiet_broken_pipe()
     except OSError as exc:  # e.g. ENOSPC while a checkpoint is written
         if debug_enabled():
             raise
@@ -172,6 +171,13 @@ def refuse_added_keys(cfg: DictConfig) -> None:
     near = difflib.get_close_matches(added[0], sorted(known), n=1)
     hint = f" (did you mean {near[0]}?)" if near else ""
     raise Seq2SeqError(f"+{added[0]} is not a setting of this command{hint}; see --help")
+
+
+def _quiet_broken_pipe() -> NoReturn:
+    """The reader left (``| head -1``): say nothing, and exit as a process killed by SIGPIPE
+    would (128 + 13), not with a success status."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(141)
 
 
 def _fail(message: str) -> NoReturn:

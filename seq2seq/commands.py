@@ -61,6 +61,7 @@ translate = _hydra_command("translate", "seq2seq.tasks.translate:translate")
 evaluate = _hydra_command("evaluate", "seq2seq.tasks.evaluate:evaluate")
 export = _hydra_command("export", "seq2seq.tasks.export:export")
 inspect = _hydra_command("inspect", "seq2seq.tasks.inspect:inspect")
+average = _hydra_command("average", "seq2seq.tasks.average:average")
 
 
 def _plain_command(module: str, usage: str) -> Callable[[], None]:
