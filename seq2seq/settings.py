@@ -246,6 +246,14 @@ class Watch:
         return cls(monitor, mode, patience, factor, None if min_lr is None else float(min_lr))
 
 
+def _optional_path(key: str, value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, (dict, list, bool)):
+        raise Seq2SeqError(f"{key} must be a path, got {value!r}")
+    return str(value)
+
+
 @dataclass(frozen=True)
 class TrainerSettings:
     """``trainer.*``, checked. Defaults live in ``configs/trainer/default.yaml``."""
@@ -275,6 +283,7 @@ class TrainerSettings:
     jit_compile: bool = False
     distribute: str | None = None
     precision: str = "float32"
+    init_from: str | None = None
 
     @classmethod
     def from_config(cls, node: dict[str, Any]) -> TrainerSettings:
@@ -331,6 +340,7 @@ class TrainerSettings:
             jit_compile=switch("trainer.jit_compile", node.get("jit_compile", False)),
             distribute=node.get("distribute"),
             precision=str(node.get("precision", "float32")),
+            init_from=_optional_path("trainer.init_from", node.get("init_from")),
         )
 
     def __post_init__(self) -> None:

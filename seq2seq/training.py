@@ -15,6 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,7 +43,7 @@ from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import SCORE_KEYS, score, signatures
 from seq2seq.losses import SmoothedSparseCategoricalCrossentropy
 from seq2seq.models import Seq2SeqModel, build_model, load_model
-from seq2seq.rundir import DATA_FINGERPRINT, Checkpoint, RunDir
+from seq2seq.rundir import DATA_FINGERPRINT, MODEL_FILE, VOCAB_FILE, Checkpoint, RunDir
 from seq2seq.settings import (
     OPTIMIZERS,
     RESUMABLE,
@@ -183,7 +184,9 @@ def train_in(
     seed_everything(settings)
     splits = load_data(settings)
     check_optimized_metric(settings, has_test=bool(splits.test))
-    vocabs = build_vocabularies(splits, run, resuming=checkpoint is not None)
+    vocabs = build_vocabularies(
+        splits, run, resuming=checkpoint is not None, init_from=settings.trainer.init_from
+    )
     datasets = make_datasets(splits, vocabs, settings)
     with dist.strategy.scope():  # variables (and the optimizer's) mirrored across replicas
         model, checkpoint = build_or_resume(run, checkpoint, vocabs, settings)
@@ -327,13 +330,26 @@ def load_data(settings: TrainSettings) -> Splits:
     return splits
 
 
-def build_vocabularies(splits: Splits, run: RunDir, resuming: bool) -> Vocabularies:
-    """Vocabularies of the training split, written to ``vocab.json``; a resumed run must
-    find the same ones it saved."""
+def build_vocabularies(
+    splits: Splits, run: RunDir, resuming: bool, init_from: str | None = None
+) -> Vocabularies:
+    """Vocabularies of the training split (or, with ``trainer.init_from``, of the trained
+    run it starts from), written to ``vocab.json``; a resumed run must find the same ones it
+    saved."""
     train = profile(splits.train)  # streamed: from the scan, without another pass
+    if init_from:
+        init = RunDir(Path(init_from))
+        try:
+            init.require(MODEL_FILE, VOCAB_FILE)
+        except Seq2SeqError as exc:
+            raise Seq2SeqError(f"trainer.init_from: {exc}") from None
+        source, target, _ = init.read_vocab()
+        report_unseen(splits.train, source, target, init_from)
+    else:
+        source, target = Vocabulary.build(train.source_chars), Vocabulary.build(train.target_chars)
     vocabs = Vocabularies(
-        source=Vocabulary.build(train.source_chars),
-        target=Vocabulary.build(train.target_chars),
+        source=source,
+        target=target,
         longest_source=train.longest_source,
         longest_target=train.longest_target,
     )
@@ -357,6 +373,27 @@ def build_vocabularies(splits: Splits, run: RunDir, resuming: bool) -> Vocabular
     run.write_vocab(vocabs.source, vocabs.target, metadata=metadata)
     log.info("vocabulary sizes: source %d, target %d", len(vocabs.source), len(vocabs.target))
     return vocabs
+
+
+def report_unseen(train: Any, source: Vocabulary, target: Vocabulary, init_from: str) -> None:
+    """Warns about the characters of the new training data that the vocabularies of the run
+    training starts from lack (they are read as ``<unk>``), with their counts (in memory)
+    or as a list (streamed)."""
+    for side, vocab, index in (("source", source, 0), ("target", target, 1)):
+        if isinstance(train, list):
+            counts = Counter(ch for pair in train for ch in pair[index] if ch not in vocab)
+        else:  # streamed: the scan's character set, without counts
+            chars = profile(train).source_chars if index == 0 else profile(train).target_chars
+            counts = Counter({ch: 0 for ch in chars if ch not in vocab})
+        if counts:
+            shown = ", ".join(
+                f"{ch!r} ({n})" if n else repr(ch) for ch, n in counts.most_common(10)
+            )
+            log.warning(
+                "%d %s character(s) of the new data are not in the vocabulary of %s and are"
+                " read as <unk>: %s%s", len(counts), side, init_from, shown,
+                ", ..." if len(counts) > 10 else "",
+            )  # fmt: skip
 
 
 def make_datasets(splits: Splits, vocabs: Vocabularies, settings: TrainSettings) -> Datasets:
@@ -389,13 +426,35 @@ def build_or_resume(
     state) with that checkpoint (a damaged newest one falls back to the one before)."""
     if checkpoint is not None:
         model, checkpoint = load_checkpoint(run)
-        refuse_mismatch(model, new_model(vocabs, settings, "float32"), checkpoint)
+        refuse_mismatch(model, new_model(vocabs, settings, "float32"), checkpoint.path)
         run.truncate_history(checkpoint.epoch + 1)
         log.info("resuming from %s: %d epoch(s) done", checkpoint.path, checkpoint.epoch + 1)
         return model, checkpoint
     model = new_model(vocabs, settings, settings.trainer.precision)
+    if settings.trainer.init_from:
+        init_weights(model, settings)
     log.info("model: %s parameters", f"{model.training.count_params():,}")
     return model, None
+
+
+def init_weights(model: Seq2SeqModel, settings: TrainSettings) -> None:
+    """Copies the weights of the run ``trainer.init_from`` into ``model`` (fine-tuning):
+    that run's ``model.*`` settings must be these, and its model must have these shapes."""
+    init = RunDir(Path(str(settings.trainer.init_from)))
+    init.require(MODEL_FILE, VOCAB_FILE)
+    there = dict(init.read_config().get("model") or {})
+    here = dict(settings.resolved.get("model") or {})
+    differ = sorted(k for k in there.keys() | here.keys() if there.get(k) != here.get(k))
+    if differ:
+        key = differ[0]
+        raise Seq2SeqError(
+            f"trainer.init_from={init.path} has model.{key}={there.get(key)!r}, this run"
+            f" {here.get(key)!r}: fine-tuning needs the same model settings"
+        )
+    source = load_model(init.model_file)
+    refuse_mismatch(source, model, init.model_file)
+    model.training.set_weights(source.training.get_weights())
+    log.info("starting from the weights of %s", init.model_file)
 
 
 def new_model(vocabs: Vocabularies, settings: TrainSettings, precision: str) -> Seq2SeqModel:
@@ -412,7 +471,7 @@ def new_model(vocabs: Vocabularies, settings: TrainSettings, precision: str) -> 
     return model
 
 
-def refuse_mismatch(saved: Seq2SeqModel, expected: Seq2SeqModel, checkpoint: Checkpoint) -> None:
+def refuse_mismatch(saved: Seq2SeqModel, expected: Seq2SeqModel, where: Path) -> None:
     """Refuses to resume a checkpoint whose model is not the one the settings build (an
     edited ``config.yaml`` must not make a 16-unit model resume "as" 32 units): the layers'
     names and every weight's shape must be the same."""
@@ -428,7 +487,7 @@ def refuse_mismatch(saved: Seq2SeqModel, expected: Seq2SeqModel, checkpoint: Che
             name for name in have.keys() | want.keys() if have.get(name) != want.get(name)
         )
         raise Seq2SeqError(
-            f"cannot resume {checkpoint.path}: its model does not match the run's settings"
+            f"cannot start from {where}: its model does not match the run's settings"
             f" (layers {', '.join(differs[:4])} differ; was config.yaml edited?)"
         )
 

@@ -14,6 +14,7 @@ ACCEPTS = {
     "evaluate": ["decoding"],
     "export": [],
     "inspect": [],
+    "average": [],
 }
 
 SCRIPTS = {"inspect": "inspect_model"}  # the script of each command, where not its name

@@ -191,3 +191,28 @@ def test_a_finished_run_continues_for_more_epochs_and_only_then(tmp_path):
     assert [r["epoch"] for r in RunDir(tmp_path).read_history()] == ["0", "1", "2"]
     latest = RunDir(tmp_path).latest_checkpoint()
     assert latest.ended and latest.epoch == 2 and latest.target_epochs == 3
+
+
+def test_init_from_fine_tunes_a_trained_run_on_new_data(trained_run, tmp_path, caplog):
+    import json
+    import logging
+
+    pairs = tmp_path / "new.tsv"
+    pairs.write_text("".join(f"le {d} mai 1999 ☃\t1999-05-{d:02d}\n" for d in range(1, 29)) * 4,
+                     encoding="utf-8")  # fmt: skip
+    overrides = ["data=tsv", f"data.path={pairs}", f"trainer.init_from={trained_run}",
+                 "trainer.epochs=1", *QUIET]  # fmt: skip
+    with caplog.at_level(logging.INFO):
+        train(train_config(tmp_path / "tuned", *overrides))
+    assert "starting from the weights of" in caplog.text
+    assert "1 source character(s) of the new data are not in the vocabulary" in caplog.text
+    assert "'☃' (90)" in caplog.text  # its count in the 90 training pairs (of 112)
+    vocab = json.loads((tmp_path / "tuned" / "vocab.json").read_text(encoding="utf-8"))
+    original = json.loads((trained_run / "vocab.json").read_text(encoding="utf-8"))
+    assert vocab["source"] == original["source"] and vocab["target"] == original["target"]
+
+    with pytest.raises(Seq2SeqError, match=r"has model\.units=16, this run 32"):
+        train(train_config(tmp_path / "wider", *overrides, "model.units=32"))
+    with pytest.raises(Seq2SeqError, match="run directory not found"):
+        train(train_config(tmp_path / "none", *overrides[:2], f"trainer.init_from={tmp_path}/x",
+                           *QUIET))  # fmt: skip
