@@ -16,6 +16,7 @@ UNK; an empty input gives an empty translation.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
@@ -87,8 +88,13 @@ def _target_strings(vocab: Vocabulary) -> list[str]:
     return strings
 
 
-def export_run(run_dir: str | Path, export_dir: str | Path, max_length: int | None = None) -> Path:
-    """Writes the SavedModel of ``run_dir`` to ``export_dir`` (which must not exist yet).
+def export_run(
+    run_dir: str | Path | Sequence[str | Path],
+    export_dir: str | Path,
+    max_length: int | None = None,
+) -> Path:
+    """Writes the SavedModel of ``run_dir`` (or of an ensemble of run directories) to
+    ``export_dir`` (which must not exist yet).
 
     Returns:
         The export directory.
@@ -101,10 +107,11 @@ def export_run(run_dir: str | Path, export_dir: str | Path, max_length: int | No
         raise Seq2SeqError(f"export_dir {export_dir} exists and is not a directory")
     if export_dir.exists() and any(export_dir.iterdir()):
         raise Seq2SeqError(f"export directory already exists and is not empty: {export_dir}")
-    translator = Translator.from_run_dir(run_dir)
+    runs = [run_dir] if isinstance(run_dir, (str, Path)) else list(run_dir)
+    translator = Translator.from_run_dirs(runs)
     prepare_output_dir(export_dir.parent, "export_dir's parent")
     export_translator(translator, export_dir, max_length)
-    log.info("exported %s to %s", run_dir, export_dir)
+    log.info("exported %s to %s", " + ".join(map(str, runs)), export_dir)
     return export_dir
 
 
@@ -116,7 +123,8 @@ def export_translator(
     # Keras's ExportArchive tracks the Keras variables so that every loader finds them,
     # including the TF1-style ones behind saved_model_cli and TensorFlow Serving.
     archive = keras.export.ExportArchive()
-    archive.track(translator.model.training)
+    for keras_model in getattr(translator.model, "keras_models", [translator.model.training]):
+        archive.track(keras_model)  # every member of an ensemble
     archive.track(module)
     archive.add_endpoint(
         "serve",

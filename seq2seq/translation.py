@@ -123,6 +123,41 @@ class Translator:
         except Seq2SeqError as exc:
             raise Seq2SeqError(f"{run_dir}: {exc}") from None
 
+    @classmethod
+    def from_run_dirs(cls, run_dirs: Sequence[str | Path]) -> Translator:
+        """One run (:meth:`from_run_dir`), or an ensemble of several that share their
+        vocabularies (:class:`~seq2seq.models.ensemble.Ensemble`: the mean of their
+        next-character probabilities), decoded like one model.
+
+        Raises:
+            Seq2SeqError: a run is unusable, or the runs' vocabularies differ.
+        """
+        from seq2seq.models.ensemble import Ensemble
+
+        translators = [cls.from_run_dir(run_dir) for run_dir in run_dirs]
+        if not translators:
+            raise Seq2SeqError("no run directory given")
+        if len(translators) == 1:
+            return translators[0]
+        first = translators[0]
+        for run_dir, other in zip(run_dirs[1:], translators[1:], strict=True):
+            same = (other.source_vocab, other.target_vocab) == (
+                first.source_vocab,
+                first.target_vocab,
+            )
+            if not same:
+                raise Seq2SeqError(
+                    f"{run_dir} and {run_dirs[0]} have different vocabularies: an ensemble"
+                    " needs runs trained on the same characters (e.g. the same data, other seeds)"
+                )
+        return cls(
+            Ensemble([t.model for t in translators]),
+            first.source_vocab,
+            first.target_vocab,
+            max(t.max_output_length for t in translators),
+            max(t.max_input_length or 0 for t in translators) or None,
+        )
+
     def search(self, name: str = "greedy", jit_compile: bool = False) -> SearchRule:
         """The compiled search rule ``name`` (``greedy``, ``beam``, ``sample``), built once."""
         rule = SEARCH_RULES.get(name)

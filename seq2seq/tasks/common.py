@@ -40,3 +40,15 @@ def optional_path(values: dict[str, Any], key: str) -> str | None:
 def batch_size(values: dict[str, Any], default: int = 256) -> int:
     """``batch_size``: inputs decoded per call of the compiled loop."""
     return positive("batch_size", values.get("batch_size", default))
+
+
+def run_dirs(values: dict[str, Any], usage: str) -> tuple[str, ...]:
+    """``run_dir``, or the runs of an ensemble (``run_dirs=[a,b]``), never both."""
+    many = values.get("run_dirs")
+    if many is None:
+        return (required_path(values, "run_dir", usage),)
+    if not isinstance(many, list) or not many or any(isinstance(x, (dict, list)) for x in many):
+        raise Seq2SeqError(f"run_dirs must be a list of run directories, got {many!r}")
+    if optional_path(values, "run_dir"):
+        raise Seq2SeqError("give either run_dir=... or run_dirs=[...] (an ensemble), not both")
+    return tuple(str(x) for x in many)

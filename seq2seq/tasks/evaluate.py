@@ -21,7 +21,13 @@ from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import run_test_pairs, score, signatures
 from seq2seq.rundir import METRICS_FILE, check_output_file, prepare_output_dir, write_user_file
 from seq2seq.settings import DecodingSettings, inference_decoding
-from seq2seq.tasks.common import batch_size, config_values, optional_path, required_path
+from seq2seq.tasks.common import (
+    batch_size,
+    config_values,
+    optional_path,
+    required_path,
+    run_dirs,
+)
 from seq2seq.translation import Translator, split_lines
 
 log = logging.getLogger(__name__)
@@ -29,6 +35,8 @@ USAGE = "s2s-evaluate run_dir=<run> [pairs_file=<pairs>] [output_dir=<dir>]"
 TRANSLATIONS_FILE = "translations.tsv"
 #: ``output_dir`` when none is given: inside the run directory.
 DEFAULT_EVAL_DIR = "eval"
+#: ... and for an ensemble, inside its first run directory.
+ENSEMBLE_EVAL_DIR = "eval-ensemble"
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,7 @@ class EvaluateSettings:
     """The ``evaluate`` config, parsed once.
 
     Attributes:
-        run_dir: the trained run.
+        run_dirs: the trained run, or the runs of an ensemble.
         pairs_file: a ``source<TAB>target`` file (None: the run's own test split).
         strict: refuse a pairs file with a malformed line instead of skipping it.
         output_dir: where ``metrics.json`` and ``translations.tsv`` go.
@@ -44,7 +52,7 @@ class EvaluateSettings:
         decoding: the search rule and its parameters (one candidate per input).
     """
 
-    run_dir: str
+    run_dirs: tuple[str, ...]
     pairs_file: str | None
     strict: bool
     output_dir: str
@@ -55,13 +63,14 @@ class EvaluateSettings:
     def from_config(cls, cfg: DictConfig) -> EvaluateSettings:
         """Parses and checks a composed ``evaluate`` config."""
         values = config_values(cfg)
-        run_dir = required_path(values, "run_dir", USAGE)
+        runs = run_dirs(values, USAGE)
         decoding = inference_decoding(values.get("decoding"), values.get("seed"))
+        default_dir = Path(runs[0]) / (DEFAULT_EVAL_DIR if len(runs) == 1 else ENSEMBLE_EVAL_DIR)
         return cls(
-            run_dir=run_dir,
+            run_dirs=runs,
             pairs_file=optional_path(values, "pairs_file"),
             strict=switch("strict", values.get("strict", False)),
-            output_dir=optional_path(values, "output_dir") or str(Path(run_dir) / DEFAULT_EVAL_DIR),
+            output_dir=optional_path(values, "output_dir") or str(default_dir),
             batch_size=batch_size(values),
             decoding=dataclasses.replace(decoding, n_best=1),
         )
@@ -144,7 +153,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     if values.get("hypotheses") is not None or values.get("references") is not None:
         return score_files(ScoreSettings.from_values(values))
     settings = EvaluateSettings.from_config(cfg)
-    translator = Translator.from_run_dir(settings.run_dir)
+    translator = Translator.from_run_dirs(settings.run_dirs)
     pairs, source_name = _pairs(settings)
     out = _output_dir(settings)
     log.info("evaluating %d pairs from %s (%s)", len(pairs), source_name, settings.decoding.name)
@@ -153,6 +162,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     )
     metrics: dict[str, Any] = score(hyps, [t for _, t in pairs])
     metrics.update(num_pairs=len(pairs), decoding=settings.decoding.name, pairs=source_name)
+    if len(settings.run_dirs) > 1:
+        metrics["ensemble"] = list(settings.run_dirs)
     metrics.update(signatures())
 
     table = io.StringIO()
@@ -172,7 +183,7 @@ def _pairs(settings: EvaluateSettings) -> tuple[list[Pair], str]:
         pairs = read_anki(settings.pairs_file, strict=settings.strict)
         source_name = settings.pairs_file
     else:
-        pairs = run_test_pairs(settings.run_dir)
+        pairs = run_test_pairs(settings.run_dirs[0])
         source_name = "test split"
     if not pairs:
         raise Seq2SeqError(f"no pairs to evaluate in {source_name}")
@@ -183,9 +194,9 @@ def _output_dir(settings: EvaluateSettings) -> Path:
     """The output directory, created and checked before the long work: never the run
     directory itself, and no output file that is an input."""
     out = prepare_output_dir(settings.output_dir, "output_dir")
-    if out.samefile(settings.run_dir):
+    if any(out.samefile(run_dir) for run_dir in settings.run_dirs if Path(run_dir).exists()):
         raise Seq2SeqError(
-            f"output_dir {out} is the run directory: its metrics.json would be replaced"
+            f"output_dir {out} is a run directory: its metrics.json would be replaced"
         )
     inputs = [settings.pairs_file] if settings.pairs_file else []
     for name in (TRANSLATIONS_FILE, METRICS_FILE):

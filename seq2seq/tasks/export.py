@@ -10,7 +10,7 @@ from omegaconf import DictConfig
 from seq2seq.checks import positive
 from seq2seq.decoding import MAX_LENGTH
 from seq2seq.export import export_run
-from seq2seq.tasks.common import config_values, required_path
+from seq2seq.tasks.common import config_values, required_path, run_dirs
 
 USAGE = "s2s-export run_dir=<run> export_dir=<dir>"
 
@@ -20,13 +20,13 @@ class ExportSettings:
     """The ``export`` config, parsed once.
 
     Attributes:
-        run_dir: the trained run.
+        run_dirs: the trained run, or the runs of an ensemble.
         export_dir: where the SavedModel goes (must not exist yet, or be empty).
         max_length: most output characters per input baked into the export (None: the
             run's default).
     """
 
-    run_dir: str
+    run_dirs: tuple[str, ...]
     export_dir: str
     max_length: int | None
 
@@ -36,7 +36,7 @@ class ExportSettings:
         values = config_values(cfg)
         max_length = values.get("max_length")
         return cls(
-            run_dir=required_path(values, "run_dir", USAGE),
+            run_dirs=run_dirs(values, USAGE),
             export_dir=required_path(values, "export_dir", USAGE),
             max_length=None
             if max_length is None
@@ -47,4 +47,4 @@ class ExportSettings:
 def export(cfg: DictConfig) -> Path:
     """Hydra task: ``run_dir`` -> SavedModel in ``export_dir``."""
     settings = ExportSettings.from_config(cfg)
-    return export_run(settings.run_dir, settings.export_dir, max_length=settings.max_length)
+    return export_run(settings.run_dirs, settings.export_dir, max_length=settings.max_length)

@@ -16,7 +16,7 @@ from omegaconf import DictConfig
 from seq2seq.errors import Seq2SeqError
 from seq2seq.rundir import check_output_file, write_user_file
 from seq2seq.settings import DecodingSettings, inference_decoding
-from seq2seq.tasks.common import batch_size, config_values, optional_path, required_path
+from seq2seq.tasks.common import batch_size, config_values, optional_path, run_dirs
 from seq2seq.translation import Candidate, Translator, split_lines
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ class TranslateSettings:
     """The ``translate`` config, parsed once.
 
     Attributes:
-        run_dir: the trained run.
+        run_dirs: the trained run, or the runs of an ensemble.
         inputs: the strings to translate (None: read ``input_file``, else stdin).
         input_file: a UTF-8 file of one input per line.
         output_file: where the translations go (None: stdout).
@@ -36,7 +36,7 @@ class TranslateSettings:
         decoding: the search rule and its parameters.
     """
 
-    run_dir: str
+    run_dirs: tuple[str, ...]
     inputs: tuple[str, ...] | None
     input_file: str | None
     output_file: str | None
@@ -48,7 +48,7 @@ class TranslateSettings:
         """Parses and checks a composed ``translate`` config."""
         values = config_values(cfg)
         settings = cls(
-            run_dir=required_path(values, "run_dir", USAGE),
+            run_dirs=run_dirs(values, USAGE),
             inputs=_inputs(values.get("inputs")),
             input_file=optional_path(values, "input_file"),
             output_file=optional_path(values, "output_file"),
@@ -83,12 +83,13 @@ def translate(cfg: DictConfig) -> list[str]:
     inputs = [p for p in (settings.input_file,) if p]
     if settings.output_file:
         check_output_file(settings.output_file, "output_file", inputs=inputs)
-    translator = Translator.from_run_dir(settings.run_dir)
+    translator = Translator.from_run_dirs(settings.run_dirs)
     if at_terminal(settings):
         return translate_interactively(translator, settings.decoding)
     texts = read_inputs(settings)
     decoding = settings.decoding
-    log.info("translating %d input(s) with %s (%s)", len(texts), settings.run_dir, decoding.name)
+    runs = " + ".join(settings.run_dirs)
+    log.info("translating %d input(s) with %s (%s)", len(texts), runs, decoding.name)
     candidates = translator.candidates(
         texts,
         batch_size=settings.batch_size,
