@@ -281,6 +281,8 @@ def guard_run_dir(run: RunDir, settings: TrainSettings) -> Checkpoint | None:
             " (resuming may change only: " + ", ".join(RESUMABLE) + ")"
         )
     if continuing:  # unfinished until the new epochs are scored
+        log.info("continuing the finished run %s: epochs %d to %d", run.path,
+                 checkpoint.epoch + 2, settings.trainer.epochs)  # fmt: skip
         run.metrics_file.unlink()
     return checkpoint
 
@@ -297,8 +299,6 @@ def refuse_finished(run: RunDir, settings: TrainSettings) -> None:
         return
     latest = run.latest_checkpoint()
     if latest is not None and wants_more(latest, settings):
-        log.info("continuing the finished run %s: epochs %d to %d", run.path,
-                 latest.epoch + 2, settings.trainer.epochs)  # fmt: skip
         return
     raise Seq2SeqError(
         f"run directory {run.path} holds a finished run (metrics.json); continue it with"
