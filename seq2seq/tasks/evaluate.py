@@ -25,10 +25,11 @@ from seq2seq.tasks.common import (
     batch_size,
     config_values,
     optional_path,
+    read_text_lines,
     required_path,
     run_dirs,
 )
-from seq2seq.translation import Translator, split_lines
+from seq2seq.translation import Translator
 
 log = logging.getLogger(__name__)
 USAGE = "s2s-evaluate run_dir=<run> [pairs_file=<pairs>] [output_dir=<dir>]"
@@ -108,24 +109,12 @@ class ScoreSettings:
 SCORE_USAGE = "s2s-evaluate hypotheses=hyp.txt references=ref.txt [output_dir=<dir>]"
 
 
-def read_lines(path: str, key: str) -> list[str]:
-    """The lines of a UTF-8 text file (``\n`` or ``\r\n`` ends), one-line errors."""
-    try:
-        return split_lines(Path(path).read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise Seq2SeqError(f"{key} file not found: {path}") from None
-    except UnicodeDecodeError as exc:
-        raise Seq2SeqError(f"{key} file {path} is not UTF-8 (byte {exc.start})") from None
-    except OSError as exc:
-        raise Seq2SeqError(f"cannot read {key} file {path}: {exc.strerror}") from None
-
-
 def score_files(settings: ScoreSettings) -> dict[str, Any]:
     """Scores a hypothesis file against a reference file; prints and writes the scores."""
     check_output_file(settings.output_file, "output file",
                       inputs=[settings.hypotheses, settings.references])  # fmt: skip
-    hyps = read_lines(settings.hypotheses, "hypotheses")
-    refs = read_lines(settings.references, "references")
+    hyps = read_text_lines(settings.hypotheses, "hypotheses")
+    refs = read_text_lines(settings.references, "references")
     if len(hyps) != len(refs):
         raise Seq2SeqError(
             f"{settings.hypotheses} has {len(hyps):,} lines but {settings.references} has"

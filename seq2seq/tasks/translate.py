@@ -9,14 +9,19 @@ import logging
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from omegaconf import DictConfig
 
 from seq2seq.errors import Seq2SeqError
 from seq2seq.rundir import check_output_file, write_user_file
 from seq2seq.settings import DecodingSettings, inference_decoding
-from seq2seq.tasks.common import batch_size, config_values, optional_path, run_dirs
+from seq2seq.tasks.common import (
+    batch_size,
+    config_values,
+    optional_path,
+    read_text_lines,
+    run_dirs,
+)
 from seq2seq.translation import Candidate, Translator, split_lines
 
 log = logging.getLogger(__name__)
@@ -113,15 +118,7 @@ def read_inputs(settings: TranslateSettings) -> list[str]:
     if settings.inputs is not None:
         return list(settings.inputs)
     if settings.input_file:
-        path = Path(settings.input_file)
-        try:
-            return split_lines(path.read_bytes().decode("utf-8"))  # no newline translation
-        except FileNotFoundError:
-            raise Seq2SeqError(f"input file not found: {path}") from None
-        except UnicodeDecodeError as exc:
-            raise Seq2SeqError(f"input file {path} is not UTF-8 (byte {exc.start})") from None
-        except OSError as exc:
-            raise Seq2SeqError(f"cannot read input file {path}: {exc.strerror}") from None
+        return read_text_lines(settings.input_file, "input")  # no newline translation
     stdin = getattr(sys.stdin, "buffer", None)  # bytes: no newline translation
     try:
         text = stdin.read().decode("utf-8") if stdin is not None else sys.stdin.read()
