@@ -62,6 +62,7 @@ evaluate = _hydra_command("evaluate", "seq2seq.tasks.evaluate:evaluate")
 export = _hydra_command("export", "seq2seq.tasks.export:export")
 inspect = _hydra_command("inspect", "seq2seq.tasks.inspect:inspect")
 average = _hydra_command("average", "seq2seq.tasks.average:average")
+serve = _hydra_command("serve", "seq2seq.tasks.serve:serve")
 
 
 def _plain_command(module: str, usage: str) -> Callable[[], None]:

@@ -1,0 +1,295 @@
+"""The translation service behind ``s2s-serve``: a JSON API, a page to try a model, and
+dynamic batching.
+
+FastAPI (with uvicorn) is the usual choice of the Python ecosystem for a small JSON service:
+request handling is asynchronous, the OpenAPI page comes with it, and graceful shutdown on
+SIGTERM (stop accepting, finish what was accepted) is uvicorn's own. Both are the optional
+extra ``serve``.
+
+**Dynamic batching**: every input of every request goes into one queue; a single worker
+thread (the only one that touches TensorFlow) takes what arrives within ``max_wait_ms`` of
+the first waiting input, up to ``max_batch_size`` inputs, groups it by decoding settings and
+decodes each group with one call of the compiled loop. The event loop only awaits the
+results, so the server keeps accepting while a batch decodes.
+"""
+
+import asyncio
+import json
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from seq2seq.errors import Seq2SeqError
+from seq2seq.settings import DecodingSettings, optional_seed
+from seq2seq.translation import Candidate, Translator
+from seq2seq.vocab import START_ID
+
+log = logging.getLogger(__name__)
+
+#: The per-input decoding keys a request may set (as ``decoding.*`` on the command line).
+DECODING_KEYS = ("decoding", "beam_size", "n_best", "length_penalty", "temperature", "top_k",
+                 "seed", "max_length")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may hold; beyond it, a 4xx answer that names the limit.
+
+    Attributes:
+        max_body_bytes: the request body.
+        max_inputs: inputs per request.
+        max_chars: characters per input.
+    """
+
+    max_body_bytes: int = 1_000_000
+    max_inputs: int = 256
+    max_chars: int = 1_000
+
+
+@dataclass
+class Work:
+    """One input waiting to be decoded, and where its answer goes."""
+
+    text: str
+    decoding: DecodingSettings
+    future: Future = field(default_factory=Future)
+
+
+class Batcher:
+    """The decoding worker: one thread, batches of waiting inputs grouped by settings."""
+
+    def __init__(self, translator: Translator, max_batch_size: int = 64, max_wait_ms: float = 5):
+        self.translator = translator
+        self.max_batch_size = max_batch_size
+        self.max_wait = max_wait_ms / 1000.0
+        self.queue: queue.Queue[Work | None] = queue.Queue()
+        self.calls = 0  # decode-loop calls made (a batch of one group is one call)
+        self.inputs = 0  # inputs decoded
+        self.thread = threading.Thread(target=self._run, name="seq2seq-batcher", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Finishes what was queued, then ends the worker."""
+        self.queue.put(None)
+        self.thread.join()
+
+    def submit(self, text: str, decoding: DecodingSettings) -> Future:
+        work = Work(text, decoding)
+        self.queue.put(work)
+        return work.future
+
+    def _take(self) -> tuple[list[Work], bool]:
+        first = self.queue.get()
+        if first is None:
+            return [], True
+        batch, deadline = [first], time.monotonic() + self.max_wait
+        while len(batch) < self.max_batch_size:
+            try:
+                item = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is None:
+                self.queue.put(None)  # stop after this batch
+                break
+            batch.append(item)
+        return batch, False
+
+    def _run(self) -> None:
+        while True:
+            batch, stop = self._take()
+            if stop:
+                return
+            groups: dict[tuple, list[Work]] = {}
+            for work in batch:  # the rule's parameters too (DecodingSettings leaves them out)
+                d = work.decoding
+                key = (d.name, d.max_length, d.jit_compile, d.n_best, d.params)
+                if getattr(d.params, "seed", None) is not None:
+                    # A seeded draw depends on its batch: decoded alone, it is reproducible
+                    # (the same as s2s-translate of that input with that seed).
+                    key = (*key, id(work))
+                groups.setdefault(key, []).append(work)
+            for works in groups.values():
+                self._decode(works[0].decoding, works)
+
+    def _decode(self, decoding: DecodingSettings, works: list[Work]) -> None:
+        try:
+            candidates = self.translator.candidates(
+                [w.text for w in works], batch_size=len(works), **decoding.options()
+            )
+            self.calls += 1
+            self.inputs += len(works)
+        except Exception as exc:  # answered to each waiting request, never a dead worker
+            for work in works:
+                work.future.set_exception(exc)
+            return
+        for work, cands in zip(works, candidates, strict=True):
+            work.future.set_result(cands)
+
+
+class RequestError(Exception):
+    """A bad request: the HTTP status and what is wrong."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def parse_request(body: bytes, limits: Limits, defaults: dict[str, Any]) -> list[dict]:
+    """The inputs of a ``POST /translate`` body (``[{"src": "..."}, ...]``), checked.
+
+    Raises:
+        RequestError: 413 for a body over the limit, 400 for bytes that are not UTF-8 JSON,
+            422 for the wrong shape, a limit passed or a bad decoding setting.
+    """
+    if len(body) > limits.max_body_bytes:
+        raise RequestError(413, f"the body is over max_body_bytes={limits.max_body_bytes}")
+    try:
+        items = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise RequestError(400, f"the body is not UTF-8 (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise RequestError(400, f"the body is not JSON: {exc.msg} at {exc.pos}") from None
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list) or not items:
+        raise RequestError(422, 'expected a list of inputs: [{"src": "..."}, ...]')
+    if len(items) > limits.max_inputs:
+        raise RequestError(422, f"{len(items)} inputs is over max_inputs={limits.max_inputs}")
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("src"), str):
+            raise RequestError(422, f'input {i}: expected {{"src": "<text>"}}, got {item!r:.80}')
+        if len(item["src"]) > limits.max_chars:
+            raise RequestError(422, f"input {i} is over max_chars={limits.max_chars}")
+        unknown = sorted(set(item) - {"src", "alignment", *DECODING_KEYS})
+        if unknown:
+            raise RequestError(422, f"input {i}: unknown key {unknown[0]!r}")
+    return items
+
+
+def decoding_of(item: dict, defaults: dict[str, Any], index: int) -> DecodingSettings:
+    """The decoding settings of one input: the server's defaults, then the input's own."""
+    values = {**defaults, **{k: v for k, v in item.items() if k in DECODING_KEYS}}
+    name = values.pop("decoding", "greedy")
+    seed = values.pop("seed", None)
+    try:
+        return DecodingSettings.from_config({"name": name, **values}, optional_seed(seed))
+    except Seq2SeqError as exc:
+        raise RequestError(422, f"input {index}: {exc}") from None
+
+
+def answer(translator: Translator, item: dict, cands: list[Candidate]) -> dict[str, Any]:
+    """The response entry of one input: best translation, n-best with scores, and with
+    ``"alignment": true`` on an attention model, the attention matrix of the best."""
+    found: dict[str, Any] = {
+        "src": item["src"],
+        "tgt": cands[0].text,
+        "score": cands[0].score,
+        "n_best": [{"tgt": c.text, "score": c.score} for c in cands],
+    }
+    if item.get("alignment"):
+        found["alignment"] = alignment(translator, item["src"], cands[0].text)
+    return found
+
+
+def alignment(translator: Translator, text: str, output: str) -> dict[str, Any] | None:
+    """The attention weights ``[output chars + END, source chars]`` the decoder gives when it
+    reads ``output`` (None without attention)."""
+    ids = translator.encode_inputs([text])[0]
+    if not ids:
+        return None
+    target_in = [START_ID, *translator.target_vocab.encode(output)]
+    weights = translator.model.alignments(np.asarray([ids]), np.asarray([target_in]))
+    if weights is None:
+        return None
+    return {
+        "source": list(translator.source_vocab.decode(ids)),
+        "target": [*output, "</s>"],
+        "weights": np.round(np.asarray(weights)[0], 4).tolist(),
+    }
+
+
+def page() -> str:
+    """The HTML page served at ``/``."""
+    return resources.files("seq2seq.static").joinpath("index.html").read_text(encoding="utf-8")
+
+
+def create_app(
+    translator: Translator,
+    info: dict[str, Any],
+    limits: Limits = Limits(),
+    defaults: dict[str, Any] | None = None,
+    max_batch_size: int = 64,
+    max_wait_ms: float = 5,
+):
+    """The FastAPI application: ``POST /translate``, ``GET /health``, ``GET /info``,
+    ``GET /`` (the page) and FastAPI's OpenAPI page at ``/docs``."""
+    from contextlib import asynccontextmanager
+
+    from fastapi import FastAPI, Request
+    from fastapi.responses import HTMLResponse, JSONResponse
+
+    defaults = dict(defaults or {})
+    batcher = Batcher(translator, max_batch_size, max_wait_ms)
+    state = {"ready": False}
+
+    @asynccontextmanager
+    async def lifespan(app):
+        batcher.start()
+        await asyncio.wrap_future(batcher.submit("1", decoding_of({}, defaults, 0)))  # warm up
+        state["ready"] = True
+        yield
+        state["ready"] = False
+        batcher.stop()  # what was accepted is finished first
+
+    app = FastAPI(title="seq2seq translation service", lifespan=lifespan)
+    app.state.batcher = batcher
+
+    @app.exception_handler(RequestError)
+    async def bad_request(request: Request, exc: RequestError):
+        return JSONResponse({"error": str(exc)}, status_code=exc.status)
+
+    @app.post("/translate")
+    async def translate(request: Request):
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limits.max_body_bytes:
+            raise RequestError(413, f"the body is over max_body_bytes={limits.max_body_bytes}")
+        items = parse_request(await request.body(), limits, defaults)
+        settings = [decoding_of(item, defaults, i) for i, item in enumerate(items)]
+        futures = [batcher.submit(item["src"], d) for item, d in zip(items, settings, strict=True)]
+        try:
+            results = [await asyncio.wrap_future(f) for f in futures]
+        except Seq2SeqError as exc:
+            raise RequestError(422, str(exc)) from None
+        return [answer(translator, item, c) for item, c in zip(items, results, strict=True)]
+
+    @app.get("/health")
+    async def health():
+        status = 200 if state["ready"] else 503
+        return JSONResponse({"ready": state["ready"]}, status_code=status)
+
+    @app.get("/info")
+    async def info_page():
+        stats = {"inputs_decoded": batcher.inputs, "decode_calls": batcher.calls}
+        return {
+            **info,
+            "decoding_defaults": defaults,
+            "limits": limits.__dict__,
+            "max_batch_size": max_batch_size,
+            "max_wait_ms": max_wait_ms,
+            "stats": stats,
+        }
+
+    @app.get("/", response_class=HTMLResponse)
+    async def index():
+        return page()
+
+    return app

@@ -1,0 +1,113 @@
+"""``s2s-serve``: an HTTP translation service for a run (or an ensemble), with dynamic
+batching and a page to try it (:mod:`seq2seq.serving`). Binds to 127.0.0.1 by default."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import DictConfig
+
+from seq2seq.checks import positive
+from seq2seq.errors import Seq2SeqError
+from seq2seq.serving import Limits, create_app, decoding_of
+from seq2seq.tasks.common import config_values, run_dirs
+from seq2seq.translation import Translator
+
+log = logging.getLogger(__name__)
+USAGE = "s2s-serve run_dir=<run> [port=8000] [host=127.0.0.1]"
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """The ``serve`` config, parsed once.
+
+    Attributes:
+        run_dirs: the trained run, or the runs of an ensemble.
+        host: the address to bind (127.0.0.1: this machine only).
+        port: the TCP port.
+        limits: body size, inputs per request, characters per input.
+        max_batch_size: most inputs decoded by one call of the compiled loop.
+        max_wait_ms: how long the first waiting input waits for others to join it.
+        decoding: the defaults of every input (each request may set its own).
+    """
+
+    run_dirs: tuple[str, ...]
+    host: str
+    port: int
+    limits: Limits
+    max_batch_size: int
+    max_wait_ms: float
+    decoding: dict[str, Any]
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig) -> ServeSettings:
+        """Parses and checks a composed ``serve`` config."""
+        values = config_values(cfg)
+        decoding = dict(values.get("decoding") or {})
+        decoding["decoding"] = decoding.pop("name", "greedy")
+        decoding_of(decoding, {}, 0)  # a bad default is refused now, not per request
+        port = values.get("port", 8000)
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise Seq2SeqError(f"port must be 0-65535 (0: any free port), got {port!r}")
+        return cls(
+            run_dirs=run_dirs(values, USAGE),
+            host=str(values.get("host") or "127.0.0.1"),
+            port=port,
+            limits=Limits(
+                max_body_bytes=positive("max_body_bytes", values.get("max_body_bytes", 10**6)),
+                max_inputs=positive("max_inputs", values.get("max_inputs", 256), at_most=10**5),
+                max_chars=positive("max_chars", values.get("max_chars", 1000), at_most=10**6),
+            ),
+            max_batch_size=positive(
+                "max_batch_size", values.get("max_batch_size", 64), at_most=4096
+            ),
+            max_wait_ms=positive(
+                "max_wait_ms", values.get("max_wait_ms", 5), float, at_most=10_000
+            ),
+            decoding={k: v for k, v in decoding.items() if v is not None},
+        )
+
+
+def serve(cfg: DictConfig) -> None:
+    """Hydra task: loads the run(s), then serves until SIGTERM or Ctrl-C (exit 0)."""
+    import uvicorn
+
+    settings = ServeSettings.from_config(cfg)
+    translator = Translator.from_run_dirs(settings.run_dirs)
+    info = {
+        "run_dirs": list(settings.run_dirs),
+        "model": type(translator.model).__name__,
+        "source_vocab_size": len(translator.source_vocab),
+        "target_vocab_size": len(translator.target_vocab),
+        "max_output_length": translator.max_output_length,
+    }
+    app = create_app(translator, info, settings.limits, settings.decoding,
+                     settings.max_batch_size, settings.max_wait_ms)  # fmt: skip
+    log.info("serving %s on http://%s:%d/ (Ctrl-C stops)", " + ".join(settings.run_dirs),
+             settings.host, settings.port)  # fmt: skip
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
+    _GracefulServer(config).run()
+    log.info("stopped")
+
+
+def _graceful_server_class():
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """uvicorn's server, but a stop asked for by SIGTERM or Ctrl-C (after finishing what
+        was accepted) ends with status 0: uvicorn would raise the signal again on exit."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            with super().capture_signals():
+                yield
+                self._captured_signals.clear()
+
+    return GracefulServer
+
+
+def _GracefulServer(config):
+    return _graceful_server_class()(config)

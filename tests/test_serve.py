@@ -1,0 +1,165 @@
+"""s2s-serve: the JSON API, its limits, dynamic batching, graceful shutdown and the page in a
+real headless browser (Debian's chromium), all on 127.0.0.1 with bounded traffic."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from seq2seq.models import build_model
+from seq2seq.serving import Limits, create_app
+from seq2seq.translation import Translator
+from seq2seq.vocab import Vocabulary
+from tests.conftest import ROOT
+
+INPUTS = ["Nov 28, 2026", "le 1er mai 1999", "04.07.1950"]
+
+
+@pytest.fixture(scope="module")
+def client(trained_run):
+    translator = Translator.from_run_dir(trained_run)
+    limits = Limits(max_body_bytes=2000, max_inputs=4, max_chars=50)
+    with TestClient(create_app(translator, {"run_dirs": [str(trained_run)]}, limits)) as c:
+        yield c
+
+
+def test_translate_answers_what_the_translator_gives(client, trained_run):
+    translator = Translator.from_run_dir(trained_run)
+    got = client.post("/translate", json=[{"src": s} for s in INPUTS])
+    assert got.status_code == 200
+    assert [a["tgt"] for a in got.json()] == translator.translate(INPUTS)
+    beam = client.post("/translate", json=[{"src": INPUTS[0], "decoding": "beam", "n_best": 3}])
+    expected = translator.candidates(INPUTS[:1], decoding="beam", n_best=3)[0]
+    assert [c["tgt"] for c in beam.json()[0]["n_best"]] == [c.text for c in expected]
+    assert [c["score"] for c in beam.json()[0]["n_best"]] == pytest.approx(
+        [c.score for c in expected], abs=1e-5
+    )
+    sampled = [{"src": INPUTS[1], "decoding": "sample", "seed": 4, "temperature": 0.8}] * 2
+    first, second = (a["tgt"] for a in client.post("/translate", json=sampled).json())
+    alone = translator.translate(INPUTS[1:2], decoding="sample", seed=4, temperature=0.8)
+    assert first == second == alone[0]  # the same seed, the same draw as s2s-translate
+
+
+def test_health_and_info(client):
+    assert client.get("/health").json() == {"ready": True}
+    info = client.get("/info").json()
+    assert info["limits"] == {"max_body_bytes": 2000, "max_inputs": 4, "max_chars": 50}
+    assert info["decoding_defaults"] == {}
+    assert client.get("/").text.startswith("<!doctype html>")
+    assert client.get("/docs").status_code == 200  # the OpenAPI page
+
+
+@pytest.mark.parametrize(
+    "body, status, message",
+    [
+        (b"x" * 3000, 413, "max_body_bytes=2000"),
+        (b"not json", 400, "not JSON"),
+        (b"\xff\xfe[]", 400, "not UTF-8"),
+        (b"[]", 422, "expected a list of inputs"),
+        (b'{"src": 3}', 422, "expected {\"src\""),
+        (json.dumps([{"src": "a"}] * 5).encode(), 422, "max_inputs=4"),
+        (json.dumps([{"src": "a" * 51}]).encode(), 422, "max_chars=50"),
+        (json.dumps([{"src": "a", "beam": 3}]).encode(), 422, "unknown key 'beam'"),
+        (json.dumps([{"src": "a", "decoding": "beam", "beam_size": 2**40}]).encode(), 422,
+         "beam_size must be at most"),
+        (json.dumps([{"src": "a", "n_best": 2}]).encode(), 422, "n_best must be at most 1"),
+        (json.dumps([{"src": "a", "decoding": "nope"}]).encode(), 422, "nope"),
+        (json.dumps([{"src": "a", "seed": -3, "decoding": "sample"}]).encode(), 422, "seed"),
+    ],
+)  # fmt: skip
+def test_bad_requests_are_4xx_that_say_why(client, body, status, message):
+    got = client.post("/translate", content=body, headers={"content-type": "application/json"})
+    assert got.status_code == status and message in got.json()["error"]
+
+
+def test_an_attention_model_answers_its_alignment():
+    chars = list("abc123-")
+    model = build_model("lstm", len(chars) + 4, len(chars) + 4, units=8, embedding_dim=4,
+                        attention="luong")  # fmt: skip
+    translator = Translator(model, Vocabulary(chars), Vocabulary(chars), 6)
+    with TestClient(create_app(translator, {"run_dirs": ["untrained"]})) as client:
+        out = client.post("/translate", json=[{"src": "abc", "alignment": True}]).json()[0]
+    weights = np.asarray(out["alignment"]["weights"])
+    assert weights.shape == (len(out["tgt"]) + 1, 3)
+    assert np.allclose(weights.sum(axis=1), 1.0, atol=1e-3)
+    assert out["alignment"]["source"] == ["a", "b", "c"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(trained_run):
+    """A real ``s2s-serve`` (scripts/serve.py) on a free 127.0.0.1 port."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "serve.py"), f"run_dir={trained_run}",
+         f"port={port}", "max_wait_ms=200", "max_batch_size=64"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail(proc.communicate()[1][-2000:])
+    yield url, proc
+    if proc.poll() is None:
+        proc.kill()
+
+
+def test_concurrent_requests_are_decoded_together(server, trained_run):
+    url, _ = server
+    before = httpx.get(f"{url}/info").json()["stats"]
+    texts = [f"{d} mai 1999" for d in range(1, 17)]
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(
+            lambda t: httpx.post(f"{url}/translate", json=[{"src": t}], timeout=60).json(), texts
+        ))  # fmt: skip
+    assert [a[0]["tgt"] for a in answers] == Translator.from_run_dir(trained_run).translate(texts)
+    after = httpx.get(f"{url}/info").json()["stats"]
+    assert after["inputs_decoded"] - before["inputs_decoded"] == 16
+    assert after["decode_calls"] - before["decode_calls"] < 8  # 16 requests, a few batches
+
+
+def test_the_page_translates_in_a_real_browser(server, trained_run, tmp_path):
+    url, _ = server
+    dom = subprocess.run(
+        ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
+         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=15000", "--dump-dom",
+         f"{url}/?src=Nov%2028%2C%202026&decoding=beam&n_best=2"],
+        capture_output=True, text=True, timeout=120,
+    ).stdout  # fmt: skip
+    expected = Translator.from_run_dir(trained_run).candidates(
+        ["Nov 28, 2026"], decoding="beam", n_best=2
+    )[0]
+    assert f'<p id="tgt" style="font-size:1.3rem">{expected[0].text}</p>' in dom
+    assert expected[1].text in dom.split('id="nbest"')[1]
+
+
+def test_sigterm_finishes_what_was_accepted_and_exits_0(server):
+    url, proc = server
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(httpx.post, f"{url}/translate", json=[{"src": "1999-01-02"}],
+                              timeout=60)  # fmt: skip
+        time.sleep(0.05)  # accepted, waiting in the batching window (200 ms)
+        os.kill(proc.pid, signal.SIGTERM)
+        assert pending.result().status_code == 200
+    assert proc.wait(timeout=60) == 0
