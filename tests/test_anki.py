@@ -74,7 +74,8 @@ def test_load_task_requires_a_path_and_knows_its_tasks():
     with pytest.raises(Seq2SeqError, match=r"data\.path is required"):
         load_task("anki", path=None)
     with pytest.raises(
-        Seq2SeqError, match=r"data\.name=.nope. is unknown; choose one of \[.anki., .dates.\]"
+        Seq2SeqError,
+        match=r"data\.name=.nope. is unknown; choose one of \[.anki., .dates., .parallel., .tsv.\]",
     ):
         load_task("nope")
 

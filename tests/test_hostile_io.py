@@ -47,7 +47,7 @@ def _one_error_line(capsys, task, cfg) -> str:
         ("decoding=sample decoding.temperature=nan", "decoding.temperature must be a positive"),
         ("decoding=beam decoding.length_penalty=inf", "length_penalty must be 0 or a positive"),
         ("decoding=beam decoding.beam_size=abc", "decoding.beam_size must be a positive integer"),
-        ("seed=abc", "seed must be an integer or null"),
+        ("seed=abc", "seed must be an integer from 0"),
         ("trainer.learning_rate=nan", "trainer.learning_rate must be a positive number"),
         ("trainer.max_minutes=inf", "trainer.max_minutes must be a positive number"),
         ("trainer.resume=maybe", "trainer.resume must be true or false"),
@@ -89,7 +89,7 @@ def test_a_run_directory_that_is_a_file_is_one_line(tmp_path, capsys):
     path = tmp_path / "file"
     path.write_text("x")
     line = _one_error_line(capsys, train, train_config(path, *QUIET))
-    assert line.startswith(f"error: cannot use run directory {path}: ")
+    assert line == f"error: run directory {path} exists and is not a directory"
     assert path.read_text() == "x"
 
 
@@ -120,7 +120,7 @@ def test_evaluate_refuses_unwritable_outputs_before_decoding(trained_run, tmp_pa
     a_file.write_text("keep\n")
     for out, message in [
         (a_file, f"output_dir {a_file} exists and is not a directory"),
-        (trained_run, "is the run directory: its metrics.json would be replaced"),
+        (trained_run, "is a run directory: its metrics.json would be replaced"),
         ("/proc/seq2seq-new", "cannot create output_dir /proc/seq2seq-new"),
     ]:
         cfg = compose_config("evaluate", [f"run_dir={trained_run}", f"output_dir={out}"])

@@ -90,7 +90,7 @@ def test_streaming_needs_counts_and_enough_pairs(tmp_path):
         _stream(path)
     with pytest.raises(Seq2SeqError, match="not found"):
         _stream(tmp_path / "missing.txt")
-    with pytest.raises(Seq2SeqError, match="data=anki"):
+    with pytest.raises(Seq2SeqError, match="data=tsv has"):
         load_task("dates", num_samples=10, streaming=True)
 
 
