@@ -89,25 +89,20 @@ def serve(cfg: DictConfig) -> None:
     log.info("serving %s on http://%s:%d/ (Ctrl-C stops)", " + ".join(settings.run_dirs),
              settings.host, settings.port)  # fmt: skip
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
-    _GracefulServer(config).run()
+    _run_gracefully(config)
     log.info("stopped")
 
 
-def _graceful_server_class():
+def _run_gracefully(config) -> None:
+    """Runs uvicorn's server; a stop asked for by SIGTERM or Ctrl-C (after finishing what
+    was accepted) ends with status 0, where uvicorn would raise the signal again on exit."""
     import uvicorn
 
     class GracefulServer(uvicorn.Server):
-        """uvicorn's server, but a stop asked for by SIGTERM or Ctrl-C (after finishing what
-        was accepted) ends with status 0: uvicorn would raise the signal again on exit."""
-
         @contextlib.contextmanager
         def capture_signals(self):
             with super().capture_signals():
                 yield
                 self._captured_signals.clear()
 
-    return GracefulServer
-
-
-def _GracefulServer(config):
-    return _graceful_server_class()(config)
+    GracefulServer(config).run()
