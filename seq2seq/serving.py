@@ -234,8 +234,7 @@ def create_app(
     ``GET /`` (the page) and FastAPI's OpenAPI page at ``/docs``."""
     from contextlib import asynccontextmanager
 
-    from fastapi import FastAPI, Request
-    from fastapi.responses import HTMLResponse, JSONResponse
+    from fastapi import FastAPI
 
     defaults = dict(defaults or {})
     batcher = Batcher(translator, max_batch_size, max_wait_ms)
@@ -252,6 +251,14 @@ def create_app(
 
     app = FastAPI(title="seq2seq translation service", lifespan=lifespan)
     app.state.batcher = batcher
+    _add_routes(app, translator, batcher, state, info, limits, defaults)
+    return app
+
+
+def _add_routes(app, translator, batcher, state, info, limits, defaults) -> None:
+    """The service's routes on ``app`` (see :func:`create_app`)."""
+    from fastapi import Request
+    from fastapi.responses import HTMLResponse, JSONResponse
 
     @app.exception_handler(RequestError)
     async def bad_request(request: Request, exc: RequestError):
@@ -283,13 +290,11 @@ def create_app(
             **info,
             "decoding_defaults": defaults,
             "limits": limits.__dict__,
-            "max_batch_size": max_batch_size,
-            "max_wait_ms": max_wait_ms,
+            "max_batch_size": batcher.max_batch_size,
+            "max_wait_ms": batcher.max_wait * 1000.0,
             "stats": stats,
         }
 
     @app.get("/", response_class=HTMLResponse)
     async def index():
         return page()
-
-    return app
