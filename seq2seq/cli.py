@@ -102,7 +102,7 @@ def run_task(task: Callable[[DictConfig], T], cfg: DictConfig) -> T:
 
 
 class RunLogHandler(logging.FileHandler):
-    """The run directory's ``<task>.log`` (Hydra's ``file`` handler): never opened through a
+    """The run directory's ``train.log`` (Hydra's ``file`` handler): never opened through a
     symbolic link or onto something that is not a plain file (a link planted as
     ``train.log`` would have the log appended to its target). A log that cannot be opened
     does not fail inside Hydra's logging set-up: it is kept as :attr:`problem`, which

@@ -1,12 +1,14 @@
 """Export a trained run as a TensorFlow SavedModel: strings in, strings out.
 
-The vocabularies (as lookup tables) and the compiled greedy decode loop live in the graph, so
-the SavedModel runs with ``tf.saved_model.load``, ``saved_model_cli run`` or TensorFlow
-Serving in a process that never imports ``seq2seq``::
+The vocabularies (as lookup tables) and the compiled decode loop (greedy, or beam search with
+its beam size, length penalty and n-best fixed at export) live in the graph, so the SavedModel
+runs with ``tf.saved_model.load``, ``saved_model_cli run`` or TensorFlow Serving in a process
+that never imports ``seq2seq``::
 
     model = tf.saved_model.load("exported")
     out = model.signatures["serving_default"](tf.constant(["Nov 28, 2026"]))
     out["translations"]  # tf.string [batch]; out["scores"]: float32 [batch]
+    # exported with n_best > 1, also out["nbest_translations"] / out["nbest_scores"]: [batch, n]
 
 Inputs are normalised like :func:`seq2seq.translation.normalize_input` (ends stripped, inner
 whitespace runs collapsed to one space); characters outside the source vocabulary read as
@@ -23,22 +25,54 @@ import keras
 import tensorflow as tf
 
 from seq2seq.checks import positive
-from seq2seq.decoding import MAX_LENGTH, GreedySearch
+from seq2seq.decoding import MAX_LENGTH
 from seq2seq.errors import Seq2SeqError
 from seq2seq.rundir import atomic_write, prepare_output_dir
+from seq2seq.settings import DecodingSettings
 from seq2seq.translation import Translator
 from seq2seq.vocab import END_ID, PAD_ID, SPECIAL_TOKENS, UNK_ID, Vocabulary
 
 log = logging.getLogger(__name__)
 
+#: The search rules a SavedModel can hold (sampling draws at random: not a serving graph).
+EXPORTED_RULES = ("greedy", "beam")
+
+
+def export_decoding(decoding: DecodingSettings | None) -> DecodingSettings:
+    """The checked decoding of an export (greedy by default).
+
+    Raises:
+        Seq2SeqError: a rule that is not exported, or XLA asked for.
+    """
+    decoding = decoding or DecodingSettings()
+    if decoding.name not in EXPORTED_RULES:
+        raise Seq2SeqError(
+            f"decoding={decoding.name} cannot be exported: the SavedModel holds"
+            f" {' or '.join(EXPORTED_RULES)} search"
+        )
+    if decoding.jit_compile:
+        raise Seq2SeqError("decoding.jit_compile=true does not apply to s2s-export")
+    return decoding
+
 
 class TranslationModule(tf.Module):
     """A ``tf.Module`` whose ``translate`` maps a ``[batch]`` string tensor to translations."""
 
-    def __init__(self, translator: Translator, max_length: int | None = None) -> None:
+    def __init__(
+        self,
+        translator: Translator,
+        max_length: int | None = None,
+        decoding: DecodingSettings | None = None,
+    ) -> None:
         super().__init__(name="seq2seq_translator")
-        self._greedy = GreedySearch(translator.model)
-        max_length = max_length or translator.max_output_length
+        decoding = export_decoding(decoding)
+        self._search = decoding.rule(translator.model)
+        self.n_best = int(decoding.n_best)
+        self._params = [
+            tf.constant(getattr(decoding.params, spec.name), spec.dtype)
+            for spec in self._search._param_specs
+        ]
+        max_length = max_length or decoding.max_length or translator.max_output_length
         positive("max_length", max_length, at_most=MAX_LENGTH)
         self.max_length = tf.constant(int(max_length), tf.int32)
         # Longer inputs are cut to this many characters, as Translator cuts them.
@@ -63,16 +97,23 @@ class TranslationModule(tf.Module):
         source = ids.to_tensor(default_value=PAD_ID)
         # An all-empty batch still needs one (masked) time step.
         source = tf.pad(source, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(source)[1])]])
-        out_ids, scores, _ = self._greedy.decode_graph(source, self.max_length, tf.constant(1))
-        out_ids, scores = out_ids[:, 0, :], scores[:, 0]
+        out_ids, scores, _ = self._search.decode_graph(
+            source, self.max_length, tf.constant(self.n_best), *self._params
+        )  # [batch, n, steps], [batch, n]
         # Keep the tokens before the first END; specials render as "".
-        before_end = tf.equal(tf.cumsum(tf.cast(tf.equal(out_ids, END_ID), tf.int32), axis=1), 0)
+        before_end = tf.equal(tf.cumsum(tf.cast(tf.equal(out_ids, END_ID), tf.int32), axis=2), 0)
         chars = tf.where(before_end, tf.gather(self.target_strings, out_ids), "")
-        translations = tf.strings.reduce_join(chars, axis=1)
-        empty = tf.equal(ids.row_lengths(), 0)
+        translations = tf.strings.reduce_join(chars, axis=2)
+        empty = tf.equal(ids.row_lengths(), 0)[:, None]
         translations = tf.where(empty, "", translations)
         scores = tf.where(empty, 0.0, scores)
-        return {"translations": translations, "scores": scores}
+        outputs = {"translations": translations[:, 0], "scores": scores[:, 0]}
+        if self.n_best > 1:  # an empty input has one candidate, "", like Translator's
+            first = tf.range(tf.shape(scores)[1])[None, :] == 0
+            keep = tf.logical_or(tf.logical_not(empty), first)
+            outputs["nbest_translations"] = tf.where(keep, translations, "")
+            outputs["nbest_scores"] = tf.where(keep, scores, 0.0)
+        return outputs
 
 
 def _source_table(vocab: Vocabulary) -> tf.lookup.StaticHashTable:
@@ -92,9 +133,11 @@ def export_run(
     run_dir: str | Path | Sequence[str | Path],
     export_dir: str | Path,
     max_length: int | None = None,
+    decoding: DecodingSettings | None = None,
 ) -> Path:
     """Writes the SavedModel of ``run_dir`` (or of an ensemble of run directories) to
-    ``export_dir`` (which must not exist yet).
+    ``export_dir`` (which must not exist yet), decoding with ``decoding`` (greedy by
+    default; beam search with its settings fixed).
 
     Returns:
         The export directory.
@@ -107,19 +150,29 @@ def export_run(
         raise Seq2SeqError(f"export_dir {export_dir} exists and is not a directory")
     if export_dir.exists() and any(export_dir.iterdir()):
         raise Seq2SeqError(f"export directory already exists and is not empty: {export_dir}")
+    decoding = export_decoding(decoding)
     runs = [run_dir] if isinstance(run_dir, (str, Path)) else list(run_dir)
     translator = Translator.from_run_dirs(runs)
     prepare_output_dir(export_dir.parent, "export_dir's parent")
-    export_translator(translator, export_dir, max_length)
-    log.info("exported %s to %s", " + ".join(map(str, runs)), export_dir)
+    export_translator(translator, export_dir, max_length, decoding)
+    log.info("exported %s to %s (%s)", " + ".join(map(str, runs)), export_dir, describe(decoding))
     return export_dir
 
 
+def describe(decoding: DecodingSettings) -> str:
+    """``beam search (beam_size=5, length_penalty=0.6, n_best=1)``, for the log."""
+    values = [f"{k}={v}" for k, v in vars(decoding.params).items()]
+    return f"{decoding.name} search ({', '.join([*values, f'n_best={decoding.n_best}'])})"
+
+
 def export_translator(
-    translator: Translator, export_dir: str | Path, max_length: int | None = None
+    translator: Translator,
+    export_dir: str | Path,
+    max_length: int | None = None,
+    decoding: DecodingSettings | None = None,
 ) -> Path:
     """Writes ``translator``'s SavedModel to ``export_dir`` (atomically); returns it."""
-    module = TranslationModule(translator, max_length=max_length)
+    module = TranslationModule(translator, max_length=max_length, decoding=decoding)
     # Keras's ExportArchive tracks the Keras variables so that every loader finds them,
     # including the TF1-style ones behind saved_model_cli and TensorFlow Serving.
     archive = keras.export.ExportArchive()

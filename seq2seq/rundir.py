@@ -62,7 +62,7 @@ RECORD_DIR = ".hydra"
 DATA_FINGERPRINT = "data_fingerprint"
 #: Written first into every run directory: what makes a directory this project's run.
 RUN_MARKER = ".seq2seq-run"
-#: What may be in a directory before training claims it: Hydra's log (``<task>.log``,
+#: What may be in a directory before training claims it: Hydra's log (``train.log``,
 #: opened before the task starts) and the lock of a launch that died before its marker.
 BEFORE_CLAIM = ("train.log", LOCK_FILE)
 

@@ -6,6 +6,7 @@ import pytest
 
 from seq2seq.errors import Seq2SeqError
 from seq2seq.export import export_run
+from seq2seq.settings import DecodingSettings
 from seq2seq.translation import Translator
 
 INPUTS = ["Nov 28, 2026", "", "  le 1er   mai 1999 ", "04.07.1950", "日本 2026", "SAT 3RD MAY 1902"]
@@ -20,6 +21,9 @@ out = model.signatures["serving_default"](tf.constant(json.loads(sys.argv[2])))
 print(json.dumps({
     "translations": [t.decode("utf-8") for t in out["translations"].numpy()],
     "scores": [float(s) for s in out["scores"].numpy()],
+    "nbest": [[t.decode("utf-8") for t in row] for row in out["nbest_translations"].numpy()]
+    if "nbest_translations" in out else None,
+    "nbest_scores": out["nbest_scores"].numpy().tolist() if "nbest_scores" in out else None,
     "imported_seq2seq": any(m.startswith("seq2seq") for m in sys.modules),
 }))
 """
@@ -36,6 +40,41 @@ def test_saved_model_translates_like_the_cli_without_importing_seq2seq(trained_r
     expected = Translator.from_run_dir(trained_run).candidates(INPUTS)
     assert out["translations"] == [c[0].text for c in expected]
     assert out["scores"] == pytest.approx([c[0].score for c in expected], abs=1e-4)
+
+
+def _run_saved_model(export_dir, cwd) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD_WITH_TENSORFLOW_ONLY, str(export_dir), json.dumps(INPUTS)],
+        capture_output=True, text=True, timeout=300, check=True, cwd=cwd,
+    )  # fmt: skip
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_a_beam_search_saved_model_gives_translates_n_best(trained_run, tmp_path):
+    """Beam size, length penalty and n-best fixed at export; the best candidate is also the
+    plain ``translations`` output, so greedy and beam exports are served alike."""
+    params = {"beam_size": 3, "length_penalty": 1.0}
+    decoding = DecodingSettings(
+        name="beam", n_best=2, params=DecodingSettings(name="beam").rule.params(**params)
+    )
+    out = _run_saved_model(export_run(trained_run, tmp_path / "beam", decoding=decoding), tmp_path)
+    assert out["imported_seq2seq"] is False
+    expected = Translator.from_run_dir(trained_run).candidates(
+        INPUTS, decoding="beam", n_best=2, **params
+    )
+    assert out["translations"] == [c[0].text for c in expected]
+    assert out["scores"] == pytest.approx([c[0].score for c in expected], abs=1e-4)
+    for row, cands, want in zip(out["nbest"], out["nbest_scores"], expected, strict=True):
+        assert row[: len(want)] == [c.text for c in want]
+        assert cands[: len(want)] == pytest.approx([c.score for c in want], abs=1e-4)
+
+
+def test_export_refuses_sampling_and_xla(trained_run, tmp_path):
+    with pytest.raises(Seq2SeqError, match="decoding=sample cannot be exported"):
+        export_run(trained_run, tmp_path / "s", decoding=DecodingSettings(name="sample"))
+    with pytest.raises(Seq2SeqError, match="jit_compile=true does not apply"):
+        export_run(trained_run, tmp_path / "x", decoding=DecodingSettings(jit_compile=True))
+    assert not (tmp_path / "s").exists() and not (tmp_path / "x").exists()
 
 
 def test_export_refuses_a_non_empty_target_and_a_missing_run(trained_run, tmp_path):

@@ -27,6 +27,20 @@ def test_translator_returns_one_output_per_input_in_order(trained_run):
     assert out == translator.translate(INPUTS, batch_size=64)
 
 
+@pytest.mark.parametrize("decoding", [{"decoding": "greedy"}, {"decoding": "beam", "n_best": 3}])
+def test_length_sorted_batches_give_the_outputs_of_input_order_batches(trained_run, decoding):
+    """Sorting by source length only regroups the batches: every input gets the candidates
+    it gets in input-order batches, back in the input order."""
+    inputs = ["Nov 28, 2026", "1/2/99", "", "Saturday, the 3rd of May 1902", "4.7.50", "2026"]
+    inputs = inputs * 3 + ["1999-12-31", "SAT 3RD MAY 1902"]
+    translator = Translator.from_run_dir(trained_run)
+    by_length = translator.candidates(inputs, batch_size=4, **decoding)
+    in_order = translator.candidates(inputs, batch_size=4, sort_by_length=False, **decoding)
+    assert [[c.text for c in cs] for cs in by_length] == [[c.text for c in cs] for cs in in_order]
+    for sorted_cs, plain_cs in zip(by_length, in_order, strict=True):
+        assert [c.score for c in sorted_cs] == pytest.approx([c.score for c in plain_cs], abs=1e-4)
+
+
 def test_unknown_characters_are_read_as_unk_with_one_warning(trained_run, caplog):
     translator = Translator.from_run_dir(trained_run)
     with caplog.at_level(logging.WARNING):

@@ -57,6 +57,16 @@ def test_a_new_or_empty_directory_is_claimed_with_the_run_marker(tmp_path):
     assert (empty / RUN_MARKER).is_file() and (empty / "metrics.json").is_file()
 
 
+def test_an_experiment_with_its_own_task_name_trains_into_a_new_directory(tmp_path):
+    """Hydra's log is ``train.log`` whatever the task name (``experiment=fra_eng`` sets
+    ``task_name: fra_eng``): a log named after the task made the new run directory look
+    foreign before training claimed it."""
+    result = _train_script("task_name=fra_eng", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "run" / "train.log").is_file()
+    assert not (tmp_path / "run" / "fra_eng.log").exists()
+
+
 def test_a_run_log_that_is_a_link_is_refused_and_its_target_kept(tmp_path):
     run = tmp_path / "run"
     run.mkdir()

@@ -12,6 +12,7 @@ from typing import Any
 
 from seq2seq.data.anki import AnkiOptions, AnkiSource, TsvOptions, TsvSource, load_anki, read_anki
 from seq2seq.data.dates import DatesOptions, DatesSource, load_dates
+from seq2seq.data.hf import HfOptions, HfSource
 from seq2seq.data.parallel import ParallelOptions, ParallelSource, read_parallel
 from seq2seq.data.sources import DATA_SOURCES, DataSource, SourceOptions
 from seq2seq.data.splits import Pair, Splits, filter_long, split_pairs
@@ -66,6 +67,8 @@ __all__ = [
     "DataSource",
     "DatesOptions",
     "DatesSource",
+    "HfOptions",
+    "HfSource",
     "Pair",
     "ParallelOptions",
     "ParallelSource",

@@ -9,7 +9,9 @@ from omegaconf import DictConfig
 
 from seq2seq.checks import positive
 from seq2seq.decoding import MAX_LENGTH
-from seq2seq.export import export_run
+from seq2seq.errors import Seq2SeqError
+from seq2seq.export import export_decoding, export_run
+from seq2seq.settings import DecodingSettings, inference_decoding
 from seq2seq.tasks.common import config_values, required_path, run_dirs
 
 USAGE = "s2s-export run_dir=<run> export_dir=<dir>"
@@ -23,28 +25,42 @@ class ExportSettings:
         run_dirs: the trained run, or the runs of an ensemble.
         export_dir: where the SavedModel goes (must not exist yet, or be empty).
         max_length: most output characters per input baked into the export (None: the
-            run's default).
+            run's default); also ``decoding.max_length``.
+        decoding: the search baked into the export (greedy, or beam with its settings).
     """
 
     run_dirs: tuple[str, ...]
     export_dir: str
     max_length: int | None
+    decoding: DecodingSettings
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> ExportSettings:
         """Parses and checks a composed ``export`` config."""
         values = config_values(cfg)
+        decoding = export_decoding(inference_decoding(values.get("decoding"), None))
         max_length = values.get("max_length")
+        if max_length is not None:
+            positive("max_length", max_length, at_most=MAX_LENGTH)
+            if decoding.max_length not in (None, max_length):
+                raise Seq2SeqError(
+                    f"max_length={max_length} and decoding.max_length={decoding.max_length}"
+                    " disagree: give one of them"
+                )
         return cls(
             run_dirs=run_dirs(values, USAGE),
             export_dir=required_path(values, "export_dir", USAGE),
-            max_length=None
-            if max_length is None
-            else positive("max_length", max_length, at_most=MAX_LENGTH),
+            max_length=max_length if max_length is not None else decoding.max_length,
+            decoding=decoding,
         )
 
 
 def export(cfg: DictConfig) -> Path:
     """Hydra task: ``run_dir`` -> SavedModel in ``export_dir``."""
     settings = ExportSettings.from_config(cfg)
-    return export_run(settings.run_dirs, settings.export_dir, max_length=settings.max_length)
+    return export_run(
+        settings.run_dirs,
+        settings.export_dir,
+        max_length=settings.max_length,
+        decoding=settings.decoding,
+    )
