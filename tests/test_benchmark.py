@@ -32,8 +32,10 @@ def test_benchmark_reports_every_figure_and_identical_outputs(trained_run):
     assert (
         floor["batch_size"] == 5 and floor["encoder_step_ms"] > 0 and floor["sentences_per_s"] > 0
     )
-    assert len(floor["fractions_per_round"]) == 5  # C and the floor timed in turn
-    assert floor["fraction_reached_interleaved"] > 0
+    for order in ("sorted", "unsorted"):  # C and the floor timed in turn, 5 rounds each
+        assert len(floor[f"fractions_per_round_{order}"]) == 5
+        assert floor[f"fraction_reached_{order}"] > 0
+    assert floor["floor_inputs"]["sentences"] == 8 * 5  # floor_batches batches of the largest
     json.dumps(result)  # JSON-ready
 
 

@@ -138,17 +138,21 @@ def run_decode_benchmark(
     repeats: int = 3,
     inputs_file: str | None = None,
     max_length: int | None = None,
+    floor_batches: int = 8,
 ) -> dict[str, Any]:
-    """Times A, B and C (see the module docstring) and checks that they agree.
+    """Times A, B and C (see the module docstring) and checks that they agree; then C at the
+    largest batch size on ``floor_batches`` batches of the run's inputs against the
+    arithmetic floor, with length-sorted batches and without.
 
     Returns:
         A JSON-ready dict: sentences/s and chars/s per method, speedups keyed by batch size,
         and ``identical_outputs``.
     """
     run_dir = Path(run_dir)
-    if min(num_sentences, textbook_sentences, batch1_sentences, repeats) < 1:
+    if min(num_sentences, textbook_sentences, batch1_sentences, repeats, floor_batches) < 1:
         raise Seq2SeqError(
-            "num_sentences, textbook_sentences, batch1_sentences and repeats must be >= 1"
+            "num_sentences, textbook_sentences, batch1_sentences, repeats and floor_batches"
+            " must be >= 1"
         )
     translator = Translator.from_run_dir(run_dir)
     max_length = max_length or translator.max_output_length
@@ -186,7 +190,8 @@ def run_decode_benchmark(
         and all(out == expected[: len(out)] for out in compiled.values())
     )
     _arithmetic_floor(translator, few, outputs["textbook"], max(batch_sizes), results)
-    _floor_fraction(translator, texts, max_length, max(batch_sizes), repeats, results)
+    floor_texts = benchmark_inputs(run_dir, floor_batches * max(batch_sizes), inputs_file)
+    _floor_fraction(translator, floor_texts, max_length, max(batch_sizes), repeats, results)
     results["sample_outputs"] = list(zip(few, outputs["textbook"], strict=True))[:5]
     return results
 
@@ -269,20 +274,31 @@ def _floor_fraction(
     repeats: int,
     results: dict,
 ) -> None:
-    """C (XLA) at ``batch`` as a fraction of the arithmetic floor, the two timed in turn in
-    each of ``repeats`` rounds (so a disturbance of the machine hits both); the median of the
-    per-round fractions goes into ``results["arithmetic_floor"]``."""
+    """C (XLA) at ``batch`` on all of ``texts`` (several batches of the run's real inputs) as
+    a fraction of the arithmetic floor of those inputs, with length-sorted batches and with
+    batches in input order; C and the floor's step timers run in turn in each of
+    ``repeats`` rounds (so a disturbance of the machine hits both). The medians go into
+    ``results["arithmetic_floor"]`` as ``fraction_reached_sorted`` / ``_unsorted``."""
     encoder, decoder = step_timers(translator, batch)
     floor = results["arithmetic_floor"]
-    mean_source, mean_output = results["mean_source_chars"], results["mean_output_chars"]
-    work = texts[:batch]
-    fractions = []
-    for _ in range(max(repeats, 5)):
-        seconds = _time(
-            lambda: translator.translate(work, batch_size=batch, max_length=max_length,
-                                         jit_compile=True), 1
-        )[0]  # fmt: skip
-        ideal = batch / (encoder() * mean_source + decoder() * (mean_output + 1))
-        fractions.append(len(work) / seconds / ideal)
-    floor["fraction_reached_interleaved"] = statistics.median(fractions)
-    floor["fractions_per_round"] = fractions
+    outputs = translator.translate(texts, batch_size=batch, max_length=max_length,
+                                   jit_compile=True)  # fmt: skip
+    mean_source = sum(len(normalize_input(t)) for t in texts) / len(texts)
+    mean_output = sum(map(len, outputs)) / len(texts)
+    floor["floor_inputs"] = {"sentences": len(texts), "mean_source_chars": mean_source,
+                             "mean_output_chars": mean_output}  # fmt: skip
+    for sort in (True, False):
+        translator.translate(
+            texts, batch_size=batch, max_length=max_length, jit_compile=True, sort_by_length=sort
+        )  # fmt: skip  (compile every batch shape)
+        fractions = []
+        for _ in range(max(repeats, 5)):
+            seconds = _time(
+                lambda s=sort: translator.translate(texts, batch_size=batch, max_length=max_length,
+                                                    jit_compile=True, sort_by_length=s), 1
+            )[0]  # fmt: skip
+            ideal = batch / (encoder() * mean_source + decoder() * (mean_output + 1))
+            fractions.append(len(texts) / seconds / ideal)
+        name = "sorted" if sort else "unsorted"
+        floor[f"fraction_reached_{name}"] = statistics.median(fractions)
+        floor[f"fractions_per_round_{name}"] = fractions
