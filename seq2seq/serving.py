@@ -255,6 +255,17 @@ def create_app(
     return app
 
 
+async def _read_body(request, most: int) -> bytes:
+    """The request's body, read no further than one byte past ``most`` (a chunked body
+    announces no length: it is refused as soon as it passes the limit, not once read)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > most:
+            break
+    return bytes(body)
+
+
 def _add_routes(app, translator, batcher, state, info, limits, defaults) -> None:
     """The service's routes on ``app`` (see :func:`create_app`)."""
     from fastapi import Request
@@ -269,7 +280,7 @@ def _add_routes(app, translator, batcher, state, info, limits, defaults) -> None
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > limits.max_body_bytes:
             raise RequestError(413, f"the body is over max_body_bytes={limits.max_body_bytes}")
-        items = parse_request(await request.body(), limits, defaults)
+        items = parse_request(await _read_body(request, limits.max_body_bytes), limits, defaults)
         settings = [decoding_of(item, defaults, i) for i, item in enumerate(items)]
         futures = [batcher.submit(item["src"], d) for item, d in zip(items, settings, strict=True)]
         try:

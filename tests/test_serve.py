@@ -81,6 +81,15 @@ def test_bad_requests_are_4xx_that_say_why(client, body, status, message):
     assert got.status_code == status and message in got.json()["error"]
 
 
+def test_a_chunked_body_is_refused_once_past_the_limit_not_once_read(client):
+    def chunks():  # no content-length: httpx sends it chunked
+        for _ in range(10_000):
+            yield b"[" + b" " * 998 + b"]"
+
+    got = client.post("/translate", content=chunks(), headers={"content-type": "application/json"})
+    assert got.status_code == 413 and "max_body_bytes=2000" in got.json()["error"]
+
+
 def test_an_attention_model_answers_its_alignment():
     chars = list("abc123-")
     model = build_model("lstm", len(chars) + 4, len(chars) + 4, units=8, embedding_dim=4,
@@ -163,3 +172,16 @@ def test_sigterm_finishes_what_was_accepted_and_exits_0(server):
         os.kill(proc.pid, signal.SIGTERM)
         assert pending.result().status_code == 200
     assert proc.wait(timeout=60) == 0
+
+
+def test_the_load_benchmark_checks_every_answer_with_and_without_batching(trained_run):
+    from seq2seq.bench.serve import run_serve_benchmark
+
+    report = run_serve_benchmark(trained_run, concurrency=(1, 4), requests=12, num_inputs=5)
+    for mode, size in (("batched", 64), ("one_at_a_time", 1)):
+        assert report["modes"][mode]["max_batch_size"] == size
+        for level in report["modes"][mode]["levels"].values():
+            assert level["requests"] == 12 and level["p99_ms"] >= level["p50_ms"] > 0
+    assert report["totals"] == {"requests": 48, "errors": 0, "mismatches": 0}
+    assert set(report["batching_speedup"]) == {"1", "4"}
+    json.dumps(report)

@@ -1,4 +1,4 @@
-"""``s2s-benchmark decode|train|time_to_quality|memory key=value ...``: parses the
+"""``s2s-benchmark decode|train|time_to_quality|memory|serve key=value ...``: parses the
 arguments and runs one benchmark, printing its report as one JSON object on stdout."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def true_or_false(value: str) -> bool:
 
 DECODE_ARGS = {"run_dir": str, "num_sentences": int, "textbook_sentences": int,
                "batch1_sentences": int, "repeats": int, "inputs_file": str,
-               "max_length": int}  # fmt: skip
+               "max_length": int, "floor_batches": int}  # fmt: skip
 TRAIN_ARGS = {"data_path": str, "num_samples": int, "rounds": int, "seed": int, "units": int,
               "batch_size": int, "learning_rate": float, "bucket_width": int,
               "bucket_by": str, "jit_compile": true_or_false,
@@ -39,13 +39,17 @@ QUALITY_ARGS = {"data_path": str, "num_samples": int, "textbook_epochs": int, "m
                 "bucket_width": int, "bucket_by": str, "bfloat16": true_or_false}  # fmt: skip
 SETUP_KEYS = ("units", "batch_size", "learning_rate", "bucket_width", "bucket_by", "jit_compile",
               "bfloat16")  # fmt: skip
+SERVE_ARGS = {"run_dir": str, "concurrency": int_list, "requests": int, "max_seconds": float,
+              "max_batch_size": int, "max_wait_ms": float, "num_inputs": int}  # fmt: skip
 MEMORY_ARGS = {"data_path": str, "lines": int_list, "steps": int, "work_dir": str}
 USAGE = (
     "usage: s2s-benchmark decode run_dir=<run> [num_sentences=N] [...]"
     " | s2s-benchmark train data_path=<anki file> [num_samples=N] [rounds=R] [...]"
     " | s2s-benchmark time_to_quality data_path=<anki file> [batch_size=N] [...]"
     " | s2s-benchmark memory data_path=<anki file> [lines=500000,5000000] [steps=200]"
+    " | s2s-benchmark serve run_dir=<run> [concurrency=1,16,64,256] [requests=5000] [...]"
 )
+BENCHMARKS = ("decode", "train", "time_to_quality", "memory", "serve")
 
 
 def parse_args(args: Sequence[str], types: dict[str, type]) -> dict[str, Any]:
@@ -66,10 +70,17 @@ def parse_args(args: Sequence[str], types: dict[str, type]) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str]) -> int:
-    """``s2s-benchmark decode|train|memory key=value ...``: prints one JSON object."""
-    if not argv or argv[0] not in ("decode", "train", "time_to_quality", "memory"):
+    """``s2s-benchmark decode|train|memory|serve key=value ...``: prints one JSON object."""
+    if not argv or argv[0] not in BENCHMARKS:
         raise Seq2SeqError(USAGE)
-    if argv[0] == "memory":
+    if argv[0] == "serve":
+        from seq2seq.bench.serve import run_serve_benchmark
+
+        options = parse_args(argv[1:], SERVE_ARGS)
+        if "run_dir" not in options:
+            raise Seq2SeqError("run_dir=<training run directory> is required")
+        report = run_serve_benchmark(**options)
+    elif argv[0] == "memory":
         from seq2seq.bench.memory import run_memory_benchmark
 
         options = parse_args(argv[1:], MEMORY_ARGS)
