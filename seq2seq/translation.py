@@ -184,7 +184,8 @@ class Translator:
         Inputs are sorted by length into batches of ``batch_size`` (a batch's encoder runs as
         many steps as its longest source, so similar lengths waste fewer steps), each batch
         decoded at once by one compiled loop; results come back in the input order.
-        Characters unknown to the source vocabulary become UNK, with one warning listing them. An empty input gives ``[("", 0.0)]``.
+        Characters unknown to the source vocabulary become UNK, with one warning listing them.
+        An empty input gives ``[("", 0.0)]``.
 
         Args:
             texts: source strings.
