@@ -107,7 +107,7 @@ def open_dataset(opts: HfOptions) -> Mapping[str, Any]:
         import datasets
     except ImportError:
         raise Seq2SeqError(
-            "data=hf needs the Hugging Face datasets library: pip install 'seq2seq[hf]'"
+            "data=hf needs the Hugging Face datasets library: pip install -e '.[hf]' (or 'seq2seq-keras[hf]')"
         ) from None
     path = Path(opts.path)
     if not path.exists():
