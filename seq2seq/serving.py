@@ -7,10 +7,10 @@ SIGTERM (stop accepting, finish what was accepted) is uvicorn's own. Both are th
 extra ``serve``.
 
 **Dynamic batching**: every input of every request goes into one queue; a single worker
-thread (the only one that touches TensorFlow) takes what arrives within ``max_wait_ms`` of
-the first waiting input, up to ``max_batch_size`` inputs, groups it by decoding settings and
-decodes each group with one call of the compiled loop. The event loop only awaits the
-results, so the server keeps accepting while a batch decodes.
+thread (the only one that touches TensorFlow) takes the first waiting input, what is queued
+and, while busy, what arrives within ``max_wait_ms``, up to ``max_batch_size`` inputs,
+groups it by decoding settings and decodes each group with one call of the compiled loop.
+The event loop only awaits the results, so the server keeps accepting while a batch decodes.
 """
 
 import asyncio
@@ -72,6 +72,7 @@ class Batcher:
         self.queue: queue.Queue[Work | None] = queue.Queue()
         self.calls = 0  # decode-loop calls made (a batch of one group is one call)
         self.inputs = 0  # inputs decoded
+        self._busy = False  # the last batch held more than one input: others are coming
         self.thread = threading.Thread(target=self._run, name="seq2seq-batcher", daemon=True)
 
     def start(self) -> None:
@@ -88,19 +89,26 @@ class Batcher:
         return work.future
 
     def _take(self) -> tuple[list[Work], bool]:
+        """The next batch: the first waiting input and what is already queued, plus, while
+        the server is busy (its last batch held more than one input), what arrives within
+        ``max_wait``. An input alone on an idle server is decoded at once, not made to
+        wait for company that is not coming."""
         first = self.queue.get()
         if first is None:
             return [], True
-        batch, deadline = [first], time.monotonic() + self.max_wait
+        wait = self.max_wait if self._busy else 0.0
+        batch, deadline = [first], time.monotonic() + wait
         while len(batch) < self.max_batch_size:
             try:
-                item = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                left = deadline - time.monotonic()
+                item = self.queue.get(timeout=left) if left > 0 else self.queue.get_nowait()
             except queue.Empty:
                 break
             if item is None:
                 self.queue.put(None)  # stop after this batch
                 break
             batch.append(item)
+        self._busy = len(batch) > 1
         return batch, False
 
     def _run(self) -> None:

@@ -12,7 +12,7 @@ ACCEPTS = {
     "train": ["data", "decoding", "experiment", "hparams_search", "model", "paths", "trainer"],
     "translate": ["decoding"],
     "evaluate": ["decoding"],
-    "export": [],
+    "export": ["decoding"],
     "inspect": [],
     "average": [],
 }

@@ -107,7 +107,8 @@ def open_dataset(opts: HfOptions) -> Mapping[str, Any]:
         import datasets
     except ImportError:
         raise Seq2SeqError(
-            "data=hf needs the Hugging Face datasets library: pip install -e '.[hf]' (or 'seq2seq-keras[hf]')"
+            "data=hf needs the Hugging Face datasets library (the extra hf):"
+            " pip install 'seq2seq-keras[hf]', or pip install -e '.[hf]' in a checkout"
         ) from None
     path = Path(opts.path)
     if not path.exists():
