@@ -198,8 +198,7 @@ class Translator:
                 shape compiles once, so source widths are padded to multiples of 16).
             params: the rule's checked parameters (``SEARCH_RULES.get(decoding).params(...)``);
                 or give them as keywords (below).
-            sort_by_length: batch inputs of similar length together (False: in input order,
-                for the benchmark's comparison).
+            sort_by_length: batch inputs of similar length together (False: input order).
             **param_values: the rule's parameters (``beam_size``, ``length_penalty``,
                 ``temperature``, ``top_k``, ``seed``); unset ones take the rule's defaults.
         """
@@ -221,18 +220,27 @@ class Translator:
         for start in range(0, len(order), batch_size):
             idx = [i for i in order[start : start + batch_size] if encoded[i]]
             if idx:
-                width = max(len(encoded[i]) for i in idx)
-                if jit_compile:  # fewer distinct shapes, fewer XLA compilations
-                    width = -(-width // 16) * 16
-                batch = np.asarray(pad_batch([encoded[i] for i in idx], width), np.int32)
+                batch = self._batch([encoded[i] for i in idx], jit_compile)
                 hyps = search(batch, max_length, n_best=n_best, params=params)
                 for row, i in enumerate(idx):
-                    results[i] = [
-                        Candidate(self.target_vocab.decode(ids), float(score))
-                        for ids, score in zip(hyps.ids[row], hyps.scores[row], strict=True)
-                    ]
+                    results[i] = self._candidates(hyps.ids[row], hyps.scores[row])
             bar.update(min(start + batch_size, len(order)))
         return results
+
+    @staticmethod
+    def _batch(rows: list[list[int]], jit_compile: bool) -> np.ndarray:
+        """Right-padded source ids; under XLA the width is a multiple of 16 (fewer distinct
+        shapes, fewer compilations)."""
+        width = max(map(len, rows))
+        if jit_compile:
+            width = -(-width // 16) * 16
+        return np.asarray(pad_batch(rows, width), np.int32)
+
+    def _candidates(self, ids: np.ndarray, scores: np.ndarray) -> list[Candidate]:
+        return [
+            Candidate(self.target_vocab.decode(row), float(score))
+            for row, score in zip(ids, scores, strict=True)
+        ]
 
     def encode_inputs(self, texts: Sequence[str]) -> list[list[int]]:
         """Source ids of ``texts``: normalised, cut to ``max_input_length`` and with unknown

@@ -75,7 +75,8 @@ def test_load_task_requires_a_path_and_knows_its_tasks():
         load_task("anki", path=None)
     with pytest.raises(
         Seq2SeqError,
-        match=r"data\.name=.nope. is unknown; choose one of \[.anki., .dates., .parallel., .tsv.\]",
+        match=r"data\.name=.nope. is unknown; choose one of"
+        r" \[.anki., .dates., .hf., .parallel., .tsv.\]",
     ):
         load_task("nope")
 

@@ -160,12 +160,8 @@ def run_decode_benchmark(
     texts = [few[i % len(few)] for i in range(num_sentences)]
     # Batch size 1 is slower: time whole rounds of the distinct inputs, about batch1_sentences.
     batch1_work = texts[: max(1, round(batch1_sentences / len(few))) * len(few)]
-    log.info(
-        "benchmark: %d distinct inputs (%d in total for C), max_length %d",
-        len(few),
-        len(texts),
-        max_length,
-    )
+    log.info("benchmark: %d distinct inputs (%d in total for C), max_length %d",
+             len(few), len(texts), max_length)  # fmt: skip
     results: dict[str, Any] = {
         "run_dir": str(run_dir),
         "num_sentences": len(texts),
@@ -179,11 +175,7 @@ def run_decode_benchmark(
     for xla in (True, False):
         work = {bs: batch1_work if bs == 1 else texts for bs in batch_sizes}
         compiled |= _time_compiled(translator, work, max_length, xla, repeats, results)
-    for baseline in ("textbook", "python_loop"):
-        results[f"speedup_vs_{baseline}"] = {
-            k: v / results[f"{baseline}_sentences_per_s"]
-            for k, v in results["sentences_per_s"].items()
-        }
+    _speedups(results)
     expected = [outputs["textbook"][i % len(few)] for i in range(len(texts))]
     results["identical_outputs"] = bool(
         outputs["textbook"] == outputs["python_loop"]
@@ -194,6 +186,15 @@ def run_decode_benchmark(
     _floor_fraction(translator, floor_texts, max_length, max(batch_sizes), repeats, results)
     results["sample_outputs"] = list(zip(few, outputs["textbook"], strict=True))[:5]
     return results
+
+
+def _speedups(results: dict[str, Any]) -> None:
+    """C's speedups over A and B per batch size (into ``results``)."""
+    for baseline in ("textbook", "python_loop"):
+        results[f"speedup_vs_{baseline}"] = {
+            k: v / results[f"{baseline}_sentences_per_s"]
+            for k, v in results["sentences_per_s"].items()
+        }
 
 
 def _time_textbook(
