@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seq2seq.checks import non_negative
-from seq2seq.data.sources import DATA_SOURCES, DataSource, SourceOptions
+from seq2seq.data.sources import DATA_SOURCES, DataSource, FileSourceOptions
 from seq2seq.data.splits import Pair, Splits, split_pairs
 from seq2seq.errors import Seq2SeqError
 
@@ -165,35 +165,21 @@ def raw_lines(path: Path) -> Iterator[bytes]:
 
 
 @dataclass(frozen=True)
-class TsvOptions(SourceOptions):
-    """``data=tsv`` settings (also :class:`SourceOptions`).
+class TsvOptions(FileSourceOptions):
+    """``data=tsv`` settings; the sample count, held-out sizes, seed, ``strict`` and
+    ``max_length`` are :class:`~seq2seq.data.sources.FileSourceOptions`'.
 
     Attributes:
         path: the file (relative paths resolve against the launch directory); required.
-        num_samples: use the first N usable lines (None: all).
         source_column: the 0-based column of the source sentence.
         target_column: the 0-based column of the target sentence.
         reverse: swap the columns (translate the second language into the first).
-        val_fraction: share of the pairs held out for validation.
-        test_fraction: share of the pairs held out for testing.
-        val_size: exact validation pair count, overriding the fraction (for big corpora).
-        test_size: exact test pair count, overriding the fraction.
-        seed: seed of the train/validation/test shuffle (None: a fresh draw each time).
-        strict: refuse the file at its first bad line instead of skipping bad lines.
     """
 
     path: str | None = None
-    num_samples: int | None = None
     source_column: int = 0
     target_column: int = 1
     reverse: bool = False
-    val_fraction: float = 0.1
-    test_fraction: float = 0.1
-    val_size: int | None = None
-    test_size: int | None = None
-    seed: int | None = 0
-    strict: bool = False
-    max_length: int | None = 256
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from seq2seq.data.anki import report_bad_lines
-from seq2seq.data.sources import DATA_SOURCES, DataSource, SourceOptions
+from seq2seq.data.sources import DATA_SOURCES, DataSource, FileSourceOptions
 from seq2seq.data.splits import Pair, Splits, split_pairs
 from seq2seq.errors import Seq2SeqError
 
@@ -36,8 +36,9 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class HfOptions(SourceOptions):
-    """``data=hf`` settings (also :class:`SourceOptions`).
+class HfOptions(FileSourceOptions):
+    """``data=hf`` settings; the sample count, held-out sizes, seed, ``strict`` and
+    ``max_length`` are :class:`~seq2seq.data.sources.FileSourceOptions`'.
 
     Attributes:
         path: a ``save_to_disk`` directory or a ``.json``/``.jsonl``/``.csv``/``.parquet``
@@ -49,13 +50,6 @@ class HfOptions(SourceOptions):
         train_split: the training split's name in a saved ``DatasetDict``.
         valid_split: the validation split's name (missing or None: held out of training).
         test_split: the test split's name (missing or None: held out of training).
-        num_samples: use the first N usable training rows (None: all).
-        val_fraction: share of the training rows held out for validation, without a split.
-        test_fraction: share held out for testing, without a split.
-        val_size: exact held-out validation count, overriding the fraction.
-        test_size: exact held-out test count, overriding the fraction.
-        seed: seed of the held-out draw.
-        strict: refuse the dataset at its first bad row instead of skipping bad rows.
     """
 
     path: str | None = None
@@ -66,14 +60,6 @@ class HfOptions(SourceOptions):
     train_split: str = "train"
     valid_split: str | None = "validation"
     test_split: str | None = "test"
-    num_samples: int | None = None
-    val_fraction: float = 0.1
-    test_fraction: float = 0.1
-    val_size: int | None = None
-    test_size: int | None = None
-    seed: int | None = 0
-    strict: bool = False
-    max_length: int | None = 256
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seq2seq.data.anki import decode_line, raw_lines, report_bad_lines
-from seq2seq.data.sources import DATA_SOURCES, DataSource, SourceOptions
+from seq2seq.data.sources import DATA_SOURCES, DataSource, FileSourceOptions
 from seq2seq.data.splits import Pair, Splits, split_pairs
 from seq2seq.errors import Seq2SeqError
 
@@ -97,8 +97,9 @@ def read_parallel(
 
 
 @dataclass(frozen=True)
-class ParallelOptions(SourceOptions):
-    """``data=parallel`` settings (also :class:`SourceOptions`).
+class ParallelOptions(FileSourceOptions):
+    """``data=parallel`` settings; the sample count, held-out sizes, seed, ``strict`` and
+    ``max_length`` are :class:`~seq2seq.data.sources.FileSourceOptions`'.
 
     Attributes:
         source: the training source file (one sentence per line); required.
@@ -107,13 +108,6 @@ class ParallelOptions(SourceOptions):
         valid_target: the validation target file (with ``valid_source``).
         test_source: the test source file (None: held out from training).
         test_target: the test target file (with ``test_source``).
-        num_samples: use the first N usable training pairs (None: all).
-        val_fraction: share of the training pairs held out for validation, without files.
-        test_fraction: share held out for testing, without files.
-        val_size: exact held-out validation count, overriding the fraction.
-        test_size: exact held-out test count, overriding the fraction.
-        seed: seed of the held-out draw.
-        strict: refuse the files at their first bad line instead of skipping bad pairs.
     """
 
     source: str | None = None
@@ -122,14 +116,6 @@ class ParallelOptions(SourceOptions):
     valid_target: str | None = None
     test_source: str | None = None
     test_target: str | None = None
-    num_samples: int | None = None
-    val_fraction: float = 0.1
-    test_fraction: float = 0.1
-    val_size: int | None = None
-    test_size: int | None = None
-    seed: int | None = 0
-    strict: bool = False
-    max_length: int | None = 256
 
     def __post_init__(self) -> None:
         super().__post_init__()

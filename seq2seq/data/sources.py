@@ -42,6 +42,33 @@ class SourceOptions:
         switch("data.streaming", self.streaming)
 
 
+@dataclass(frozen=True)
+class FileSourceOptions(SourceOptions):
+    """Settings of every source that reads a user's corpus (tsv, parallel, hf): how many
+    pairs, and how validation and test pairs are held out when the corpus has no sets of its
+    own.
+
+    Attributes:
+        num_samples: use the first N usable training pairs (None: all).
+        val_fraction: share of the pairs held out for validation.
+        test_fraction: share of the pairs held out for testing.
+        val_size: exact held-out validation count, overriding the fraction (big corpora).
+        test_size: exact held-out test count, overriding the fraction.
+        seed: seed of the held-out draw (None: a fresh draw each time).
+        strict: refuse the corpus at its first bad line or row instead of skipping it.
+        max_length: drop pairs whose source or target is longer than this many characters.
+    """
+
+    num_samples: int | None = None
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    val_size: int | None = None
+    test_size: int | None = None
+    seed: int | None = 0
+    strict: bool = False
+    max_length: int | None = 256
+
+
 class DataSource:
     """A registered source of sentence pairs."""
 
