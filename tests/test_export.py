@@ -84,3 +84,22 @@ def test_export_refuses_a_non_empty_target_and_a_missing_run(trained_run, tmp_pa
         export_run(trained_run, tmp_path / "taken")
     with pytest.raises(Seq2SeqError, match="run directory not found"):
         export_run(tmp_path / "nope", tmp_path / "out")
+
+
+def test_export_settings_take_the_decoding_group(tmp_path):
+    from seq2seq.tasks.export import ExportSettings
+    from tests.conftest import compose_config
+
+    base = [f"run_dir={tmp_path}", f"export_dir={tmp_path / 'e'}"]
+    overrides = ["decoding=beam", "decoding.beam_size=4", "decoding.n_best=2"]
+    beam = ExportSettings.from_config(compose_config("export", [*base, *overrides]))
+    assert beam.decoding.name == "beam" and beam.decoding.n_best == 2
+    assert beam.decoding.params.beam_size == 4
+    assert ExportSettings.from_config(compose_config("export", base)).decoding.name == "greedy"
+    for overrides, message in [
+        (["decoding=sample"], "decoding=sample cannot be exported"),
+        (["max_length=20", "decoding.max_length=30"], "disagree: give one of them"),
+        (["decoding.n_best=2"], "n_best must be at most 1"),
+    ]:
+        with pytest.raises(Seq2SeqError, match=message):
+            ExportSettings.from_config(compose_config("export", [*base, *overrides]))
