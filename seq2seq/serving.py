@@ -72,6 +72,7 @@ class Batcher:
         self.queue: queue.Queue[Work | None] = queue.Queue()
         self.calls = 0  # decode-loop calls made (a batch of one group is one call)
         self.inputs = 0  # inputs decoded
+        self.accepted = 0  # inputs submitted (decoded or waiting)
         self._busy = False  # the last batch held more than one input: others are coming
         self.thread = threading.Thread(target=self._run, name="seq2seq-batcher", daemon=True)
 
@@ -85,6 +86,7 @@ class Batcher:
 
     def submit(self, text: str, decoding: DecodingSettings) -> Future:
         work = Work(text, decoding)
+        self.accepted += 1
         self.queue.put(work)
         return work.future
 
@@ -304,7 +306,8 @@ def _add_routes(app, translator, batcher, state, info, limits, defaults) -> None
 
     @app.get("/info")
     async def info_page():
-        stats = {"inputs_decoded": batcher.inputs, "decode_calls": batcher.calls}
+        stats = {"inputs_accepted": batcher.accepted, "inputs_decoded": batcher.inputs,
+                 "decode_calls": batcher.calls}  # fmt: skip
         return {
             **info,
             "decoding_defaults": defaults,

@@ -164,13 +164,20 @@ def test_the_page_translates_in_a_real_browser(server, trained_run, tmp_path):
 
 
 def test_sigterm_finishes_what_was_accepted_and_exits_0(server):
+    """SIGTERM once the server has taken a slow request (its inputs are in the batcher's
+    queue, as ``/info`` counts them): the request is answered, then the process exits 0."""
     url, proc = server
+    before = httpx.get(f"{url}/info").json()["stats"]["inputs_accepted"]
+    slow = [{"src": f"{d} mai 1999", "decoding": "beam", "beam_size": 32} for d in range(1, 29)]
     with ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(httpx.post, f"{url}/translate", json=[{"src": "1999-01-02"}],
-                              timeout=60)  # fmt: skip
-        time.sleep(0.05)  # accepted, waiting in the batching window (200 ms)
+        pending = pool.submit(httpx.post, f"{url}/translate", json=slow, timeout=120)
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{url}/info").json()["stats"]["inputs_accepted"] < before + len(slow):
+            assert time.monotonic() < deadline, "the server did not take the request"
+            time.sleep(0.01)
         os.kill(proc.pid, signal.SIGTERM)
-        assert pending.result().status_code == 200
+        answer = pending.result()
+        assert answer.status_code == 200 and len(answer.json()) == len(slow)
     assert proc.wait(timeout=60) == 0
 
 
