@@ -68,10 +68,7 @@ class TranslationModule(tf.Module):
         decoding = export_decoding(decoding)
         self._search = decoding.rule(translator.model)
         self.n_best = int(decoding.n_best)
-        self._params = [
-            tf.constant(getattr(decoding.params, spec.name), spec.dtype)
-            for spec in self._search._param_specs
-        ]
+        self._params = self._search.param_tensors(decoding.params)
         max_length = max_length or decoding.max_length or translator.max_output_length
         positive("max_length", max_length, at_most=MAX_LENGTH)
         self.max_length = tf.constant(int(max_length), tf.int32)

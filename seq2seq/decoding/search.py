@@ -133,6 +133,10 @@ class SearchRule:
                 raise Seq2SeqError(f"decoding.{key} does not apply to decoding={cls.name}")
         return cls.Params(**values)
 
+    def param_tensors(self, record: Any) -> list[tf.Tensor]:
+        """A ``Params`` record as the loop's parameter tensors, in signature order."""
+        return [tf.constant(getattr(record, spec.name), spec.dtype) for spec in self._param_specs]
+
     @classmethod
     def max_candidates(cls, params: Any) -> int:
         """How many candidates per input the rule can return (``n_best`` at most this)."""
@@ -257,7 +261,7 @@ class SearchRule:
                 record made by :meth:`params`.
         """
         record = params.pop("params", None) or self.params(**params)
-        values = [tf.constant(getattr(record, spec.name), spec.dtype) for spec in self._param_specs]
+        values = self.param_tensors(record)
         source = tf.convert_to_tensor(source_ids, tf.int32)
         if self.compact_from and not self.reorders and source.shape[0] >= self.compact_from:
             return self._chunked(source, int(max_length), values)
