@@ -87,12 +87,12 @@ def write_averaged(run: RunDir, checkpoints: Sequence[Checkpoint], output_dir: s
         raise Seq2SeqError(f"output_dir {out} exists and is not an empty directory")
     run.require(CONFIG_FILE, VOCAB_FILE)
     model = average_models([c.model_file for c in checkpoints])
-    target = RunDir(out)
+    averaged = RunDir(out)
     out.mkdir(parents=True, exist_ok=True)
-    target.mark()
-    for name in (CONFIG_FILE, VOCAB_FILE):
-        shutil.copyfile(run.path / name, out / name)
-    target.save_model(model.training)
+    averaged.mark()
+    shutil.copyfile(run.path / CONFIG_FILE, out / CONFIG_FILE)
+    averaged.write_vocab(*run.read_vocab())  # with the files it names (tokenizer/)
+    averaged.save_model(model.training)
     log.info("averaged epochs %s of %s into %s", [c.epoch + 1 for c in checkpoints], run.path,
-             target.model_file)  # fmt: skip
+             averaged.model_file)  # fmt: skip
     return out

@@ -192,7 +192,7 @@ class ValidationDecoding(keras.callbacks.Callback):
 
         sources = [s for s, _ in self.pairs[: self.num_images]]
         for i, aligned in enumerate(self.translator.alignments(sources) if sources else []):
-            fig = alignment_figure(aligned.source, aligned.output, aligned.weights)
+            fig = alignment_figure(aligned.source_tokens, aligned.output_tokens, aligned.weights)
             tf.summary.image(f"alignment/{i}", figure_to_array(fig)[None])
 
     def on_train_end(self, logs: dict | None = None) -> None:

@@ -193,7 +193,8 @@ def register_configs() -> None:
     * ``search_rule/<name>`` for ``configs/decoding/<name>.yaml`` (the rule's ``Params`` and
       :class:`seq2seq.settings.DecodingSettings` own the defaults);
     * ``model_family/<name>`` for ``configs/model/*.yaml`` (:class:`ModelOptions`);
-    * ``data_source/<name>`` for ``configs/data/<name>.yaml`` (each source's options).
+    * ``data_source/<name>`` for ``configs/data/<name>.yaml`` (each source's options);
+    * ``vocab_kind/<name>`` for ``configs/vocab/<name>.yaml`` (each vocabulary's options).
 
     The YAML files only pick the defaults up, so overrides such as ``decoding.beam_size=8``
     or ``model.units=64`` work without a value being repeated anywhere.
@@ -204,22 +205,26 @@ def register_configs() -> None:
     from seq2seq.models import FAMILIES
     from seq2seq.registry import option_defaults
     from seq2seq.settings import decoding_config_nodes
+    from seq2seq.vocab import TOKENIZERS
 
     store = ConfigStore.instance()
     for name, node in decoding_config_nodes().items():
         store.store(group="search_rule", name=name, node=node, provider="seq2seq")
-    for group, registry in (("model_family", FAMILIES), ("data_source", DATA_SOURCES)):
+    groups = (("model_family", FAMILIES), ("data_source", DATA_SOURCES), ("vocab_kind", TOKENIZERS))
+    for group, registry in groups:
         for name, entry in registry.items():
             node = {"name": name, **option_defaults(entry.options)}
             store.store(group=group, name=name, node=node, provider="seq2seq")
 
 
 #: TensorFlow's C++ start-up lines (absl/glog records, CPU-feature notes, the CUDA probe),
-#: which ``TF_CPP_MIN_LOG_LEVEL`` does not silence in TF 2.21.
+#: which ``TF_CPP_MIN_LOG_LEVEL`` does not silence in TF 2.21, and SentencePiece's note on
+#: loading a model without normalisation rules (TensorFlow Text's op prints it).
 _STARTUP_NOISE = re.compile(
     r"[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] "
     r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
     r"|To enable the following instructions: .* rebuild TensorFlow"
+    r"|normalizer\.cc\(\d+\) LOG\(INFO\) precompiled_charsmap is empty"
 )
 
 

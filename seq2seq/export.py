@@ -12,7 +12,9 @@ that never imports ``seq2seq``::
 
 Inputs are normalised like :func:`seq2seq.translation.normalize_input` (ends stripped, inner
 whitespace runs collapsed to one space); characters outside the source vocabulary read as
-UNK; an empty input gives an empty translation.
+UNK; an empty input gives an empty translation. A SentencePiece run's models are inside the
+graph (TensorFlow Text's ``SentencepieceTokenizer``): its loader must ``import
+tensorflow_text`` first.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from seq2seq.errors import Seq2SeqError
 from seq2seq.rundir import atomic_write, prepare_output_dir
 from seq2seq.settings import DecodingSettings
 from seq2seq.translation import Translator
-from seq2seq.vocab import END_ID, PAD_ID, SPECIAL_TOKENS, UNK_ID, Vocabulary
+from seq2seq.vocab import PAD_ID
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +76,8 @@ class TranslationModule(tf.Module):
         self.max_length = tf.constant(int(max_length), tf.int32)
         # Longer inputs are cut to this many characters, as Translator cuts them.
         self.max_input_length = int(translator.max_input_length or 0)
-        self.source_table = _source_table(translator.source_vocab)
-        self.target_strings = tf.constant(_target_strings(translator.target_vocab))
+        self.source_vocab = translator.source_vocab.graph()
+        self.target_vocab = translator.target_vocab.graph()
         self.translate = tf.function(
             self._translate, input_signature=[tf.TensorSpec([None], tf.string, name="inputs")]
         )
@@ -84,23 +86,18 @@ class TranslationModule(tf.Module):
         # Signatures do not check shapes at run time: a [2, 2] batch would be flattened.
         inputs = tf.ensure_shape(inputs, [None])  # one sentence per element, or an error
         text = tf.strings.strip(tf.strings.regex_replace(inputs, r"\s+", " "))
-        codepoints = tf.strings.unicode_decode(text, "UTF-8", errors="replace")
-        if self.max_input_length:
-            codepoints = codepoints[:, : self.max_input_length]
-        ids = tf.ragged.map_flat_values(
-            lambda cp: tf.cast(self.source_table.lookup(tf.cast(cp, tf.int64)), tf.int32),
-            codepoints,
-        )
+        # Invalid UTF-8 reads as U+FFFD (which the vocabularies read as UNK).
+        text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
+        if self.max_input_length:  # characters, as Translator cuts them
+            text = tf.strings.substr(text, 0, self.max_input_length, unit="UTF8_CHAR")
+        ids = self.source_vocab.encode(text)
         source = ids.to_tensor(default_value=PAD_ID)
         # An all-empty batch still needs one (masked) time step.
         source = tf.pad(source, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(source)[1])]])
         out_ids, scores, _ = self._search.decode_graph(
             source, self.max_length, tf.constant(self.n_best), *self._params
         )  # [batch, n, steps], [batch, n]
-        # Keep the tokens before the first END; specials render as "".
-        before_end = tf.equal(tf.cumsum(tf.cast(tf.equal(out_ids, END_ID), tf.int32), axis=2), 0)
-        chars = tf.where(before_end, tf.gather(self.target_strings, out_ids), "")
-        translations = tf.strings.reduce_join(chars, axis=2)
+        translations = self.target_vocab.decode(out_ids)  # the tokens before the first END
         empty = tf.equal(ids.row_lengths(), 0)[:, None]
         translations = tf.where(empty, "", translations)
         scores = tf.where(empty, 0.0, scores)
@@ -111,19 +108,6 @@ class TranslationModule(tf.Module):
             outputs["nbest_translations"] = tf.where(keep, translations, "")
             outputs["nbest_scores"] = tf.where(keep, scores, 0.0)
         return outputs
-
-
-def _source_table(vocab: Vocabulary) -> tf.lookup.StaticHashTable:
-    keys = tf.constant([ord(ch) for ch in vocab.characters], tf.int64)
-    values = tf.constant(vocab.encode("".join(vocab.characters)), tf.int64)
-    return tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(keys, values), UNK_ID)
-
-
-def _target_strings(vocab: Vocabulary) -> list[str]:
-    """String per target id, as :meth:`Vocabulary.decode` renders it."""
-    strings = ["" for _ in SPECIAL_TOKENS] + vocab.characters
-    strings[UNK_ID] = "\ufffd"
-    return strings
 
 
 def export_run(

@@ -145,6 +145,9 @@ class Inspection:
     encoder: list[LayerTrace]
     decoder: list[LayerTrace]
     alignment: np.ndarray | None
+    source_tokens: list[str]
+    output_tokens: list[str]
+    unit: str = "characters"
 
 
 def inspect_input(translator: Translator, text: str) -> Inspection:
@@ -163,7 +166,8 @@ def inspect_input(translator: Translator, text: str) -> Inspection:
         encoder.append(trace)
         finals.append(states)
         x = trace.sequence[None]
-    target_in = np.asarray([[START_ID, *translator.target_vocab.encode(output)]], np.int32)
+    target_ids = translator.target_vocab.encode(output)
+    target_in = np.asarray([[START_ID, *target_ids]], np.int32)
     y = stack.target_embedding(target_in)
     decoder = []
     for layer, start in zip(stack.decoder, stack.starts, strict=True):
@@ -174,13 +178,15 @@ def inspect_input(translator: Translator, text: str) -> Inspection:
     weights = translator.model.alignments(source[:, : len(ids)], target_in)
     source_text = translator.source_vocab.decode(ids)
     alignment = None if weights is None else np.asarray(weights)[0]
-    return Inspection(source_text, output, encoder, decoder, alignment)
+    tokens = translator.source_vocab.tokens(ids), translator.target_vocab.tokens(target_ids)
+    return Inspection(source_text, output, encoder, decoder, alignment, *tokens,
+                      unit=translator.source_vocab.unit)  # fmt: skip
 
 
 def describe(found: Inspection) -> str:
     """The inspection as text: one block per layer."""
     lines = [
-        f"input: {found.source!r} ({len(found.source)} characters; the encoder also reads"
+        f"input: {found.source!r} ({len(found.source_tokens)} {found.unit}; the encoder also reads"
         f" {TRAILING_PAD} PAD steps, as in a batch with a longer sentence)",
         f"output: {found.output!r} (greedy; the decoder reads START + this output)",
     ]

@@ -24,9 +24,11 @@ def _label(ch: str) -> str:
     return "␣" if ch == " " else ch
 
 
-def alignment_figure(source: str, output: str, weights: np.ndarray, title: str = ""):
-    """A heat map of ``weights`` ``[len(output) + 1, len(source)]``: output characters (and
-    END) down, source characters across, one labelled cell per pair."""
+def alignment_figure(
+    source: Sequence[str], output: Sequence[str], weights: np.ndarray, title: str = ""
+):
+    """A heat map of ``weights`` ``[len(output) + 1, len(source)]``: output tokens (and END)
+    down, source tokens across (a string: its characters), one labelled cell per pair."""
     rows, cols = weights.shape
     fig, ax = plt.subplots(figsize=(max(3.0, 0.28 * cols + 1.5), max(2.5, 0.28 * rows + 1.2)))
     ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")

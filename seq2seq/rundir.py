@@ -5,6 +5,8 @@ Layout (a contract users and tools rely on)::
     <run_dir>/
       config.yaml     the resolved config (no ${...} left)
       vocab.json      source and target vocabularies, plus data limits
+      tokenizer/      the files a vocabulary needs (SentencePiece: source.model, target.model
+                      or shared.model), named in vocab.json
       model.keras     the trained model (loadable with safe_mode=True)
       checkpoints/    epoch-0003/{model.keras,state.json}: the last K completed epochs
       history.csv     one row per completed epoch (Keras CSVLogger format)
@@ -46,10 +48,12 @@ from typing import Any, NamedTuple
 import yaml
 
 from seq2seq.errors import Seq2SeqError
-from seq2seq.vocab import Vocabulary, vocabularies_from_payload, vocabularies_payload
+from seq2seq.vocab import TokenVocabulary, vocabularies_from_payload, vocabularies_payload
 
 CONFIG_FILE = "config.yaml"
 VOCAB_FILE = "vocab.json"
+#: Beside ``vocab.json``: the files its vocabularies name (SentencePiece models).
+TOKENIZER_DIR = "tokenizer"
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
@@ -376,13 +380,19 @@ class RunDir:
 
     # --- vocab.json ----------------------------------------------------------------------
     def write_vocab(
-        self, source: Vocabulary, target: Vocabulary, metadata: dict[str, Any] | None = None
+        self,
+        source: TokenVocabulary,
+        target: TokenVocabulary,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
-        """Writes both vocabularies and ``metadata`` (e.g. the longest training lengths)."""
+        """Writes both vocabularies (their files first) and ``metadata`` (e.g. the longest
+        training lengths)."""
+        for vocab in (source, target):
+            vocab.save_files(self.path / TOKENIZER_DIR)
         payload = vocabularies_payload(source, target, metadata)
         atomic_write_text(self.vocab_file, json.dumps(payload, ensure_ascii=False, indent=1))
 
-    def read_vocab(self) -> tuple[Vocabulary, Vocabulary, dict[str, Any]]:
+    def read_vocab(self) -> tuple[TokenVocabulary, TokenVocabulary, dict[str, Any]]:
         """``(source, target, metadata)`` from ``vocab.json``."""
         return read_vocabularies(self.vocab_file)
 
@@ -479,7 +489,7 @@ class RunDir:
 
 #: What a run directory owns: its artifacts, and everything under its directories.
 RUN_FILES = (CONFIG_FILE, VOCAB_FILE, MODEL_FILE, HISTORY_FILE, METRICS_FILE, LOCK_FILE, RUN_MARKER)
-RUN_DIRS = (CHECKPOINT_DIR, TENSORBOARD_DIR, RECORD_DIR)
+RUN_DIRS = (CHECKPOINT_DIR, TENSORBOARD_DIR, RECORD_DIR, TOKENIZER_DIR)
 
 
 def is_run_dir(path: str | Path) -> bool:
@@ -514,15 +524,19 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def read_vocabularies(path: str | Path) -> tuple[Vocabulary, Vocabulary, dict[str, Any]]:
-    """``(source, target, metadata)`` from a ``vocab.json`` file.
+def read_vocabularies(
+    path: str | Path,
+) -> tuple[TokenVocabulary, TokenVocabulary, dict[str, Any]]:
+    """``(source, target, metadata)`` from a ``vocab.json`` file (and the files it names,
+    in :data:`TOKENIZER_DIR` beside it).
 
     Raises:
         Seq2SeqError: the file is missing or malformed.
     """
     path = Path(path)
     try:
-        return vocabularies_from_payload(json.loads(path.read_text(encoding="utf-8")))
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        return vocabularies_from_payload(payload, path.parent / TOKENIZER_DIR)
     except FileNotFoundError:
         raise Seq2SeqError(f"vocabulary file not found: {path}") from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:

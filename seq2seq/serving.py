@@ -216,13 +216,13 @@ def alignment(translator: Translator, text: str, output: str) -> dict[str, Any] 
     ids = translator.encode_inputs([text])[0]
     if not ids:
         return None
-    target_in = [START_ID, *translator.target_vocab.encode(output)]
-    weights = translator.model.alignments(np.asarray([ids]), np.asarray([target_in]))
+    target_ids = translator.target_vocab.encode(output)
+    weights = translator.model.alignments(np.asarray([ids]), np.asarray([[START_ID, *target_ids]]))
     if weights is None:
         return None
     return {
-        "source": list(translator.source_vocab.decode(ids)),
-        "target": [*output, "</s>"],
+        "source": translator.source_vocab.tokens(ids),
+        "target": [*translator.target_vocab.tokens(target_ids), "</s>"],
         "weights": np.round(np.asarray(weights)[0], 4).tolist(),
     }
 

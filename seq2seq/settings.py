@@ -392,6 +392,8 @@ class TrainSettings:
         output_dir: the run directory.
         seed: seed for weights, dropout and shuffling (None: unseeded).
         data: ``data.*`` as keyword arguments of :func:`seq2seq.data.load_task`.
+        vocab_name: the vocabulary kind (``vocab.name``).
+        vocab_options: its checked options record.
         model_name: the model family (``model.name``).
         model_options: the family's checked options record.
         trainer: ``trainer.*``.
@@ -403,6 +405,8 @@ class TrainSettings:
     output_dir: str
     seed: int | None
     data: dict[str, Any]
+    vocab_name: str
+    vocab_options: Any
     model_name: str
     model_options: Any
     trainer: TrainerSettings
@@ -415,6 +419,7 @@ class TrainSettings:
         """Parses and checks a composed training config before any data is loaded."""
         from seq2seq.data import data_options
         from seq2seq.models import model_family
+        from seq2seq.vocab import vocab_options
 
         resolved = plain(cfg)
         seed = optional_seed(resolved.get("seed"))
@@ -431,10 +436,14 @@ class TrainSettings:
         data = dict(resolved["data"])
         data_options(str(data.get("name")), **{k: v for k, v in data.items() if k != "name"})
         options = make_options(family.options, "model", model)
+        vocab = dict(resolved.get("vocab") or {"name": "char"})
+        vocab_name = str(vocab.pop("name", "char"))
         return cls(
             output_dir=str(resolved["paths"]["output_dir"]),
             seed=seed,
             data=data,
+            vocab_name=vocab_name,
+            vocab_options=vocab_options(vocab_name, **vocab),
             model_name=family.name,
             model_options=options,
             trainer=trainer,

@@ -52,7 +52,7 @@ from seq2seq.settings import (
     resume_conflicts,
 )
 from seq2seq.translation import Translator, default_max_input_length, default_max_output_length
-from seq2seq.vocab import Vocabulary
+from seq2seq.vocab import TokenVocabulary, make_vocabularies
 
 log = logging.getLogger(__name__)
 # What a non-chief worker leaves out of its scratch copy of the chief's run directory.
@@ -63,8 +63,8 @@ WORKER_SKIPS = shutil.ignore_patterns(".lock", "tensorboard", ".hydra")
 class Vocabularies:
     """The source and target vocabularies and the longest training lengths."""
 
-    source: Vocabulary
-    target: Vocabulary
+    source: TokenVocabulary
+    target: TokenVocabulary
     longest_source: int
     longest_target: int
 
@@ -184,9 +184,7 @@ def train_in(
     seed_everything(settings)
     splits = load_data(settings)
     check_optimized_metric(settings, has_test=bool(splits.test))
-    vocabs = build_vocabularies(
-        splits, run, resuming=checkpoint is not None, init_from=settings.trainer.init_from
-    )
+    vocabs = build_vocabularies(splits, run, resuming=checkpoint is not None, settings=settings)
     datasets = make_datasets(splits, vocabs, settings)
     with dist.strategy.scope():  # variables (and the optimizer's) mirrored across replicas
         model, checkpoint = build_or_resume(run, checkpoint, vocabs, settings)
@@ -331,28 +329,14 @@ def load_data(settings: TrainSettings) -> Splits:
 
 
 def build_vocabularies(
-    splits: Splits, run: RunDir, resuming: bool, init_from: str | None = None
+    splits: Splits, run: RunDir, resuming: bool, settings: TrainSettings
 ) -> Vocabularies:
     """Vocabularies of the training split (or, with ``trainer.init_from``, of the trained
-    run it starts from), written to ``vocab.json``; a resumed run must find the same ones it
-    saved."""
+    run it starts from), written to ``vocab.json`` (and ``tokenizer/``); a resumed run must
+    find the same ones it saved."""
     train = profile(splits.train)  # streamed: from the scan, without another pass
-    if init_from:
-        init = RunDir(Path(init_from))
-        try:
-            init.require(MODEL_FILE, VOCAB_FILE)
-        except Seq2SeqError as exc:
-            raise Seq2SeqError(f"trainer.init_from: {exc}") from None
-        source, target, _ = init.read_vocab()
-        report_unseen(splits.train, source, target, init_from)
-    else:
-        source, target = Vocabulary.build(train.source_chars), Vocabulary.build(train.target_chars)
-    vocabs = Vocabularies(
-        source=source,
-        target=target,
-        longest_source=train.longest_source,
-        longest_target=train.longest_target,
-    )
+    source, target = pick_vocabularies(splits, run, resuming, settings)
+    vocabs = Vocabularies(source, target, train.longest_source, train.longest_target)
     metadata: dict[str, Any] = {
         "max_source_length": vocabs.longest_source,
         "max_target_length": vocabs.longest_target,
@@ -375,16 +359,42 @@ def build_vocabularies(
     return vocabs
 
 
-def report_unseen(train: Any, source: Vocabulary, target: Vocabulary, init_from: str) -> None:
+def pick_vocabularies(
+    splits: Splits, run: RunDir, resuming: bool, settings: TrainSettings
+) -> tuple[TokenVocabulary, TokenVocabulary]:
+    """Those of ``trainer.init_from``'s run; a resumed run's own trained ones (SentencePiece
+    is not trained again); else new ones of ``vocab.*`` built from the training pairs."""
+    init_from = settings.trainer.init_from
+    if init_from:
+        init = RunDir(Path(init_from))
+        try:
+            init.require(MODEL_FILE, VOCAB_FILE)
+        except Seq2SeqError as exc:
+            raise Seq2SeqError(f"trainer.init_from: {exc}") from None
+        source, target, _ = init.read_vocab()
+        report_unseen(splits.train, source, target, init_from)
+        return source, target
+    if resuming and settings.vocab_name != "char":
+        source, target, _ = run.read_vocab()
+        return source, target
+    return make_vocabularies(
+        settings.vocab_name, settings.vocab_options, splits.train, profile(splits.train)
+    )
+
+
+def report_unseen(
+    train: Any, source: TokenVocabulary, target: TokenVocabulary, init_from: str
+) -> None:
     """Warns about the characters of the new training data that the vocabularies of the run
     training starts from lack (they are read as ``<unk>``), with their counts (in memory)
     or as a list (streamed)."""
     for side, vocab, index in (("source", source, 0), ("target", target, 1)):
+        chars = profile(train).source_chars if index == 0 else profile(train).target_chars
+        unknown = set(vocab.unknown_characters("".join(sorted(chars))))
         if isinstance(train, list):
-            counts = Counter(ch for pair in train for ch in pair[index] if ch not in vocab)
+            counts = Counter(ch for pair in train for ch in pair[index] if ch in unknown)
         else:  # streamed: the scan's character set, without counts
-            chars = profile(train).source_chars if index == 0 else profile(train).target_chars
-            counts = Counter({ch: 0 for ch in chars if ch not in vocab})
+            counts = Counter({ch: 0 for ch in unknown})
         if counts:
             shown = ", ".join(
                 f"{ch!r} ({n})" if n else repr(ch) for ch, n in counts.most_common(10)
@@ -703,7 +713,7 @@ def evaluate_final(
 
 def log_summary(run: RunDir, settings: TrainSettings, metrics: dict[str, Any]) -> None:
     """Logs the metrics and writes the HParams summary for TensorBoard."""
-    hparams = flatten_hparams(settings.resolved, ("data", "model", "trainer", "decoding"))
+    hparams = flatten_hparams(settings.resolved, ("data", "vocab", "model", "trainer", "decoding"))
     write_hparams(run.tensorboard_dir, hparams | {"seed": str(settings.seed)}, metrics)
     log.info(
         "metrics: %s",

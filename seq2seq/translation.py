@@ -25,18 +25,21 @@ from seq2seq.decoding import MAX_LENGTH, SEARCH_RULES, SearchRule
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models import Seq2SeqModel, load_model
 from seq2seq.rundir import MODEL_FILE, VOCAB_FILE, RunDir
-from seq2seq.vocab import START_ID, Vocabulary, pad_batch
+from seq2seq.vocab import START_ID, TokenVocabulary, pad_batch
 
 log = logging.getLogger(__name__)
 
 
 class Alignment(NamedTuple):
-    """Where the decoder looked: ``weights[i, j]`` is the attention output character ``i``
-    (the last row: END) paid to source character ``j``."""
+    """Where the decoder looked: ``weights[i, j]`` is the attention output token ``i``
+    (the last row: END) paid to source token ``j`` (tokens: characters, or subword pieces,
+    whose labels are ``source_tokens`` / ``output_tokens``)."""
 
     source: str
     output: str
     weights: np.ndarray
+    source_tokens: list[str]
+    output_tokens: list[str]
 
 
 class Candidate(NamedTuple):
@@ -69,8 +72,8 @@ class Translator:
     def __init__(
         self,
         model: Seq2SeqModel,
-        source_vocab: Vocabulary,
-        target_vocab: Vocabulary,
+        source_vocab: TokenVocabulary,
+        target_vocab: TokenVocabulary,
         max_output_length: int = 100,
         max_input_length: int | None = None,
     ) -> None:
@@ -272,12 +275,15 @@ class Translator:
         for ids, output in zip(self.encode_inputs(texts), outputs, strict=True):
             if not ids:
                 continue
-            target_in = [START_ID, *self.target_vocab.encode(output)]
+            target_ids = self.target_vocab.encode(output)
+            target_in = [START_ID, *target_ids]
             weights = self.model.alignments(np.asarray([ids]), np.asarray([target_in]))
             if weights is None:
                 return []
             source = self.source_vocab.decode(ids)
-            found.append(Alignment(source, output, np.asarray(weights)[0]))
+            found.append(Alignment(source, output, np.asarray(weights)[0],
+                                   self.source_vocab.tokens(ids),
+                                   self.target_vocab.tokens(target_ids)))  # fmt: skip
         return found
 
     def translate(

@@ -1,4 +1,4 @@
-"""``s2s-benchmark decode|train|time_to_quality|memory|serve key=value ...``: parses the
+"""``s2s-benchmark decode|train|time_to_quality|memory|serve|step key=value ...``: parses the
 arguments and runs one benchmark, printing its report as one JSON object on stdout."""
 
 from __future__ import annotations
@@ -42,14 +42,34 @@ SETUP_KEYS = ("units", "batch_size", "learning_rate", "bucket_width", "bucket_by
 SERVE_ARGS = {"run_dir": str, "concurrency": int_list, "requests": int, "max_seconds": float,
               "max_batch_size": int, "max_wait_ms": float, "num_inputs": int}  # fmt: skip
 MEMORY_ARGS = {"data_path": str, "lines": int_list, "steps": int, "work_dir": str}
+
+
+def float_list(value: str) -> tuple[float, ...]:
+    """``0,0.2`` as numbers."""
+    return tuple(float(v) for v in value.split(","))
+
+
+def word_list(value: str) -> tuple[str, ...]:
+    """``float32,mixed_bfloat16`` as words."""
+    words = tuple(v.strip() for v in value.split(","))
+    if not all(words):
+        raise ValueError(value)
+    return words
+
+
+float_list.__name__, word_list.__name__ = "comma_separated_numbers", "comma_separated_names"
+STEP_ARGS = {"vocab_sizes": int_list, "dropout": float_list, "precision": word_list,
+             "source_length": int, "target_length": int, "batch_size": int, "units": int,
+             "repeats": int, "epoch_pairs": int}  # fmt: skip
 USAGE = (
     "usage: s2s-benchmark decode run_dir=<run> [num_sentences=N] [...]"
     " | s2s-benchmark train data_path=<anki file> [num_samples=N] [rounds=R] [...]"
     " | s2s-benchmark time_to_quality data_path=<anki file> [batch_size=N] [...]"
     " | s2s-benchmark memory data_path=<anki file> [lines=500000,5000000] [steps=200]"
     " | s2s-benchmark serve run_dir=<run> [concurrency=1,16,64,256] [requests=5000] [...]"
+    " | s2s-benchmark step [vocab_sizes=100,2000,4000] [dropout=0,0.2] [precision=...] [...]"
 )
-BENCHMARKS = ("decode", "train", "time_to_quality", "memory", "serve")
+BENCHMARKS = ("decode", "train", "time_to_quality", "memory", "serve", "step")
 
 
 def parse_args(args: Sequence[str], types: dict[str, type]) -> dict[str, Any]:
@@ -73,7 +93,11 @@ def main(argv: Sequence[str]) -> int:
     """``s2s-benchmark decode|train|memory|serve key=value ...``: prints one JSON object."""
     if not argv or argv[0] not in BENCHMARKS:
         raise Seq2SeqError(USAGE)
-    if argv[0] == "serve":
+    if argv[0] == "step":
+        from seq2seq.bench.step import run_step_benchmark
+
+        report = run_step_benchmark(**parse_args(argv[1:], STEP_ARGS))
+    elif argv[0] == "serve":
         from seq2seq.bench.serve import run_serve_benchmark
 
         options = parse_args(argv[1:], SERVE_ARGS)

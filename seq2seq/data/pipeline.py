@@ -1,4 +1,4 @@
-"""``tf.data`` input pipeline: int32 character ids, shuffled, padded per batch, prefetched.
+"""``tf.data`` input pipeline: int32 token ids, shuffled, padded per batch, prefetched.
 
 Each element is ``({"source": src, "target_in": START + tgt}, tgt + END)``; padding uses
 ``PAD_ID`` (0), which the model masks out of its loss and accuracy.
@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from seq2seq.data.splits import Pair
 from seq2seq.data.stream import StreamedPairs
-from seq2seq.vocab import END_ID, START_ID, Vocabulary
+from seq2seq.vocab import END_ID, START_ID, TokenVocabulary
 
 SOURCE_KEY = "source"
 TARGET_IN_KEY = "target_in"
@@ -27,14 +27,24 @@ STREAM_SHUFFLE_PAIRS = 100_000
 STREAM_SHUFFLE_BATCHES = 1_000
 
 
-def _in_memory_ids(pairs: Sequence[Pair], source: Vocabulary, target: Vocabulary):
-    """A dataset of ``(source ids, target ids)`` from pairs in memory."""
-    src = _ragged([source.encode(s) for s, _ in pairs])
-    tgt = _ragged([target.encode(t) for _, t in pairs])
-    return tf.data.Dataset.from_tensor_slices((src, tgt))
+@dataclass(frozen=True)
+class EncodedPairs:
+    """Pairs in memory as ids, encoded once."""
+
+    source: list[list[int]]
+    target: list[list[int]]
+
+    @classmethod
+    def of(cls, pairs: Sequence[Pair], source: TokenVocabulary, target: TokenVocabulary):
+        """Encodes ``pairs`` with the two vocabularies."""
+        return cls([source.encode(s) for s, _ in pairs], [target.encode(t) for _, t in pairs])
+
+    def dataset(self) -> tf.data.Dataset:
+        """A dataset of ``(source ids, target ids)``."""
+        return tf.data.Dataset.from_tensor_slices((_ragged(self.source), _ragged(self.target)))
 
 
-def _streamed_ids(pairs: StreamedPairs, source: Vocabulary, target: Vocabulary):
+def _streamed_ids(pairs: StreamedPairs, source: TokenVocabulary, target: TokenVocabulary):
     """A dataset of ``(source ids, target ids)`` read from the file on every pass."""
 
     def encoded():
@@ -48,10 +58,10 @@ def _streamed_ids(pairs: StreamedPairs, source: Vocabulary, target: Vocabulary):
     return tf.data.Dataset.from_generator(encoded, output_signature=(spec, spec))
 
 
-def _steps(bucket_by: str, source_chars: int, target_chars: int) -> int:
-    """A pair's length in steps on the ``bucket_by`` side: a source of n characters is n
-    steps, a target of n characters n + 1 (START / END)."""
-    source, target = source_chars, target_chars + 1
+def _steps(bucket_by: str, source_tokens: int, target_tokens: int) -> int:
+    """A pair's length in steps on the ``bucket_by`` side: a source of n tokens is n steps,
+    a target of n tokens n + 1 (START / END)."""
+    source, target = source_tokens, target_tokens + 1
     return {"source": source, "target": target}.get(bucket_by, max(source, target))
 
 
@@ -63,8 +73,8 @@ def _ragged(sequences: Sequence[Sequence[int]]) -> tf.RaggedTensor:
 
 def make_dataset(
     pairs: Sequence[Pair] | StreamedPairs,
-    source_vocab: Vocabulary,
-    target_vocab: Vocabulary,
+    source_vocab: TokenVocabulary,
+    target_vocab: TokenVocabulary,
     batch_size: int,
     shuffle: bool = False,
     seed: int | None = None,
@@ -96,12 +106,16 @@ def make_dataset(
     """
     if not pairs:
         raise ValueError("cannot build a dataset from zero pairs")
-    ds = _examples(pairs, source_vocab, target_vocab, shuffle, seed)
+    if bucket_width and bucket_by not in BUCKET_SIDES:
+        raise ValueError(f"bucket_by must be one of {BUCKET_SIDES}, got {bucket_by!r}")
+    streamed = isinstance(pairs, StreamedPairs)
+    encoded = None if streamed else EncodedPairs.of(pairs, source_vocab, target_vocab)
+    ids = _streamed_ids(pairs, source_vocab, target_vocab) if streamed else encoded.dataset()
+    ds = _examples(ids, len(pairs), streamed, shuffle, seed)
     if not bucket_width:
         return _quiet(ds.padded_batch(batch_size).prefetch(tf.data.AUTOTUNE))
-    if bucket_by not in BUCKET_SIDES:
-        raise ValueError(f"bucket_by must be one of {BUCKET_SIDES}, got {bucket_by!r}")
-    ds = _bucketed(ds, pairs, Buckets(bucket_width, bucket_by, batch_size, batch_tokens))
+    buckets = Buckets(bucket_width, bucket_by, batch_size, batch_tokens)
+    ds = _bucketed(ds, pairs.profile if streamed else encoded, buckets)
     if shuffle:
         # Buckets flush their partial batches at the end of every pass, sorted by length:
         # without this, each epoch would end with a run of the longest (and smallest)
@@ -111,17 +125,12 @@ def make_dataset(
     return _quiet(ds.prefetch(tf.data.AUTOTUNE))
 
 
-def _examples(pairs, source_vocab, target_vocab, shuffle: bool, seed: int | None):
-    """Unbatched ``({source, target_in}, target_out)`` examples, reshuffled every pass when
-    ``shuffle`` (a streamed file within a window of ``STREAM_SHUFFLE_PAIRS`` pairs)."""
-    streamed = isinstance(pairs, StreamedPairs)
-    ds = (
-        _streamed_ids(pairs, source_vocab, target_vocab)
-        if streamed
-        else _in_memory_ids(pairs, source_vocab, target_vocab)
-    )
+def _examples(ds: tf.data.Dataset, count: int, streamed: bool, shuffle: bool, seed: int | None):
+    """Unbatched ``({source, target_in}, target_out)`` examples of ``count`` id pairs,
+    reshuffled every pass when ``shuffle`` (a streamed file within a window of
+    ``STREAM_SHUFFLE_PAIRS`` pairs)."""
     if shuffle:
-        buffer = min(len(pairs), STREAM_SHUFFLE_PAIRS) if streamed else len(pairs)
+        buffer = min(count, STREAM_SHUFFLE_PAIRS) if streamed else count
         ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
 
     start = tf.constant([START_ID], tf.int32)
@@ -143,16 +152,18 @@ class Buckets:
     batch_tokens: int | None
 
 
-def _bucketed(ds: tf.data.Dataset, pairs, buckets: Buckets) -> tf.data.Dataset:
-    """Batches of examples whose ``buckets.by`` lengths are within ``buckets.width`` steps;
-    an in-memory split also gets its exact number of batches (a streamed one cannot)."""
-    streamed = isinstance(pairs, StreamedPairs)
-    if streamed:  # the longest pair is known from the scan; the number of batches is not
-        lengths = None
-        longest = _steps(buckets.by, pairs.profile.longest_source, pairs.profile.longest_target)
-    else:
+def _bucketed(ds: tf.data.Dataset, known, buckets: Buckets) -> tf.data.Dataset:
+    """Batches of examples whose ``buckets.by`` lengths are within ``buckets.width`` steps.
+    ``known`` is the :class:`EncodedPairs` of an in-memory split, which also gets its exact
+    number of batches, or a streamed split's profile (its longest pair in characters, at
+    least as many as its tokens; the number of batches is not known)."""
+    if isinstance(known, EncodedPairs):
+        pairs = zip(known.source, known.target, strict=True)
         lengths = np.asarray([_steps(buckets.by, len(s), len(t)) for s, t in pairs])
         longest = int(lengths.max())
+    else:
+        lengths = None
+        longest = _steps(buckets.by, known.longest_source, known.longest_target)
     boundaries = list(range(buckets.width + 1, longest + 1, buckets.width))
     uppers = [b - 1 for b in boundaries] + [longest]
     tokens = buckets.batch_tokens

@@ -59,7 +59,7 @@ def inspect(cfg: DictConfig) -> Inspection:
         out_dir.mkdir(parents=True, exist_ok=True)
         written = [_write_trajectories(found, out_dir / "states.png")]
         if found.alignment is not None:
-            fig = alignment_figure(found.source, found.output, found.alignment)
+            fig = alignment_figure(found.source_tokens, found.output_tokens, found.alignment)
             written.append(save_png(fig, out_dir / "alignment.png"))
     except OSError as exc:
         raise Seq2SeqError(f"cannot write to {out_dir}: {exc.strerror}") from None
@@ -69,8 +69,8 @@ def inspect(cfg: DictConfig) -> Inspection:
 
 
 def _write_trajectories(found: Inspection, path: Path) -> Path:
-    source = [*found.source, *["PAD"] * TRAILING_PAD]
-    target = ["<s>", *found.output]
+    source = [*found.source_tokens, *["PAD"] * TRAILING_PAD]
+    target = ["<s>", *found.output_tokens]
     layers = [(f"encoder {t.name}", t.sequence, source) for t in found.encoder]
     layers += [(f"decoder {t.name}", t.sequence, target) for t in found.decoder]
     return save_png(trajectory_figure(layers), path)

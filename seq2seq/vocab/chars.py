@@ -1,28 +1,41 @@
-"""Character vocabularies: characters <-> integer ids, with reserved special ids.
+"""The default vocabulary: one id per character (``vocab=char``).
 
-A :class:`Vocabulary` knows nothing of TensorFlow or Hydra. Ids ``0..3`` are reserved:
-
-* ``PAD_ID`` (0) pads batches; the model masks it out of the loss.
-* ``START_ID`` (1) is fed to the decoder before the first target character.
-* ``END_ID`` (2) is emitted by the decoder after the last target character.
-* ``UNK_ID`` (3) stands for any character not seen when the vocabulary was built.
+Built from every character of the training split (sorted, so ids are stable); a character
+never seen in training reads as UNK. ``vocab.json`` lists the characters.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-PAD, START, END, UNK = "<pad>", "<start>", "<end>", "<unk>"
-SPECIAL_TOKENS = (PAD, START, END, UNK)
-PAD_ID, START_ID, END_ID, UNK_ID = 0, 1, 2, 3
+from seq2seq.vocab.base import (
+    END_ID,
+    PAD_ID,
+    SPECIAL_TOKENS,
+    START_ID,
+    TOKENIZERS,
+    UNK_ID,
+    UNK_TEXT,
+    TokenVocabulary,
+    VocabOptions,
+)
 
-VOCAB_FORMAT_VERSION = 1
+
+@dataclass(frozen=True)
+class CharOptions(VocabOptions):
+    """``vocab=char`` has no settings: every training character gets an id."""
 
 
-class Vocabulary:
+@TOKENIZERS.register("char")
+class Vocabulary(TokenVocabulary):
     """A bijection between characters and ids, plus the four reserved tokens."""
+
+    options = CharOptions
+    unit = "characters"
 
     def __init__(self, characters: Iterable[str]) -> None:
         """Creates a vocabulary over ``characters`` (order kept, duplicates dropped).
@@ -51,6 +64,17 @@ class Vocabulary:
         """
         counts = Counter(ch for text in texts for ch in text)
         return cls(sorted(ch for ch, n in counts.items() if n >= min_count))
+
+    @classmethod
+    def build_pair(
+        cls, options: Any, pairs: Iterable[tuple[str, str]], profile: Any = None
+    ) -> tuple[Vocabulary, Vocabulary]:
+        """Vocabularies of the characters of the training pairs (``profile``'s character
+        sets when given: a streamed split is then not read again)."""
+        if profile is not None:
+            return cls.build(profile.source_chars), cls.build(profile.target_chars)
+        pairs = list(pairs)
+        return cls.build(s for s, _ in pairs), cls.build(t for _, t in pairs)
 
     def __len__(self) -> int:
         return len(self._itos)
@@ -91,10 +115,14 @@ class Vocabulary:
             if i in (PAD_ID, START_ID):
                 continue
             if i == UNK_ID or not 0 <= i < len(self._itos):
-                out.append("\ufffd")
+                out.append(UNK_TEXT)
             else:
                 out.append(self._itos[i])
         return "".join(out)
+
+    def tokens(self, ids: Iterable[int]) -> list[str]:
+        """One character per id (UNK as U+FFFD)."""
+        return list(self.decode(ids))
 
     def unknown_characters(self, text: str) -> list[str]:
         """The distinct characters of ``text`` that this vocabulary does not know."""
@@ -105,44 +133,14 @@ class Vocabulary:
         return {"special_tokens": list(SPECIAL_TOKENS), "characters": self.characters}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Vocabulary:
-        """Inverse of :meth:`to_dict`."""
+    def from_dict(cls, data: dict[str, Any], directory: Path | None = None) -> Vocabulary:
+        """Inverse of :meth:`to_dict` (no files: ``directory`` is not read)."""
         if list(data.get("special_tokens", [])) != list(SPECIAL_TOKENS):
             raise ValueError(f"unexpected special tokens {data.get('special_tokens')!r}")
         return cls(data["characters"])
 
+    def graph(self) -> Any:
+        """Lookup tables: code point -> id, id -> string."""
+        from seq2seq.vocab.graph import CharGraph
 
-def vocabularies_payload(
-    source: Vocabulary, target: Vocabulary, metadata: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The JSON content of ``vocab.json``: both vocabularies plus optional metadata."""
-    return {
-        "format_version": VOCAB_FORMAT_VERSION,
-        "source": source.to_dict(),
-        "target": target.to_dict(),
-        **(metadata or {}),
-    }
-
-
-def vocabularies_from_payload(
-    payload: dict[str, Any],
-) -> tuple[Vocabulary, Vocabulary, dict[str, Any]]:
-    """Inverse of :func:`vocabularies_payload`: ``(source, target, metadata)``.
-
-    Raises:
-        ValueError, KeyError, TypeError, AttributeError: the payload is malformed.
-    """
-    payload = dict(payload)
-    source = Vocabulary.from_dict(payload.pop("source"))
-    target = Vocabulary.from_dict(payload.pop("target"))
-    for key in ("max_source_length", "max_target_length"):
-        value = payload.get(key)
-        if key in payload and (type(value) is not int or value < 1):
-            raise ValueError(f"{key} must be a positive integer, got {value!r}")
-    return source, target, payload
-
-
-def pad_batch(sequences: Sequence[Sequence[int]], length: int | None = None) -> list[list[int]]:
-    """Right-pads id sequences with ``PAD_ID`` to a common length (the longest by default)."""
-    width = length if length is not None else max((len(s) for s in sequences), default=0)
-    return [list(s[:width]) + [PAD_ID] * (width - len(s[:width])) for s in sequences]
+        return CharGraph(self.characters)
