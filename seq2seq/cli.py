@@ -143,10 +143,10 @@ def refuse_log_problems() -> None:
 
 
 def refuse_added_keys(cfg: DictConfig) -> None:
-    """Refuses a ``+key=value`` override that adds a key: every setting a command reads is
-    in its config already (Hydra refuses ``key=value`` for a key it does not know), so an
-    added key is a misspelling that would otherwise be ignored. Adding a config group
-    (``+experiment=...``) is fine.
+    """Refuses a ``+key=value`` override that adds a key, and a ``++key=value`` whose key the
+    config does not have: every setting a command reads is in its config already (Hydra
+    refuses ``key=value`` for a key it does not know), so an added key is a misspelling that
+    would otherwise be ignored. Adding a config group (``+experiment=...``) is fine.
 
     Raises:
         Seq2SeqError: naming the key and the nearest known one.
@@ -164,13 +164,31 @@ def refuse_added_keys(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     groups = set(hydra_cfg.runtime.choices.keys())
     overrides = OverridesParser.create().parse_overrides(list(hydra_cfg.overrides.task))
-    added = [o.key_or_group for o in overrides if o.is_add() and o.key_or_group not in groups]
+    added = [("+", o.key_or_group) for o in overrides
+             if o.is_add() and o.key_or_group not in groups]  # fmt: skip
+    added += [("++", key) for key in forced_new_keys(hydra_cfg.job.config_name, overrides, groups)]
     if not added:
         return
-    known = set(flatten(OmegaConf.to_container(cfg, resolve=False))) - set(added)
-    near = difflib.get_close_matches(added[0], sorted(known), n=1)
+    prefix, key = added[0]
+    known = set(flatten(OmegaConf.to_container(cfg, resolve=False))) - {k for _, k in added}
+    near = difflib.get_close_matches(key, sorted(known), n=1)
     hint = f" (did you mean {near[0]}?)" if near else ""
-    raise Seq2SeqError(f"+{added[0]} is not a setting of this command{hint}; see --help")
+    raise Seq2SeqError(f"{prefix}{key} is not a setting of this command{hint}; see --help")
+
+
+def forced_new_keys(config_name: str | None, overrides: list, groups: set[str]) -> list[str]:
+    """The keys of ``++key=value`` overrides that the config composed without them lacks."""
+    from hydra import compose
+    from omegaconf import OmegaConf
+
+    forced = [o for o in overrides if o.is_force_add() and o.key_or_group not in groups]
+    if not forced:
+        return []
+    rest = [o.input_line for o in overrides if o not in forced]
+    base = compose(config_name=config_name, overrides=rest)
+    absent = object()
+    return [o.key_or_group for o in forced
+            if OmegaConf.select(base, o.key_or_group, default=absent) is absent]  # fmt: skip
 
 
 def _quiet_broken_pipe() -> NoReturn:

@@ -114,3 +114,19 @@ def test_memory_benchmark_trains_streamed_files_of_each_size_in_a_child(tmp_path
     assert all(r["peak_rss_mb"] > 100 and r["seconds"] > 0 for r in result["runs"].values())
     assert result["peak_rss_ratio_largest_to_smallest"] > 0
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("seq2seq-memory")] == []
+
+
+def test_step_benchmark_times_every_combination_of_the_real_model():
+    from seq2seq.bench.cli import main
+    from seq2seq.bench.step import run_step_benchmark
+
+    report = run_step_benchmark(
+        vocab_sizes=(20, 40), dropout=(0.0, 0.2), source_length=3, target_length=4,
+        batch_size=4, units=4, repeats=1,
+    )  # fmt: skip
+    combos = [(r["vocab_size"], r["dropout"], r["precision"]) for r in report["rows"]]
+    assert combos == [(20, 0.0, "float32"), (20, 0.2, "float32"), (40, 0.0, "float32"),
+                      (40, 0.2, "float32")]  # fmt: skip
+    assert all(r["ms_per_batch"] > 0 and r["pairs_per_second"] > 0 for r in report["rows"])
+    with pytest.raises(Seq2SeqError, match="dropout must be comma separated numbers"):
+        main(["step", "dropout=a,b"])

@@ -50,7 +50,7 @@ def test_pieces_give_back_the_exact_text_and_keep_the_reserved_ids():
     for text in ["le chat est sur la table numéro 7", "le  dog\test"]:
         ids = target.encode(text, add_start=True, add_end=True)
         assert ids[0] == START_ID and ids[-1] == END_ID and len(ids) < len(text)
-        assert target.decode(ids + [9, 9]) == " ".join(text.split())  # stops at END
+        assert target.decode([*ids, 9, 9]) == " ".join(text.split())  # stops at END
     # A character never seen in training reads as UNK and renders as U+FFFD.
     assert UNK_ID in source.encode("the ☃ cat")
     assert source.decode(source.encode("the ☃ cat")) == "the \ufffd cat"
@@ -261,21 +261,25 @@ def test_a_run_missing_or_with_a_damaged_model_file_is_one_line(sp_run, tmp_path
     assert "SentencePiece model not found" in result.stderr
 
 
-def test_a_resumed_run_keeps_its_models_and_averaging_copies_them(tmp_path):
+def test_a_resumed_run_keeps_its_models_and_averaging_copies_them(tmp_path, monkeypatch):
     from seq2seq.averaging import write_averaged
     from seq2seq.tasks.train import train
+    from seq2seq.vocab import sentencepiece
 
     run = tmp_path / "run"
     train(train_config(run, *SP, "trainer.epochs=1"))
     before = {p.name: p.read_bytes() for p in (run / TOKENIZER_DIR).iterdir()}
-    train(train_config(run, *SP, "trainer.epochs=2", "vocab.seed=5"))  # not trained again
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("SentencePiece trained again on resume")
+
+    monkeypatch.setattr(sentencepiece, "train_model", refuse)
+    train(train_config(run, *SP, "trainer.epochs=2", "trainer.resume=true"))
     assert {p.name: p.read_bytes() for p in (run / TOKENIZER_DIR).iterdir()} == before
-    checkpoints = RunDir(run).checkpoints()
-    out = write_averaged(RunDir(run), checkpoints[-2:], tmp_path / "avg")
-    assert Translator.from_run_dir(out).translate(["le 1er mai"]) == Translator.from_run_dir(
-        out
-    ).translate(["le 1er mai"])
-    assert {p.name for p in (out / TOKENIZER_DIR).iterdir()} == set(before)
+    assert json.loads((run / "metrics.json").read_text())["train/epochs"] == 2
+    out = write_averaged(RunDir(run), RunDir(run).checkpoints()[-2:], tmp_path / "avg")
+    assert {p.name: p.read_bytes() for p in (out / TOKENIZER_DIR).iterdir()} == before
+    assert len(Translator.from_run_dir(out).translate(["le 1er mai"])) == 1
 
 
 def test_streamed_training_pairs_train_sentencepiece_on_a_sample(tmp_path):
@@ -311,6 +315,6 @@ def _command(name, *args):
 
 def test_textbook_pieces_round_trip_through_numpy():
     source, _ = make_vocabularies("sentencepiece", _options(), PAIRS)
-    ids = np.asarray(source.encode("the cat", add_end=True) + [0, 0], np.int32)
+    ids = np.asarray([*source.encode("the cat", add_end=True), 0, 0], np.int32)
     assert source.decode(ids) == "the cat"
     assert isinstance(source, SentencePieceVocabulary)

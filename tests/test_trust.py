@@ -90,6 +90,11 @@ def test_a_run_log_that_is_a_link_is_refused_and_its_target_kept(tmp_path):
                                " trainer.epochs?)"),
         (["+data.numsamples=5"], "did you mean data.num_samples?"),
         (["+foo=1"], "+foo is not a setting"),
+        (["++foo=1"], "++foo is not a setting"),
+        (["++trainer.epoch=5"], "++trainer.epoch is not a setting of this command (did you mean"
+                                " trainer.epochs?)"),
+        (["++trainer.epochs=-2"], "trainer.epochs must be a positive integer, got -2"),
+        (["vocab=sentencepiece", "vocab.size=3"], "vocab.size must be more than 4, got 3"),
         (["seed=-1"], "seed must be an integer from 0 to 4294967295"),
         (["seed=8589934592"], "seed must be an integer from 0"),
         (["model.units=100000"], "model.units must be at most 8192"),

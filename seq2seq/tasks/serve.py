@@ -80,6 +80,7 @@ def serve(cfg: DictConfig) -> None:
     info = {
         "run_dirs": list(settings.run_dirs),
         "model": type(translator.model).__name__,
+        "vocabulary": translator.source_vocab.name,
         "source_vocab_size": len(translator.source_vocab),
         "target_vocab_size": len(translator.target_vocab),
         "max_output_length": translator.max_output_length,
