@@ -49,10 +49,14 @@ class CharGraph(tf.Module):
 
 class SentencePieceGraph(tf.Module):
     """A SentencePiece model: TensorFlow Text's ``SentencepieceTokenizer`` (whoever loads
-    the SavedModel must ``import tensorflow_text`` first, to have its ops)."""
+    the SavedModel must ``import tensorflow_text`` first, to have its ops).
 
-    def __init__(self, model: bytes) -> None:
-        super().__init__(name="sentencepiece_vocabulary")
+    Each model needs its own ``name``: TensorFlow Text's op owns its model in its kernel, and
+    in a loaded SavedModel two unnamed tokenizers are one kernel, so the target side would
+    detokenize with the source model (a test exports both and checks every output)."""
+
+    def __init__(self, model: bytes, name: str) -> None:
+        super().__init__(name=name)
         try:
             import tensorflow_text
         except ImportError:
@@ -60,7 +64,9 @@ class SentencePieceGraph(tf.Module):
                 "exporting a SentencePiece run needs tensorflow-text:"
                 " pip install 'seq2seq-keras[subword]'"
             ) from None
-        self.tokenizer = tensorflow_text.SentencepieceTokenizer(model=model, out_type=tf.int32)
+        self.tokenizer = tensorflow_text.SentencepieceTokenizer(
+            model=model, out_type=tf.int32, name=name
+        )
 
     def encode(self, text: tf.Tensor) -> tf.RaggedTensor:
         """``[batch]`` strings -> ragged int32 piece ids."""

@@ -303,4 +303,4 @@ class SentencePieceVocabulary(TokenVocabulary):
     def graph(self) -> Any:
         from seq2seq.vocab.graph import SentencePieceGraph
 
-        return SentencePieceGraph(self.model)
+        return SentencePieceGraph(self.model, name=f"{self.role}_sentencepiece")
