@@ -31,10 +31,62 @@ from seq2seq.vocab import (
 from seq2seq.vocab.sentencepiece import SentencePieceVocabulary, sample_pairs
 from tests.conftest import ROOT, train_config
 
-_EN = ("the cat dog book cup table chair shelf desk house garden window door river tree city"
-       " road morning evening friend mother father child teacher student green small").split()
-_FR = ("le chat chien livre tasse table chaise étagère bureau maison jardin fenêtre porte"
-       " rivière arbre ville route matin soir ami mère père enfant professeur élève").split()
+_EN = [
+    "the",
+    "cat",
+    "dog",
+    "book",
+    "cup",
+    "table",
+    "chair",
+    "shelf",
+    "desk",
+    "house",
+    "garden",
+    "window",
+    "door",
+    "river",
+    "tree",
+    "city",
+    "road",
+    "morning",
+    "evening",
+    "friend",
+    "mother",
+    "father",
+    "child",
+    "teacher",
+    "student",
+    "green",
+    "small",
+]
+_FR = [
+    "le",
+    "chat",
+    "chien",
+    "livre",
+    "tasse",
+    "table",
+    "chaise",
+    "étagère",
+    "bureau",
+    "maison",
+    "jardin",
+    "fenêtre",
+    "porte",
+    "rivière",
+    "arbre",
+    "ville",
+    "route",
+    "matin",
+    "soir",
+    "ami",
+    "mère",
+    "père",
+    "enfant",
+    "professeur",
+    "élève",
+]
 _RNG = random.Random(0)
 PAIRS = [
     (" ".join(_RNG.choice(_EN) for _ in range(6)) + f" {i}",
