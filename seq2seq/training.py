@@ -36,7 +36,7 @@ from seq2seq.callbacks import (
 )
 from seq2seq.data import load_task
 from seq2seq.data.pipeline import make_dataset
-from seq2seq.data.splits import Splits, profile
+from seq2seq.data.splits import Splits, TrainProfile, profile
 from seq2seq.data.stream import changed_error
 from seq2seq.distribute import Distribution, build_before_fit, make_distribution
 from seq2seq.errors import Seq2SeqError
@@ -335,7 +335,7 @@ def build_vocabularies(
     run it starts from), written to ``vocab.json`` (and ``tokenizer/``); a resumed run must
     find the same ones it saved."""
     train = profile(splits.train)  # streamed: from the scan, without another pass
-    source, target = pick_vocabularies(splits, run, resuming, settings)
+    source, target = pick_vocabularies(splits, run, resuming, settings, train)
     vocabs = Vocabularies(source, target, train.longest_source, train.longest_target)
     metadata: dict[str, Any] = {
         "max_source_length": vocabs.longest_source,
@@ -360,7 +360,7 @@ def build_vocabularies(
 
 
 def pick_vocabularies(
-    splits: Splits, run: RunDir, resuming: bool, settings: TrainSettings
+    splits: Splits, run: RunDir, resuming: bool, settings: TrainSettings, train: TrainProfile
 ) -> tuple[TokenVocabulary, TokenVocabulary]:
     """Those of ``trainer.init_from``'s run; a resumed run's own trained ones (SentencePiece
     is not trained again); else new ones of ``vocab.*`` built from the training pairs."""
@@ -377,9 +377,7 @@ def pick_vocabularies(
     if resuming and settings.vocab_name != "char":
         source, target, _ = run.read_vocab()
         return source, target
-    return make_vocabularies(
-        settings.vocab_name, settings.vocab_options, splits.train, profile(splits.train)
-    )
+    return make_vocabularies(settings.vocab_name, settings.vocab_options, splits.train, train)
 
 
 def report_unseen(

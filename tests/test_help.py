@@ -9,8 +9,16 @@ import pytest
 from tests.conftest import CONFIGS, ROOT
 
 ACCEPTS = {
-    "train": ["data", "decoding", "experiment", "hparams_search", "model", "paths", "trainer",
-              "vocab"],
+    "train": [
+        "data",
+        "decoding",
+        "experiment",
+        "hparams_search",
+        "model",
+        "paths",
+        "trainer",
+        "vocab",
+    ],
     "translate": ["decoding"],
     "evaluate": ["decoding"],
     "export": ["decoding"],
