@@ -52,7 +52,7 @@ from seq2seq.settings import (
     resume_conflicts,
 )
 from seq2seq.translation import Translator, default_max_input_length, default_max_output_length
-from seq2seq.vocab import TokenVocabulary, make_vocabularies
+from seq2seq.vocab import TOKENIZERS, TokenVocabulary, make_vocabularies
 
 log = logging.getLogger(__name__)
 # What a non-chief worker leaves out of its scratch copy of the chief's run directory.
@@ -372,22 +372,26 @@ def pick_vocabularies(
         except Seq2SeqError as exc:
             raise Seq2SeqError(f"trainer.init_from: {exc}") from None
         source, target, _ = init.read_vocab()
-        report_unseen(splits.train, source, target, init_from)
+        report_unseen(splits.train, train, source, target, init_from)
         return source, target
-    if resuming and settings.vocab_name != "char":
+    if resuming and TOKENIZERS.get(settings.vocab_name).kept_on_resume:
         source, target, _ = run.read_vocab()
         return source, target
     return make_vocabularies(settings.vocab_name, settings.vocab_options, splits.train, train)
 
 
 def report_unseen(
-    train: Any, source: TokenVocabulary, target: TokenVocabulary, init_from: str
+    train: Any,
+    scanned: TrainProfile,
+    source: TokenVocabulary,
+    target: TokenVocabulary,
+    init_from: str,
 ) -> None:
     """Warns about the characters of the new training data that the vocabularies of the run
     training starts from lack (they are read as ``<unk>``), with their counts (in memory)
     or as a list (streamed)."""
     for side, vocab, index in (("source", source, 0), ("target", target, 1)):
-        chars = profile(train).source_chars if index == 0 else profile(train).target_chars
+        chars = scanned.source_chars if index == 0 else scanned.target_chars
         unknown = set(vocab.unknown_characters("".join(sorted(chars))))
         if isinstance(train, list):
             counts = Counter(ch for pair in train for ch in pair[index] if ch in unknown)

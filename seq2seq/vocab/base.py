@@ -45,6 +45,9 @@ class TokenVocabulary(ABC):
     options: ClassVar[type] = VocabOptions
     #: What one id stands for, in messages (``characters``, ``pieces``).
     unit: ClassVar[str] = "tokens"
+    #: A resumed run reads its saved vocabularies back (a trained kind is not trained again);
+    #: False: they are built again and must equal the saved ones (the data has not changed).
+    kept_on_resume: ClassVar[bool] = True
 
     @classmethod
     @abstractmethod

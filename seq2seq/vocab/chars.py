@@ -36,6 +36,7 @@ class Vocabulary(TokenVocabulary):
 
     options = CharOptions
     unit = "characters"
+    kept_on_resume = False  # built again on resume: a changed corpus is then refused
 
     def __init__(self, characters: Iterable[str]) -> None:
         """Creates a vocabulary over ``characters`` (order kept, duplicates dropped).
