@@ -209,29 +209,36 @@ def register_configs() -> None:
     config groups' YAML files:
 
     * ``search_rule/<name>`` for ``configs/decoding/<name>.yaml`` (the rule's ``Params`` and
-      :class:`seq2seq.settings.DecodingSettings` own the defaults);
-    * ``model_family/<name>`` for ``configs/model/*.yaml`` (:class:`ModelOptions`);
+      :class:`~seq2seq.options.decoding.SharedDecoding` own the defaults);
+    * ``model_family/<name>`` for ``configs/model/*.yaml`` (the family's record in
+      :data:`~seq2seq.options.model.FAMILY_OPTIONS`);
     * ``data_source/<name>`` for ``configs/data/<name>.yaml`` (each source's options);
     * ``vocab_kind/<name>`` for ``configs/vocab/<name>.yaml`` (each vocabulary's options).
 
     The YAML files only pick the defaults up, so overrides such as ``decoding.beam_size=8``
-    or ``model.units=64`` work without a value being repeated anywhere.
+    or ``model.units=64`` work without a value being repeated anywhere. None of this imports
+    TensorFlow (see :mod:`seq2seq.options`), so a command answers ``--help`` or refuses an
+    override before TensorFlow starts.
     """
     from hydra.core.config_store import ConfigStore
 
     from seq2seq.data import DATA_SOURCES
-    from seq2seq.models import FAMILIES
+    from seq2seq.options.decoding import decoding_config_nodes
+    from seq2seq.options.model import FAMILY_OPTIONS
     from seq2seq.registry import option_defaults
-    from seq2seq.settings import decoding_config_nodes
     from seq2seq.vocab import TOKENIZERS
 
     store = ConfigStore.instance()
     for name, node in decoding_config_nodes().items():
         store.store(group="search_rule", name=name, node=node, provider="seq2seq")
-    groups = (("model_family", FAMILIES), ("data_source", DATA_SOURCES), ("vocab_kind", TOKENIZERS))
-    for group, registry in groups:
-        for name, entry in registry.items():
-            node = {"name": name, **option_defaults(entry.options)}
+    records = {
+        "model_family": FAMILY_OPTIONS,
+        "data_source": {name: entry.options for name, entry in DATA_SOURCES.items()},
+        "vocab_kind": {name: entry.options for name, entry in TOKENIZERS.items()},
+    }
+    for group, options in records.items():
+        for name, record in options.items():
+            node = {"name": name, **option_defaults(record)}
             store.store(group=group, name=name, node=node, provider="seq2seq")
 
 

@@ -34,7 +34,6 @@ def _hydra_command(config_name: str, task: str) -> Callable[[], Any]:
             run_task,
         )
 
-        quiet_tensorflow()
         register_configs()
         hydra_raises()
         module, function = task.split(":")
@@ -44,6 +43,7 @@ def _hydra_command(config_name: str, task: str) -> Callable[[], Any]:
         @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name=config_name)
         def app(cfg: Any) -> Any:
             started.append(True)
+            quiet_tensorflow()  # only now: --help, --cfg and a refused override never wait for it
             return run_task(getattr(importlib.import_module(module), function), cfg)
 
         try:
@@ -74,10 +74,10 @@ def _plain_command(module: str, usage: str) -> Callable[[], None]:
         from seq2seq.errors import Seq2SeqError
 
         logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s")
-        quiet_tensorflow()
         if sys.argv[1:2] in (["-h"], ["--help"]):
             sys.stdout.write(usage)
             sys.exit(0)
+        quiet_tensorflow()
         main = importlib.import_module(module).main
         try:
             sys.exit(main(sys.argv[1:]))

@@ -28,10 +28,23 @@ class Registry(Generic[T]):
     Args:
         kind: what the entries are, for messages (``"model family"``).
         key: the config key that names an entry (``"model.name"``).
+        declared: for a kind whose entries import TensorFlow, each name's settings record,
+            declared in a module without TensorFlow (see :mod:`seq2seq.options`); an entry
+            is then refused unless its ``record`` attribute is the one declared for its name.
+        record: the entries' attribute holding their settings record.
+        declared_in: where ``declared`` is written, for the refusal's message.
     """
 
-    def __init__(self, kind: str, key: str) -> None:
+    def __init__(
+        self,
+        kind: str,
+        key: str,
+        declared: dict[str, type] | None = None,
+        record: str = "options",
+        declared_in: str = "",
+    ) -> None:
         self.kind, self.key = kind, key
+        self._declared, self._record, self._declared_in = declared, record, declared_in
         self._entries: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -40,11 +53,21 @@ class Registry(Generic[T]):
         def add(cls: T) -> T:
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
+            self._check_declared(name, cls)
             cls.name = name
             self._entries[name] = cls
             return cls
 
         return add
+
+    def _check_declared(self, name: str, cls: type) -> None:
+        if self._declared is None:
+            return
+        if self._declared.get(name) is not getattr(cls, self._record, None):
+            raise ValueError(
+                f"{self.kind} {name!r}: declare its {self._record} record under that name in"
+                f" {self._declared_in} (Hydra's configs are built from there, without TensorFlow)"
+            )
 
     def unregister(self, name: str) -> None:
         """Removes an entry (for tests that register a temporary one)."""

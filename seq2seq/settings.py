@@ -16,9 +16,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from seq2seq.checks import fraction, non_negative, positive, switch
 from seq2seq.data.pipeline import BUCKET_SIDES
-from seq2seq.decoding import MAX_LENGTH, MAX_WIDTH, SEARCH_RULES, SearchRule
+from seq2seq.decoding import SEARCH_RULES, SearchRule
 from seq2seq.distribute import STRATEGIES
 from seq2seq.errors import Seq2SeqError
+from seq2seq.options.decoding import SEED_PARAM, SharedDecoding
 from seq2seq.registry import make_options
 
 OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD", "adamw": "AdamW"}
@@ -50,8 +51,6 @@ RESUMABLE = (
 )
 # trainer.precision: Keras dtype policies for training (the saved model is always float32).
 PRECISIONS = ("float32", "mixed_bfloat16")
-# Search-rule parameters with this name come from the task's top-level ``seed``.
-SEED_PARAM = "seed"
 
 
 def plain(node: Any) -> Any:
@@ -106,21 +105,14 @@ def optional_seed(value: Any) -> int | None:
 
 
 @dataclass(frozen=True)
-class DecodingSettings:
-    """``decoding.*``: which search rule, its parameters, and the shared options.
+class DecodingSettings(SharedDecoding):
+    """``decoding.*``: which search rule, its parameters, and the shared options (the fields
+    of :class:`~seq2seq.options.decoding.SharedDecoding`).
 
     Attributes:
-        name: the search rule (``greedy``, ``beam``, ``sample``; see ``SEARCH_RULES``).
-        max_length: most output characters per input, END included (None: from the data).
-        jit_compile: compile the whole decode loop with XLA.
-        n_best: candidates per input (at most what the rule keeps, e.g. ``beam_size``).
         params: the rule's checked ``Params`` record.
     """
 
-    name: str = "greedy"
-    max_length: int | None = None
-    jit_compile: bool = False
-    n_best: int = 1
     params: Any = field(default=None, compare=False)
 
     @classmethod
@@ -129,20 +121,13 @@ class DecodingSettings:
         values = dict(plain(node) or {})
         name = values.pop("name", cls.name)
         rule = SEARCH_RULES.get(name)
-        shared = {f.name: values.pop(f.name) for f in cls._shared_fields() if f.name in values}
+        shared = {f.name: values.pop(f.name) for f in cls.shared_fields() if f.name in values}
         if SEED_PARAM in {f.name for f in dataclasses.fields(rule.Params)}:
             values.setdefault(SEED_PARAM, optional_seed(seed))
         return cls(name=name, **shared, params=rule.params(**values))
 
-    @classmethod
-    def _shared_fields(cls) -> list[dataclasses.Field]:
-        return [f for f in dataclasses.fields(cls) if f.name not in ("name", "params")]
-
     def __post_init__(self) -> None:
-        if self.max_length is not None:
-            positive("decoding.max_length", self.max_length, at_most=MAX_LENGTH)
-        positive("decoding.n_best", self.n_best, at_most=MAX_WIDTH)
-        switch("decoding.jit_compile", self.jit_compile)
+        super().__post_init__()
         if self.params is None:
             object.__setattr__(self, "params", self.rule.params())
         most = self.rule.max_candidates(self.params)
@@ -186,18 +171,6 @@ def inference_decoding(node: Any, seed: Any) -> DecodingSettings:
             " draws at random (leave seed unset)"
         )
     return decoding
-
-
-def decoding_config_nodes() -> dict[str, dict[str, Any]]:
-    """Per search rule, its ``decoding`` config with every default (for Hydra's store)."""
-    shared = {f.name: f.default for f in DecodingSettings._shared_fields()}
-    nodes = {}
-    for name, rule in SEARCH_RULES.items():
-        params = {
-            f.name: f.default for f in dataclasses.fields(rule.Params) if f.name != SEED_PARAM
-        }
-        nodes[name] = {"name": name, **shared, **params}
-    return nodes
 
 
 @dataclass(frozen=True)

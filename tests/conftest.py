@@ -12,6 +12,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from seq2seq.cli import register_configs
+from tests.cli_runner import CommandResult, run_command
 
 register_configs()  # the search rules' decoding defaults, as the scripts register them
 
@@ -49,3 +50,15 @@ def trained_run(tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("run")
     train(train_config(run_dir))
     return run_dir
+
+
+@pytest.fixture
+def cli():
+    """``cli("translate", "run_dir=...", stdin=..., cwd=...)``: runs a console command in
+    this process (see :mod:`tests.cli_runner`) and returns its exit status and output. Use
+    it wherever a test checks a command's message, output or exit status; a real process
+    (``subprocess``) is for what only a process shows, and such a test is marked ``e2e``."""
+    return run_command
+
+
+__all__ = ["CommandResult"]

@@ -9,7 +9,7 @@ import tensorflow as tf
 from seq2seq.decoding import MAX_LENGTH, MAX_WIDTH
 from seq2seq.errors import Seq2SeqError
 from seq2seq.export import export_run
-from seq2seq.models.options import ModelOptions
+from seq2seq.options.model import ModelOptions
 from seq2seq.settings import DecodingSettings, inference_decoding, optional_seed
 from seq2seq.translation import Translator
 

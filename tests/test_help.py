@@ -64,3 +64,43 @@ def test_plain_commands_answer_help_with_their_usage(script, command):
     )  # fmt: skip
     assert result.returncode == 0 and result.stdout.startswith(f"s2s-{command}: ")
     assert f"  s2s-{command} " in result.stdout
+
+
+#: Runs one console command in a fresh interpreter, then says whether TensorFlow was imported.
+_TENSORFLOW_AFTER = """\
+import sys
+from seq2seq import commands
+sys.argv, code = sys.argv[1:], 0
+try:
+    getattr(commands, sys.argv[0].removeprefix("s2s-"))()
+except SystemExit as exc:
+    code = exc.code or 0
+print(f"exit={code} tensorflow={'tensorflow' in sys.modules}", file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["s2s-train", "--help"],
+        ["s2s-translate", "--help"],
+        ["s2s-train", "--cfg", "job"],
+        ["s2s-train", "model=gru", "decoding=beam", "--cfg", "job"],
+        ["s2s-translate", "run_dir=x", "trainer.epoch=1"],
+        ["s2s-train", "model=nope"],
+        ["s2s-benchmark", "--help"],
+        ["s2s-compare", "--help"],
+    ],
+)
+def test_help_cfg_and_refused_overrides_answer_without_importing_tensorflow(argv, tmp_path):
+    """What Hydra answers before a task starts never waits for TensorFlow's start-up."""
+    result = subprocess.run(
+        [sys.executable, "-c", _TENSORFLOW_AFTER, *argv],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    last = result.stderr.strip().split("\n")[-1]
+    assert last.endswith("tensorflow=False"), result.stderr[-2000:]
+    refused = "--help" not in argv and "--cfg" not in argv
+    assert last.startswith("exit=2" if refused else "exit=0"), result.stderr[-2000:]
+    if refused:
+        assert result.stderr.startswith("error: "), result.stderr

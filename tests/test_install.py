@@ -28,10 +28,22 @@ USER_ENV = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
 OWN_LINE = re.compile(r"^\[[^]]+\]\[seq2seq[.\w]*\]\[[A-Z]+\] |^\[(INFO|WARNING|ERROR)\] |^error: ")
 
 
+def _dependency_dirs() -> list[str]:
+    """The directories this interpreter imports installed packages from, whether it is the
+    system's interpreter or itself a virtual environment's (where ``--system-site-packages``
+    would point past them, at the base interpreter's, which lacks the dependencies)."""
+    return [
+        path for path in sys.path
+        if Path(path).name in ("site-packages", "dist-packages") and Path(path).is_dir()
+    ]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    """The ``bin/`` of a new venv holding only the wheel (the dependencies are the ones this
-    interpreter has: ``--system-site-packages``, no download)."""
+    """The ``bin/`` of a new venv holding only the wheel; the dependencies are the ones this
+    interpreter has (no download): its package directories are appended to the venv's path
+    by a ``.pth`` file, after the venv's own, so the wheel's ``seq2seq`` is the one imported
+    (the directories' own ``.pth`` files, such as an editable install's, are not run)."""
     base = tmp_path_factory.mktemp("install")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
@@ -42,10 +54,9 @@ def installed(tmp_path_factory) -> Path:
     names = set(zipfile.ZipFile(wheel).namelist())
     for config in ROOT.glob("configs/**/*.yaml"):
         assert f"seq2seq/configs/{config.relative_to(ROOT / 'configs')}" in names, config
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", str(base / "venv")],
-        check=True, timeout=300,
-    )  # fmt: skip
+    subprocess.run([sys.executable, "-m", "venv", str(base / "venv")], check=True, timeout=300)
+    (site,) = (base / "venv" / "lib").glob("python*/site-packages")
+    (site / "zz_dependencies.pth").write_text("\n".join(_dependency_dirs()) + "\n")
     subprocess.run(
         [str(base / "venv" / "bin" / "pip"), "install", "-q", "--no-deps", str(wheel)],
         check=True, capture_output=True, timeout=600,

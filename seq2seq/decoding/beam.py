@@ -2,30 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import tensorflow as tf
 
-from seq2seq.checks import non_negative, positive
-from seq2seq.decoding.search import MAX_WIDTH, SEARCH_RULES, SearchRule
-
-
-@dataclass(frozen=True)
-class BeamParams:
-    """Parameters of beam search.
-
-    Attributes:
-        beam_size: partial translations kept at every step.
-        length_penalty: GNMT alpha; a candidate's final score is
-            ``log p / ((5 + length) / 6) ** alpha`` (0 = off, larger favours longer outputs).
-    """
-
-    beam_size: int = 5
-    length_penalty: float = 0.6
-
-    def __post_init__(self) -> None:
-        positive("decoding.beam_size", self.beam_size, at_most=MAX_WIDTH)
-        non_negative("decoding.length_penalty", self.length_penalty, float, at_most=100.0)
+from seq2seq.decoding.search import SEARCH_RULES, SearchRule
+from seq2seq.options.decoding import BeamParams
 
 
 @SEARCH_RULES.register("beam")

@@ -27,17 +27,17 @@ import tensorflow as tf
 
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models.base import Seq2SeqModel
+from seq2seq.options.decoding import RULE_PARAMS, NoParams
 from seq2seq.registry import Registry
 from seq2seq.vocab import END_ID, PAD_ID, START_ID
 
 NEG_INF = -1e9
-#: The most output tokens (END included) any search runs per hypothesis: each hypothesis
-#: keeps a buffer of that many ids, so a larger ``max_length`` is refused, not allocated.
-MAX_LENGTH = 4096
-#: The widest search (beam size) a rule may keep per input.
-MAX_WIDTH = 256
-#: The search rules by ``decoding.name`` (``decoding=<name>`` picks one).
-SEARCH_RULES: Registry = Registry("search rule", "decoding")
+#: The search rules by ``decoding.name`` (``decoding=<name>`` picks one); each rule's
+#: ``Params`` is the record declared for its name in :mod:`seq2seq.options.decoding`.
+SEARCH_RULES: Registry = Registry(
+    "search rule", "decoding", declared=RULE_PARAMS, record="Params",
+    declared_in="seq2seq/options/decoding.py",
+)  # fmt: skip
 _DTYPES = {"int": tf.int32, "float": tf.float32, "int | None": tf.int32}
 
 
@@ -61,11 +61,6 @@ class LoopState(NamedTuple):
     scores: tf.Tensor  # [batch, width] float32: summed log-probabilities
     finished: tf.Tensor  # [batch, width] bool: END emitted
     lengths: tf.Tensor  # [batch, width] int32: tokens emitted up to and including END
-
-
-@dataclass(frozen=True)
-class NoParams:
-    """A rule without parameters."""
 
 
 def _batch_shape(x: tf.Tensor) -> tf.TensorShape:

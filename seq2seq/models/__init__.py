@@ -7,7 +7,6 @@ module here is imported, and so registered, with the package.
 """
 
 from seq2seq.models.base import CapabilityError, RecurrentStack, Seq2SeqModel
-from seq2seq.models.options import ModelOptions
 from seq2seq.models.registry import (
     BRIDGES,
     ENCODERS,
@@ -17,9 +16,10 @@ from seq2seq.models.registry import (
     model_family,
     wrap_training_model,
 )
+from seq2seq.options.model import ModelOptions
 from seq2seq.registry import import_modules
 
-import_modules(__name__, __path__, skip=("base", "registry", "options"))
+import_modules(__name__, __path__, skip=("base", "registry"))
 
 __all__ = [
     "BRIDGES",

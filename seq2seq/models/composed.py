@@ -25,9 +25,9 @@ from seq2seq.models.bridges import Bridge, DirectBridge, top_aligned
 from seq2seq.models.decoders import FeedingDecoder, create_decoder, find_decoder
 from seq2seq.models.encoders import Encoder
 from seq2seq.models.io import token_vocab_size
-from seq2seq.models.options import ModelOptions
 from seq2seq.models.parts import PartSpec
 from seq2seq.models.registry import BRIDGES, ENCODERS
+from seq2seq.options.model import ModelOptions
 from seq2seq.registry import make_options
 
 

@@ -18,9 +18,9 @@ import keras
 
 from seq2seq.models import keras_example
 from seq2seq.models.composed import ComposedSeq2Seq, Parts
-from seq2seq.models.options import ModelOptions
 from seq2seq.models.parts import PartSpec
 from seq2seq.models.registry import FAMILIES
+from seq2seq.options.model import ModelOptions
 from seq2seq.registry import make_options
 
 

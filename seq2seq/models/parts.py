@@ -22,7 +22,7 @@ from typing import Any
 
 from keras import ops
 
-from seq2seq.models.options import ModelOptions
+from seq2seq.options.model import ModelOptions
 
 
 @dataclass(frozen=True)

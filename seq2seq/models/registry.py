@@ -14,9 +14,13 @@ from typing import Any
 import keras
 
 from seq2seq.errors import Seq2SeqError
+from seq2seq.options.model import FAMILY_OPTIONS
 from seq2seq.registry import Registry
 
-FAMILIES: Registry = Registry("model family", "model.name")
+#: Each family's ``options`` is the record declared for its name in :mod:`seq2seq.options.model`.
+FAMILIES: Registry = Registry(
+    "model family", "model.name", declared=FAMILY_OPTIONS, declared_in="seq2seq/options/model.py"
+)
 ENCODERS: Registry = Registry("encoder", "model.encoder")
 BRIDGES: Registry = Registry("bridge", "model.bridge")
 

@@ -1,7 +1,9 @@
-"""The ``model.*`` settings: one frozen dataclass that owns their defaults and checks.
+"""The ``model.*`` settings: one frozen dataclass that owns their defaults and checks, and
+the record each model family is configured with.
 
 ``configs/model/<family>.yaml`` picks these defaults up from Hydra's ConfigStore (as
-``/model_family/<family>``), so each default lives here only.
+``/model_family/<family>``), so each default lives here only. No TensorFlow here (see
+:mod:`seq2seq.options`).
 """
 
 from __future__ import annotations
@@ -94,3 +96,9 @@ class ModelOptions:
             and self.bridge == "direct"
             and self.attention is None
         )
+
+
+#: The settings record of each model family (``model.name``), declared here so that Hydra's
+#: config groups are built without importing the families' Keras code; a family registered
+#: in :mod:`seq2seq.models` under a name missing here is refused.
+FAMILY_OPTIONS: dict[str, type] = {"lstm": ModelOptions, "gru": ModelOptions}

@@ -1,0 +1,115 @@
+"""The ``decoding.*`` settings: what every search rule shares, and each rule's parameters.
+
+``configs/decoding/<rule>.yaml`` picks these defaults up from Hydra's ConfigStore (as
+``/search_rule/<rule>``). The rules themselves (TensorFlow code) live in
+:mod:`seq2seq.decoding` and register under the names declared in :data:`RULE_PARAMS`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from seq2seq.checks import non_negative, positive, switch
+from seq2seq.errors import Seq2SeqError
+
+#: The longest output a decode may ask for, in tokens (END included): the compiled loop
+#: keeps a buffer of that many ids, so a larger ``max_length`` is refused, not allocated.
+MAX_LENGTH = 4096
+#: The widest search (beam size) a rule may keep per input.
+MAX_WIDTH = 256
+#: Search-rule parameters with this name come from the task's top-level ``seed``.
+SEED_PARAM = "seed"
+
+
+@dataclass(frozen=True)
+class SharedDecoding:
+    """The ``decoding.*`` settings every rule has.
+
+    Attributes:
+        name: the search rule (``greedy``, ``beam``, ``sample``; see :data:`RULE_PARAMS`).
+        max_length: most output tokens per input, END included (None: from the data).
+        jit_compile: compile the whole decode loop with XLA.
+        n_best: candidates per input (at most what the rule keeps, e.g. ``beam_size``).
+    """
+
+    name: str = "greedy"
+    max_length: int | None = None
+    jit_compile: bool = False
+    n_best: int = 1
+
+    def __post_init__(self) -> None:
+        if self.max_length is not None:
+            positive("decoding.max_length", self.max_length, at_most=MAX_LENGTH)
+        positive("decoding.n_best", self.n_best, at_most=MAX_WIDTH)
+        switch("decoding.jit_compile", self.jit_compile)
+
+    @classmethod
+    def shared_fields(cls) -> list[dataclasses.Field]:
+        """The fields every rule's ``decoding`` node has besides ``name``."""
+        return [f for f in dataclasses.fields(SharedDecoding) if f.name != "name"]
+
+
+@dataclass(frozen=True)
+class NoParams:
+    """A rule without parameters."""
+
+
+@dataclass(frozen=True)
+class BeamParams:
+    """Parameters of beam search.
+
+    Attributes:
+        beam_size: partial translations kept at every step.
+        length_penalty: GNMT alpha; a candidate's final score is
+            ``log p / ((5 + length) / 6) ** alpha`` (0 = off, larger favours longer outputs).
+    """
+
+    beam_size: int = 5
+    length_penalty: float = 0.6
+
+    def __post_init__(self) -> None:
+        positive("decoding.beam_size", self.beam_size, at_most=MAX_WIDTH)
+        non_negative("decoding.length_penalty", self.length_penalty, float, at_most=100.0)
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """Parameters of sampling.
+
+    Attributes:
+        temperature: divides the log-probabilities; < 1 sharpens, > 1 flattens.
+        top_k: sample among the k most probable tokens only (0 = all).
+        seed: the draws are reproducible for a seed; ``None`` draws a fresh one.
+    """
+
+    temperature: float = 1.0
+    top_k: int = 0
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        positive("decoding.temperature", self.temperature, float, at_most=1000.0)
+        non_negative("decoding.top_k", self.top_k)
+        if self.seed is None:
+            object.__setattr__(self, "seed", random.SystemRandom().randrange(1 << 24))
+        elif isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise Seq2SeqError(f"seed must be an integer or null, got {self.seed!r}")
+        elif not -(1 << 31) <= self.seed < (1 << 31):
+            raise Seq2SeqError(f"seed must fit in 32 bits, got {self.seed!r}")
+
+
+#: Each search rule's parameters record (``decoding.name``); a rule registered in
+#: :mod:`seq2seq.decoding` under a name missing here is refused.
+RULE_PARAMS: dict[str, type] = {"greedy": NoParams, "beam": BeamParams, "sample": SamplingParams}
+
+
+def decoding_config_nodes() -> dict[str, dict[str, Any]]:
+    """Per search rule, its ``decoding`` config with every default (for Hydra's store)."""
+    shared = {f.name: f.default for f in SharedDecoding.shared_fields()}
+    nodes = {}
+    for name, params in RULE_PARAMS.items():
+        fields = {f.name: f.default for f in dataclasses.fields(params) if f.name != SEED_PARAM}
+        nodes[name] = {"name": name, **shared, **fields}
+    return nodes
