@@ -10,7 +10,9 @@ stderr holds no ``Traceback`` keep their meaning.
 Everything the command changes in the process is put back afterwards: Hydra's global state
 (``GlobalHydra``, ``HydraConfig``), the root logger's handlers (Hydra's ``train.log`` file
 handler is closed), the environment (``HYDRA_FULL_ERROR``, ``SEQ2SEQ_HYDRA_RAISES``), the
-working directory and the standard streams.
+working directory and the standard streams. The handlers that live outside the command
+(pytest's log capture among them) are hidden from it while it runs: Hydra configures logging
+with ``logging.config.dictConfig``, which closes every handler the process has ever made.
 
 What this cannot stand in for (a real process is then needed, and the test is ``e2e``): a
 signal, a kill, TensorFlow's start-up lines at the file descriptor, the installed entry
@@ -117,6 +119,8 @@ class _ProcessState:
     root_handlers: list[logging.Handler]
     root_level: int
     levels: dict[str, int]
+    handler_list: list  # logging's weak references to every handler (dictConfig closes them)
+    named_handlers: dict
 
     @classmethod
     def save(cls) -> _ProcessState:
@@ -126,10 +130,14 @@ class _ProcessState:
             for name, logger in logging.Logger.manager.loggerDict.items()
             if isinstance(logger, logging.Logger)
         }
-        return cls(
+        state = cls(
             list(sys.argv), os.getcwd(), dict(os.environ), (sys.stdin, sys.stdout, sys.stderr),
             list(root.handlers), root.level, levels,
+            list(logging._handlerList), dict(logging._handlers),
         )  # fmt: skip
+        logging._handlerList[:] = []  # what the command's dictConfig may close
+        logging._handlers.clear()
+        return state
 
     def restore(self) -> None:
         from hydra.core.global_hydra import GlobalHydra
@@ -150,6 +158,9 @@ class _ProcessState:
             if isinstance(logger, logging.Logger):
                 logger.setLevel(self.levels.get(name, logging.NOTSET))
                 logger.disabled = False
+        logging._handlerList[:] = self.handler_list + logging._handlerList
+        logging._handlers.clear()
+        logging._handlers.update(self.named_handlers)
         sys.argv = self.argv
         os.chdir(self.cwd)
         os.environ.clear()

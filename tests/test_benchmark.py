@@ -1,8 +1,6 @@
 """The decode benchmark script runs end to end on a trained run (tiny sizes; no timing claims)."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -49,13 +47,8 @@ def test_benchmark_inputs_are_spread_over_the_test_split(trained_run, tmp_path):
         benchmark_inputs(trained_run, 5, str(tmp_path / "missing.txt"))
 
 
-def test_benchmark_script_rejects_bad_arguments_in_one_line(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "scripts/benchmark.py", "decode", f"run_dir={tmp_path}", "repeats=x"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+def test_benchmark_script_rejects_bad_arguments_in_one_line(tmp_path, cli):
+    proc = cli("benchmark", "decode", f"run_dir={tmp_path}", "repeats=x", cwd=ROOT)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == "error: repeats must be int, got 'x'"
     assert "Traceback" not in proc.stderr

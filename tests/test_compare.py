@@ -1,15 +1,9 @@
 import json
-import subprocess
-import sys
-
-from tests.conftest import ROOT
 
 
-def test_compare_runs_prints_one_row_per_run_from_its_metrics(trained_run):
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "compare_runs.py"), str(trained_run)],
-        capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
+def test_compare_runs_prints_one_row_per_run_from_its_metrics(trained_run, cli):
+    result = cli("compare", str(trained_run))
+    assert result.returncode == 0, result.stderr
     header, _rule, row = result.stdout.splitlines()
     assert header.startswith("| run | model | test chrF")
     cells = [c.strip() for c in row.strip("|").split("|")]
@@ -19,10 +13,7 @@ def test_compare_runs_prints_one_row_per_run_from_its_metrics(trained_run):
     assert "name=lstm" in cells[1] and "units=16" in cells[1]
 
 
-def test_compare_runs_refuses_an_unfinished_run_in_one_line(tmp_path):
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "compare_runs.py"), str(tmp_path)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+def test_compare_runs_refuses_an_unfinished_run_in_one_line(tmp_path, cli):
+    result = cli("compare", str(tmp_path))
     assert result.returncode == 2
     assert result.stderr == f"error: {tmp_path} has no metrics.json (did training finish?)\n"

@@ -26,21 +26,14 @@ ACCEPTS = {
     "average": [],
 }
 
-SCRIPTS = {"inspect": "inspect_model"}  # the script of each command, where not its name
-
-
-def _help(command: str) -> str:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / f"{SCRIPTS.get(command, command)}.py"), "--help"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
+SCRIPTS = {"inspect": "inspect_model", "compare": "compare_runs"}  # where not the command's name
 
 
 @pytest.mark.parametrize("command", sorted(ACCEPTS))
-def test_help_starts_with_the_purpose_and_lists_settings_and_examples(command):
-    text = _help(command)
+def test_help_starts_with_the_purpose_and_lists_settings_and_examples(command, cli):
+    result = cli(command, "--help")
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = result.stdout
     assert text.startswith(f"s2s-{command}: ")
     assert "Settings (key=value)" in text
     examples = text.split("Examples:\n", 1)[1].split("\n\n", 1)[0].split("\n")
@@ -54,16 +47,18 @@ def test_help_starts_with_the_purpose_and_lists_settings_and_examples(command):
             assert group not in listed, group
 
 
-@pytest.mark.parametrize(
-    ("script", "command"), [("compare_runs", "compare"), ("benchmark", "benchmark")]
-)
-def test_plain_commands_answer_help_with_their_usage(script, command):
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / f"{script}.py"), "--help"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+@pytest.mark.parametrize("command", ["compare", "benchmark"])
+def test_plain_commands_answer_help_with_their_usage(command, cli):
+    result = cli(command, "--help")
     assert result.returncode == 0 and result.stdout.startswith(f"s2s-{command}: ")
     assert f"  s2s-{command} " in result.stdout
+
+
+@pytest.mark.parametrize("command", [*sorted(ACCEPTS), "serve", "compare", "benchmark"])
+def test_every_script_runs_its_command(command):
+    """``python scripts/<name>.py`` is the installed command (tests call the commands)."""
+    script = ROOT / "scripts" / f"{SCRIPTS.get(command, command)}.py"
+    assert f"from seq2seq.commands import {command}\n" in script.read_text()
 
 
 #: Runs one console command in a fresh interpreter, then says whether TensorFlow was imported.

@@ -1,6 +1,3 @@
-import subprocess
-import sys
-
 import keras
 import pytest
 
@@ -9,9 +6,6 @@ from seq2seq.models import build_model
 from seq2seq.rundir import RunDir
 from seq2seq.translation import Translator
 from seq2seq.vocab import Vocabulary
-from tests.conftest import ROOT
-
-SCRIPT = ROOT / "scripts" / "inspect_model.py"  # the same as s2s-inspect
 
 CHARS = Vocabulary(list("abcdefghij0123456789 -"))
 
@@ -53,12 +47,9 @@ def test_bidirectional_backward_half_ends_at_the_first_step():
     assert "return_state states: h_forward (1, 6), h_backward (1, 6)" in text
 
 
-def test_script_prints_the_report_and_where_it_wrote_the_pngs(trained_run, tmp_path):
+def test_script_prints_the_report_and_where_it_wrote_the_pngs(trained_run, tmp_path, cli):
     args = [f"run_dir={trained_run}", "input='Nov 28, 2026'", f"output_dir={tmp_path / 'out'}"]
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
-    )  # fmt: skip
+    result = cli("inspect", *args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "encoder layer encoder_lstm (LSTM)" in result.stdout
     assert f"wrote {tmp_path / 'out' / 'states.png'}" in result.stdout
@@ -69,26 +60,20 @@ def test_script_prints_the_report_and_where_it_wrote_the_pngs(trained_run, tmp_p
     ("args", "message"),
     [(["input=x"], "run_dir is required"), (["run_dir=/nonexistent", "input=x"], "not found")],
 )
-def test_script_errors_are_one_line_with_status_2(tmp_path, args, message):
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
-    )  # fmt: skip
+def test_script_errors_are_one_line_with_status_2(tmp_path, args, message, cli):
+    result = cli("inspect", *args, cwd=tmp_path)
     assert result.returncode == 2 and message in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_a_model_without_recurrent_layers_gets_a_one_line_error_with_status_2(tmp_path):
+def test_a_model_without_recurrent_layers_gets_a_one_line_error_with_status_2(tmp_path, cli):
     run = RunDir(tmp_path / "conv_run")
     run.path.mkdir()
     keras.utils.set_random_seed(0)
     model = build_model("lstm", len(CHARS), len(CHARS), units=6, encoder="conv", bridge="dense")
     run.save_model(model.training)
     run.write_vocab(CHARS, CHARS, {"max_source_length": 10, "max_target_length": 10})
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), f"run_dir={run.path}", "input=abc"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
-    )  # fmt: skip
+    result = cli("inspect", f"run_dir={run.path}", "input=abc", cwd=tmp_path)
     assert result.returncode == 2, result.stderr[-2000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == [

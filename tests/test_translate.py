@@ -9,6 +9,7 @@ import pytest
 from seq2seq.errors import Seq2SeqError
 from seq2seq.tasks.translate import translate
 from seq2seq.translation import Translator
+from tests.cli_runner import run_command
 from tests.conftest import ROOT, compose_config
 
 INPUTS = ["Nov 28, 2026", "", "le 1er mai 1999", "04.07.1950", "Nov 28, 2026"]
@@ -107,11 +108,7 @@ def test_vocabulary_that_does_not_match_the_model_is_refused(trained_run, tmp_pa
 
 
 def _script(*args, stdin="", cwd=None):
-    env = {**os.environ, "HYDRA_FULL_ERROR": "", "SEQ2SEQ_DEBUG": ""}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "translate.py"), *args],
-        input=stdin, capture_output=True, text=True, env=env, timeout=300, check=False, cwd=cwd,
-    )  # fmt: skip
+    return run_command("translate", *args, stdin=stdin, cwd=cwd)
 
 
 def test_script_prints_translations_only_on_stdout(trained_run, tmp_path):
@@ -260,6 +257,7 @@ def _pty_translate(trained_run, *args):
     return proc, leader
 
 
+@pytest.mark.e2e
 def test_at_a_terminal_each_line_is_translated_as_it_is_entered(trained_run):
     expected = Translator.from_run_dir(trained_run).translate(["Nov 28, 2026", "04.07.1950"])
     proc, leader = _pty_translate(trained_run)
@@ -279,6 +277,7 @@ def test_at_a_terminal_each_line_is_translated_as_it_is_entered(trained_run):
         os.close(leader)
 
 
+@pytest.mark.e2e
 def test_a_closed_pipe_is_silent_but_not_a_success(trained_run, tmp_path):
     src = tmp_path / "many.txt"
     src.write_text("Nov 28, 2026\n" * 20000, encoding="utf-8")
