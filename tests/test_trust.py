@@ -5,10 +5,6 @@ and the lock are never opened through a link; no output overwrites an input or a
 files; Hydra's own failures (bad overrides, a run directory it cannot create) and misspelt
 added keys are one ``error:`` line with exit status 2."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from seq2seq.errors import Seq2SeqError
@@ -16,19 +12,15 @@ from seq2seq.rundir import RUN_MARKER
 from seq2seq.tasks.evaluate import evaluate
 from seq2seq.tasks.train import train
 from seq2seq.tasks.translate import translate
-from tests.conftest import ROOT, TINY, compose_config, train_config
-
-ENV = {**os.environ, "HYDRA_FULL_ERROR": "", "SEQ2SEQ_DEBUG": ""}
-
-
-def _train_script(*overrides: str, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "train.py"), *TINY, *overrides],
-        capture_output=True, text=True, timeout=600, cwd=cwd, env=ENV,
-    )  # fmt: skip
+from tests.cli_runner import CommandResult, run_command
+from tests.conftest import TINY, compose_config, train_config
 
 
-def _one_line(result: subprocess.CompletedProcess) -> str:
+def _train_script(*overrides: str, cwd) -> CommandResult:
+    return run_command("train", *TINY, *overrides, cwd=cwd)
+
+
+def _one_line(result: CommandResult) -> str:
     assert result.returncode == 2, result.stderr[-2000:]
     errors = [line for line in result.stderr.split("\n") if line.startswith("error: ")]
     assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
