@@ -40,8 +40,12 @@ def _unfinish(run: Path, keep_checkpoints: bool) -> None:
 
 
 def _script(run: Path, *overrides: str) -> list[str]:
-    return [sys.executable, str(ROOT / "scripts" / "train.py"), *TINY, *QUIET,
-            f"hydra.run.dir={run}", *overrides]  # fmt: skip
+    return [sys.executable, str(ROOT / "scripts" / "train.py"), *_args(run, *overrides)]
+
+
+def _args(run: Path, *overrides: str) -> list[str]:
+    """``s2s-train``'s command line for a tiny run in ``run``."""
+    return [*TINY, *QUIET, f"hydra.run.dir={run}", *overrides]
 
 
 def test_a_run_killed_in_its_first_epoch_starts_over_on_resume(tmp_path):
@@ -93,16 +97,14 @@ def test_resume_refuses_changed_model_data_or_optimizer_and_keeps_config_true(tm
     assert saved["trainer"]["epochs"] == 2 and saved["model"]["units"] == 16
 
 
-def test_a_refused_launch_leaves_a_finished_run_as_it_was(tmp_path):
+def test_a_refused_launch_leaves_a_finished_run_as_it_was(tmp_path, cli):
     run = tmp_path / "run"
-    first = subprocess.run(_script(run, "trainer.epochs=1"), capture_output=True, env=ENV)
+    first = cli("train", *_args(run, "trainer.epochs=1"))
     assert first.returncode == 0, first.stderr[-2000:]
     assert (run / ".hydra" / "config.yaml").is_file()
     before = _snapshot(run)
     for extra in ([], ["trainer.resume=true"], ["model.units=32"]):  # (no more epochs)
-        refused = subprocess.run(
-            _script(run, "trainer.epochs=1", *extra), capture_output=True, text=True, env=ENV
-        )
+        refused = cli("train", *_args(run, "trainer.epochs=1", *extra))
         assert refused.returncode == 2
         assert refused.stderr.strip().splitlines()[-1] == (
             f"error: run directory {run} holds a finished run (metrics.json); continue it with"
@@ -111,10 +113,10 @@ def test_a_refused_launch_leaves_a_finished_run_as_it_was(tmp_path):
     assert _snapshot(run) == before
 
 
-def test_two_trainings_cannot_share_a_run_directory(tmp_path):
+def test_two_trainings_cannot_share_a_run_directory(tmp_path, cli):
     holder = RunDir(tmp_path / "run")
-    with holder.lock():
-        refused = subprocess.run(_script(tmp_path / "run"), capture_output=True, text=True, env=ENV)
+    with holder.lock():  # a flock: a second open of the file is refused, in this process too
+        refused = cli("train", *_args(tmp_path / "run"))
         assert refused.returncode == 2, refused.stderr[-2000:]
         last = refused.stderr.strip().splitlines()[-1]
         run = tmp_path / "run"
@@ -124,6 +126,7 @@ def test_two_trainings_cannot_share_a_run_directory(tmp_path):
     assert not (tmp_path / "run" / "config.yaml").exists()
 
 
+@pytest.mark.e2e
 def test_the_lock_dies_with_a_killed_process(tmp_path):
     code = (
         "import sys, time; from seq2seq.rundir import RunDir\n"
