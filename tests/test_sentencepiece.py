@@ -5,7 +5,6 @@ errors for bad settings and damaged run directories."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -29,7 +28,8 @@ from seq2seq.vocab import (
     vocabularies_payload,
 )
 from seq2seq.vocab.sentencepiece import SentencePieceVocabulary, sample_pairs
-from tests.conftest import ROOT, train_config
+from tests.cli_runner import run_command
+from tests.conftest import train_config
 
 _EN = [
     "the",
@@ -297,7 +297,7 @@ def test_alignments_the_server_and_the_inspector_label_pieces(sp_run, tmp_path):
     assert out[0]["alignment"]["source"] == translator.source_vocab.tokens(
         translator.source_vocab.encode("le 1er mai")
     )
-    result = _command("inspect_model", f"run_dir={sp_run}", "input=le 1er mai",
+    result = _command("inspect", f"run_dir={sp_run}", "input=le 1er mai",
                       f"output_dir={tmp_path / 'inspect'}")  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "pieces; the encoder also reads" in result.stdout
@@ -364,11 +364,7 @@ def test_a_char_run_writes_the_vocab_json_it_always_did(trained_run):
 
 
 def _command(name, *args):
-    env = {**os.environ, "HYDRA_FULL_ERROR": "", "SEQ2SEQ_DEBUG": ""}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / f"{name}.py"), *args],
-        capture_output=True, text=True, env=env, timeout=300, check=False,
-    )  # fmt: skip
+    return run_command(name, *args)
 
 
 def test_textbook_pieces_round_trip_through_numpy():
