@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import shutil
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -31,6 +34,32 @@ TINY = [
 ]
 
 
+def _missing(what: str, install: str) -> None:
+    """A test that needs something outside the project (a program, an optional extra) that
+    is not here: skipped with the install command as its reason on a developer's machine,
+    failed under CI (``CI=true``, which ``.ci/run`` sets), so CI never silently loses it."""
+    reason = f"needs {what}: {install}"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{reason} (CI must have it)", pytrace=False)
+    pytest.skip(reason)
+
+
+def needs_program(name: str, install: str) -> str:
+    """The path of the outside program ``name`` (see :func:`_missing` when it is absent)."""
+    found = shutil.which(name)
+    if found is None:
+        _missing(f"the program {name}", install)
+    return found
+
+
+def needs_module(name: str, install: str) -> Any:
+    """The module ``name`` of an optional extra (see :func:`_missing` when it is absent)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        _missing(f"the module {name}", install)
+
+
 def compose_config(name: str, overrides: list[str]) -> DictConfig:
     """Composes ``configs/<name>.yaml`` with overrides, as the scripts would."""
     with initialize_config_dir(version_base="1.3", config_dir=str(CONFIGS)):
@@ -50,6 +79,40 @@ def trained_run(tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("run")
     train(train_config(run_dir))
     return run_dir
+
+
+#: Training without the callbacks that watch validation (no early stop, no learning-rate
+#: change, no decoded validation): what the resume and run-guard tests build on. All three
+#: may change when a run is resumed, so a test may resume a copied run with its own.
+QUIET = ["trainer.early_stopping=null", "trainer.reduce_lr=null", "trainer.val_decoding.every=0"]
+
+
+class RunTemplates:
+    """Finished tiny runs (``TINY`` + ``QUIET``, 1, 2 or 3 epochs), each trained once per
+    session on first use; :meth:`copy` gives a test its own copy to change."""
+
+    def __init__(self, root: Path) -> None:
+        self.root, self._runs = root, {}
+
+    def finished(self, epochs: int) -> Path:
+        """The template run of ``epochs`` epochs (do not change it: copy it)."""
+        if epochs not in self._runs:
+            from seq2seq.tasks.train import train
+
+            run = self.root / f"quiet-{epochs}"
+            train(train_config(run, f"trainer.epochs={epochs}", *QUIET))
+            self._runs[epochs] = run
+        return self._runs[epochs]
+
+    def copy(self, epochs: int, to: Path) -> Path:
+        """A copy of the ``epochs``-epoch template at ``to`` (a new directory)."""
+        return Path(shutil.copytree(self.finished(epochs), to, symlinks=True))
+
+
+@pytest.fixture(scope="session")
+def run_templates(tmp_path_factory) -> RunTemplates:
+    """Finished tiny runs to copy instead of training again (see :class:`RunTemplates`)."""
+    return RunTemplates(tmp_path_factory.mktemp("templates"))
 
 
 @pytest.fixture

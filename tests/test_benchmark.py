@@ -93,6 +93,7 @@ def test_time_to_quality_stops_ours_once_it_reaches_the_textbooks_loss(tmp_path)
     assert (result["time_to_quality_speedup"] is None) == (not result["ours"]["reached"])
 
 
+@pytest.mark.e2e
 def test_memory_benchmark_trains_streamed_files_of_each_size_in_a_child(tmp_path):
     from seq2seq.bench.memory import run_memory_benchmark, write_synthetic
 

@@ -52,6 +52,7 @@ def _train_child(tmp_path: Path, name: str, devices: int, *overrides: str) -> li
         return list(csv.DictReader(f))
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "inputs",
     [["model.embedding_dim=8"], ["model.embedding_dim=null"]],
@@ -145,6 +146,7 @@ def _run_workers(run_dir: Path, scratch: Path, *extra: str, status: int = 0) -> 
     return [err for _, err in results]
 
 
+@pytest.mark.e2e
 def test_two_local_workers_train_one_run_directory_written_by_the_chief(tmp_path):
     run_dir, scratch = tmp_path / "run", tmp_path / "tmp"
     scratch.mkdir()
@@ -174,6 +176,7 @@ def test_two_local_workers_train_one_run_directory_written_by_the_chief(tmp_path
     assert "error: another worker refused to start this training" in logs[1]
 
 
+@pytest.mark.e2e
 def test_the_time_budget_stops_all_workers_after_the_same_epoch(tmp_path):
     run_dir, scratch = tmp_path / "run", tmp_path / "tmp"
     scratch.mkdir()

@@ -29,6 +29,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.e2e
 def test_saved_model_translates_like_the_cli_without_importing_seq2seq(trained_run, tmp_path):
     export_dir = export_run(trained_run, tmp_path / "exported")
     result = subprocess.run(
@@ -50,6 +51,7 @@ def _run_saved_model(export_dir, cwd) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.e2e
 def test_a_beam_search_saved_model_gives_translates_n_best(trained_run, tmp_path):
     """Beam size, length penalty and n-best fixed at export; the best candidate is also the
     plain ``translations`` output, so greedy and beam exports are served alike."""

@@ -1,6 +1,9 @@
 """The model contract on every registered family and part (cases from ``tests/contract.py``).
 
 A new family, encoder or bridge is tested by registering it with its ``contract_cases``.
+Every check runs on every case, but the costly two (an XLA compile, a SavedModel export)
+run on ``COSTLY``: the fewest cases that put every registered part and every kind of
+encoder and decoder to work once.
 """
 
 from functools import cache
@@ -11,6 +14,7 @@ from tests import contract
 
 CASES = contract.contract_cases()
 IDS = sorted(CASES)
+COSTLY = contract.costly_cases(CASES)
 
 
 @cache
@@ -48,6 +52,18 @@ def test_compiled_search_rules_equal_the_oracle_loop(case):
     contract.check_search_rules_equal_oracle(_model(case))
 
 
+@pytest.mark.parametrize("case", COSTLY)
+def test_xla_compiled_greedy_equals_the_oracle_loop(case):
+    contract.check_xla_search_equals_oracle(_model(case))
+
+
+def test_the_costly_checks_cover_every_part_and_kind():
+    """Each part and kind of a case shows up in a case that runs the costly checks."""
+    everything = set().union(*(contract.part_signature(*CASES[c]) for c in IDS))
+    covered = set().union(*(contract.part_signature(*CASES[c]) for c in COSTLY))
+    assert covered == everything and len(COSTLY) < len(IDS)
+
+
 @pytest.mark.parametrize("case", IDS)
 def test_save_and_load_with_safe_mode(case, tmp_path):
     contract.check_save_and_load(_model(case), tmp_path)
@@ -59,7 +75,7 @@ def test_bfloat16_twin_decodes_like_float32(case):
     contract.check_bfloat16_twin(_model(case), family, options)
 
 
-@pytest.mark.parametrize("case", IDS)
+@pytest.mark.parametrize("case", COSTLY)
 def test_saved_model_export_translates_like_the_translator(case, tmp_path):
     contract.check_export(_model(case), tmp_path)
 

@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.e2e  # a wheel in a fresh venv, and TensorFlow's start-up at the fd
+
 TINY = [
     "data.num_samples=300",
     "model.units=8",

@@ -128,6 +128,7 @@ def test_training_with_label_smoothing_saves_a_loadable_model(tmp_path):
     keras.models.load_model(tmp_path / "model.keras", safe_mode=True)  # with its compiled loss
 
 
+@pytest.mark.e2e
 def test_multirun_gives_each_job_its_own_run_directory(tmp_path):
     overrides = [o for o in TINY if not o.startswith("model.units")]
     result = subprocess.run(

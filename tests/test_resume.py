@@ -12,9 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from seq2seq.errors import Seq2SeqError
 from seq2seq.rundir import RunDir
 from seq2seq.tasks.train import train
-from tests.conftest import ROOT, TINY, train_config
-
-QUIET = ["trainer.early_stopping=null", "trainer.reduce_lr=null", "trainer.val_decoding.every=0"]
+from tests.conftest import QUIET, ROOT, TINY, train_config
 
 
 def _epochs(run):
@@ -30,24 +28,26 @@ def test_checkpoints_keep_the_last_k_complete_epochs(tmp_path):
     assert not list((tmp_path / "checkpoints").glob(".*"))
 
 
-def test_resume_continues_after_the_last_checkpoint(tmp_path):
-    train(train_config(tmp_path, "trainer.epochs=2", *QUIET))
+def test_resume_continues_after_the_last_checkpoint(tmp_path, run_templates):
+    run = run_templates.copy(2, tmp_path / "run")
     # Make it look interrupted after epoch 1, with a history row the checkpoint never saw.
-    (tmp_path / "metrics.json").unlink()
-    (tmp_path / "model.keras").unlink()
-    for old in RunDir(tmp_path).checkpoints()[1:]:
+    (run / "metrics.json").unlink()
+    (run / "model.keras").unlink()
+    for old in RunDir(run).checkpoints()[1:]:
         import shutil
 
         shutil.rmtree(old.path)
-    with (tmp_path / "history.csv").open("a") as f:
+    with (run / "history.csv").open("a") as f:
         f.write("1,0.5,0.5,0.5,0.5\n")
-    train(train_config(tmp_path, "trainer.epochs=4", "trainer.resume=true", *QUIET))
-    assert _epochs(tmp_path) == [0, 1, 2, 3]
-    assert json.loads((tmp_path / "metrics.json").read_text())["train/epochs"] == 4
+    train(train_config(run, "trainer.epochs=4", "trainer.resume=true", *QUIET))
+    assert _epochs(run) == [0, 1, 2, 3]
+    assert json.loads((run / "metrics.json").read_text())["train/epochs"] == 4
 
 
-def test_resume_refuses_a_finished_run_and_plain_training_refuses_a_partial_one(tmp_path):
-    train(train_config(tmp_path / "done", "trainer.epochs=1", *QUIET))
+def test_resume_refuses_a_finished_run_and_plain_training_refuses_a_partial_one(
+    tmp_path, run_templates
+):
+    run_templates.copy(1, tmp_path / "done")
     with pytest.raises(Seq2SeqError, match="finished run"):
         train(train_config(tmp_path / "done", "trainer.resume=true", "trainer.epochs=1", *QUIET))
     (tmp_path / "done" / "metrics.json").unlink()
@@ -55,6 +55,7 @@ def test_resume_refuses_a_finished_run_and_plain_training_refuses_a_partial_one(
         train(train_config(tmp_path / "done", *QUIET))
 
 
+@pytest.mark.e2e
 def test_sigkill_after_the_first_checkpoint_then_resume_loses_nothing(tmp_path):
     run = tmp_path / "run"
     overrides = [o for o in TINY if not o.startswith("trainer.epochs")]

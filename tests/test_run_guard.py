@@ -16,9 +16,8 @@ import yaml
 from seq2seq.errors import Seq2SeqError
 from seq2seq.rundir import RunDir
 from seq2seq.tasks.train import train
-from tests.conftest import ROOT, TINY, train_config
+from tests.conftest import QUIET, ROOT, TINY, train_config
 
-QUIET = ["trainer.early_stopping=null", "trainer.reduce_lr=null", "trainer.val_decoding.every=0"]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
@@ -48,18 +47,18 @@ def _args(run: Path, *overrides: str) -> list[str]:
     return [*TINY, *QUIET, f"hydra.run.dir={run}", *overrides]
 
 
-def test_a_run_killed_in_its_first_epoch_starts_over_on_resume(tmp_path):
-    train(train_config(tmp_path, "trainer.epochs=1", *QUIET))
-    _unfinish(tmp_path, keep_checkpoints=False)  # vocab, history row, events: no checkpoint
-    (tmp_path / "checkpoints").mkdir()
-    (tmp_path / "checkpoints" / ".epoch-0000.tmp").mkdir()  # killed while checkpointing
+def test_a_run_killed_in_its_first_epoch_starts_over_on_resume(tmp_path, run_templates):
+    run = run_templates.copy(1, tmp_path / "run")
+    _unfinish(run, keep_checkpoints=False)  # vocab, history row, events: no checkpoint
+    (run / "checkpoints").mkdir()
+    (run / "checkpoints" / ".epoch-0000.tmp").mkdir()  # killed while checkpointing
     with pytest.raises(Seq2SeqError, match=r"unfinished run .*trainer\.resume=true"):
-        train(train_config(tmp_path, "trainer.epochs=1", *QUIET))
-    train(train_config(tmp_path, "trainer.epochs=2", "trainer.resume=true", *QUIET))
-    rows = RunDir(tmp_path).read_history()
+        train(train_config(run, "trainer.epochs=1", *QUIET))
+    train(train_config(run, "trainer.epochs=2", "trainer.resume=true", *QUIET))
+    rows = RunDir(run).read_history()
     assert [r["epoch"] for r in rows] == ["0", "1"]
-    assert json.loads((tmp_path / "metrics.json").read_text())["train/epochs"] == 2
-    assert not list((tmp_path / "checkpoints").glob(".*"))
+    assert json.loads((run / "metrics.json").read_text())["train/epochs"] == 2
+    assert not list((run / "checkpoints").glob(".*"))
 
 
 @pytest.mark.slow
@@ -78,22 +77,24 @@ def test_sigkill_during_the_first_epoch_then_resume_finishes(tmp_path):
     assert [r["epoch"] for r in RunDir(run).read_history()] == ["0", "1"]
 
 
-def test_resume_refuses_changed_model_data_or_optimizer_and_keeps_config_true(tmp_path):
-    train(train_config(tmp_path, "trainer.epochs=1", *QUIET))
-    _unfinish(tmp_path, keep_checkpoints=True)
-    config = (tmp_path / "config.yaml").read_bytes()
+def test_resume_refuses_changed_model_data_or_optimizer_and_keeps_config_true(
+    tmp_path, run_templates
+):
+    run = run_templates.copy(1, tmp_path / "run")
+    _unfinish(run, keep_checkpoints=True)
+    config = (run / "config.yaml").read_bytes()
     changed = ["model.units=32", "trainer.optimizer=sgd", "data.num_samples=500"]
     with pytest.raises(Seq2SeqError) as caught:
-        train(train_config(tmp_path, "trainer.resume=true", *changed, *QUIET))
+        train(train_config(run, "trainer.resume=true", *changed, *QUIET))
     message = str(caught.value)
     assert "\n" not in message
     assert "model.units=16 in the run, 32 now" in message
     assert "trainer.optimizer='adam' in the run, 'sgd' now" in message
     assert "data.num_samples=400 in the run, 500 now" in message
-    assert (tmp_path / "config.yaml").read_bytes() == config
+    assert (run / "config.yaml").read_bytes() == config
     # What may change on resume does, and config.yaml says so.
-    train(train_config(tmp_path, "trainer.resume=true", "trainer.epochs=2", *QUIET))
-    saved = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    train(train_config(run, "trainer.resume=true", "trainer.epochs=2", *QUIET))
+    saved = yaml.safe_load((run / "config.yaml").read_text())
     assert saved["trainer"]["epochs"] == 2 and saved["model"]["units"] == 16
 
 
@@ -143,18 +144,18 @@ def test_the_lock_dies_with_a_killed_process(tmp_path):
         pass
 
 
-def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(tmp_path):
-    train(train_config(tmp_path, "trainer.epochs=2", *QUIET))
-    _unfinish(tmp_path, keep_checkpoints=True)
-    newest = RunDir(tmp_path).latest_checkpoint()
+def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(tmp_path, run_templates):
+    run = run_templates.copy(2, tmp_path / "run")
+    _unfinish(run, keep_checkpoints=True)
+    newest = RunDir(run).latest_checkpoint()
     newest.model_file.write_bytes(b"not a zip")
-    train(train_config(tmp_path, "trainer.epochs=3", "trainer.resume=true", *QUIET))
-    assert [r["epoch"] for r in RunDir(tmp_path).read_history()] == ["0", "1", "2"]
+    train(train_config(run, "trainer.epochs=3", "trainer.resume=true", *QUIET))
+    assert [r["epoch"] for r in RunDir(run).read_history()] == ["0", "1", "2"]
 
 
-def test_an_unreadable_checkpoint_state_is_skipped_not_a_traceback(tmp_path):
-    train(train_config(tmp_path, "trainer.epochs=2", *QUIET))
-    run = RunDir(tmp_path)
+def test_an_unreadable_checkpoint_state_is_skipped_not_a_traceback(tmp_path, run_templates):
+    run = run_templates.copy(2, tmp_path / "run")
+    run = RunDir(run)
     newest = run.latest_checkpoint()
     (newest.path / "state.json").write_text("{broken")
     assert [c.epoch for c in run.checkpoints()] == [0]
@@ -163,14 +164,14 @@ def test_an_unreadable_checkpoint_state_is_skipped_not_a_traceback(tmp_path):
         assert [c.epoch for c in run.checkpoints()] == [0]
 
 
-def test_train_seconds_count_every_resumed_part(tmp_path):
-    train(train_config(tmp_path, "trainer.epochs=2", *QUIET))
-    first = json.loads((tmp_path / "metrics.json").read_text())["train/seconds"]
-    _unfinish(tmp_path, keep_checkpoints=True)
-    spent = RunDir(tmp_path).latest_checkpoint().seconds
+def test_train_seconds_count_every_resumed_part(tmp_path, run_templates):
+    run = run_templates.copy(2, tmp_path / "run")
+    first = json.loads((run / "metrics.json").read_text())["train/seconds"]
+    _unfinish(run, keep_checkpoints=True)
+    spent = RunDir(run).latest_checkpoint().seconds
     assert 0 < spent <= first
-    train(train_config(tmp_path, "trainer.epochs=3", "trainer.resume=true", *QUIET))
-    assert json.loads((tmp_path / "metrics.json").read_text())["train/seconds"] > spent
+    train(train_config(run, "trainer.epochs=3", "trainer.resume=true", *QUIET))
+    assert json.loads((run / "metrics.json").read_text())["train/seconds"] > spent
 
 
 def test_an_unknown_optimized_metric_is_refused_before_training(tmp_path):

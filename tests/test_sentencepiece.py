@@ -259,6 +259,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.e2e
 def test_the_saved_model_holds_the_pieces_and_equals_the_translator(sp_run, tmp_path):
     from seq2seq.export import export_run
     from seq2seq.settings import DecodingSettings

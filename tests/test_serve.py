@@ -19,7 +19,7 @@ from seq2seq.models import build_model
 from seq2seq.serving import Limits, create_app
 from seq2seq.translation import Translator
 from seq2seq.vocab import Vocabulary
-from tests.conftest import ROOT
+from tests.conftest import ROOT, needs_program
 
 INPUTS = ["Nov 28, 2026", "le 1er mai 1999", "04.07.1950"]
 
@@ -134,6 +134,7 @@ def server(trained_run):
         proc.kill()
 
 
+@pytest.mark.e2e
 def test_concurrent_requests_are_decoded_together(server, trained_run):
     url, _ = server
     before = httpx.get(f"{url}/info").json()["stats"]
@@ -148,10 +149,12 @@ def test_concurrent_requests_are_decoded_together(server, trained_run):
     assert after["decode_calls"] - before["decode_calls"] < 8  # 16 requests, a few batches
 
 
+@pytest.mark.e2e
 def test_the_page_translates_in_a_real_browser(server, trained_run, tmp_path):
     url, _ = server
+    chromium = needs_program("chromium", "apt-get install chromium (.ci/run installs it)")
     dom = subprocess.run(
-        ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
+        [chromium, "--headless=new", "--no-sandbox", "--disable-gpu",
          f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=15000", "--dump-dom",
          f"{url}/?src=Nov%2028%2C%202026&decoding=beam&n_best=2"],
         capture_output=True, text=True, timeout=120,
@@ -163,6 +166,7 @@ def test_the_page_translates_in_a_real_browser(server, trained_run, tmp_path):
     assert expected[1].text in dom.split('id="nbest"')[1]
 
 
+@pytest.mark.e2e
 def test_sigterm_finishes_what_was_accepted_and_exits_0(server):
     """SIGTERM once the server has taken a slow request (its inputs are in the batcher's
     queue, as ``/info`` counts them): the request is answered, then the process exits 0."""

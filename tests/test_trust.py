@@ -13,6 +13,7 @@ from seq2seq.tasks.evaluate import evaluate
 from seq2seq.tasks.train import train
 from seq2seq.tasks.translate import translate
 from tests.cli_runner import CommandResult, run_command
+from tests.conftest import QUIET as TEMPLATE_QUIET
 from tests.conftest import TINY, compose_config, train_config
 
 
@@ -146,15 +147,15 @@ def test_early_stopping_survives_a_kill_before_the_final_evaluation(tmp_path):
     assert again["val/loss"] == pytest.approx(first["val/loss"], abs=1e-6)  # the same model
 
 
-def test_resume_refuses_a_checkpoint_that_config_yaml_no_longer_describes(tmp_path):
-    train(train_config(tmp_path, "trainer.epochs=1", *QUIET))
-    (tmp_path / "metrics.json").unlink()
-    (tmp_path / "model.keras").unlink()
-    config = tmp_path / "config.yaml"
+def test_resume_refuses_a_checkpoint_that_config_yaml_no_longer_describes(tmp_path, run_templates):
+    run = run_templates.copy(1, tmp_path / "run")
+    (run / "metrics.json").unlink()
+    (run / "model.keras").unlink()
+    config = run / "config.yaml"
     config.write_text(config.read_text().replace("units: 16", "units: 32"))
     with pytest.raises(Seq2SeqError, match="its model does not match the run's settings"):
-        train(train_config(tmp_path, "trainer.epochs=2", "model.units=32", "trainer.resume=true",
-                           *QUIET))  # fmt: skip
+        train(train_config(run, "trainer.epochs=2", "model.units=32", "trainer.resume=true",
+                           *TEMPLATE_QUIET))  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -182,21 +183,21 @@ def test_a_bad_tf_config_is_one_line(monkeypatch, tf_config, expected):
     assert "\n" not in str(caught.value)
 
 
-def test_a_finished_run_continues_for_more_epochs_and_only_then(tmp_path):
+def test_a_finished_run_continues_for_more_epochs_and_only_then(tmp_path, run_templates):
     import json
 
     from seq2seq.rundir import RunDir
 
-    train(train_config(tmp_path, "trainer.epochs=1", *QUIET))
-    metrics = (tmp_path / "metrics.json").read_bytes()
+    run = run_templates.copy(1, tmp_path / "run")
+    metrics = (run / "metrics.json").read_bytes()
     for refused in (["trainer.epochs=1"], ["trainer.epochs=2", "model.units=32"]):
         with pytest.raises(Seq2SeqError, match=r"finished run|different settings"):
-            train(train_config(tmp_path, "trainer.resume=true", *refused, *QUIET))
-        assert (tmp_path / "metrics.json").read_bytes() == metrics  # a refusal changes nothing
-    train(train_config(tmp_path, "trainer.resume=true", "trainer.epochs=3", *QUIET))
-    assert json.loads((tmp_path / "metrics.json").read_text())["train/epochs"] == 3
-    assert [r["epoch"] for r in RunDir(tmp_path).read_history()] == ["0", "1", "2"]
-    latest = RunDir(tmp_path).latest_checkpoint()
+            train(train_config(run, "trainer.resume=true", *refused, *TEMPLATE_QUIET))
+        assert (run / "metrics.json").read_bytes() == metrics  # a refusal changes nothing
+    train(train_config(run, "trainer.resume=true", "trainer.epochs=3", *TEMPLATE_QUIET))
+    assert json.loads((run / "metrics.json").read_text())["train/epochs"] == 3
+    assert [r["epoch"] for r in RunDir(run).read_history()] == ["0", "1", "2"]
+    latest = RunDir(run).latest_checkpoint()
     assert latest.ended and latest.epoch == 2 and latest.target_epochs == 3
 
 

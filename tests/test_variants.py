@@ -112,6 +112,7 @@ def _overrides(variant):
 QUIET = ["trainer.early_stopping=null", "trainer.reduce_lr=null"]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("variant", ["luong-feeding", "conv"])
 def test_variant_trains_resumes_exports_and_benchmarks(variant, tmp_path):
     run = tmp_path / "run"
