@@ -185,6 +185,7 @@ def test_sigterm_finishes_what_was_accepted_and_exits_0(server):
     assert proc.wait(timeout=60) == 0
 
 
+@pytest.mark.e2e  # real servers in child processes
 def test_the_load_benchmark_checks_every_answer_with_and_without_batching(trained_run):
     from seq2seq.bench.serve import run_serve_benchmark
 
