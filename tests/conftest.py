@@ -115,6 +115,15 @@ def run_templates(tmp_path_factory) -> RunTemplates:
     return RunTemplates(tmp_path_factory.mktemp("templates"))
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """The e2e tests run on one xdist worker, one after the other: they start servers,
+    send signals at chosen moments and time real processes, which a test running beside
+    them on the other core would disturb."""
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
 @pytest.fixture
 def cli():
     """``cli("translate", "run_dir=...", stdin=..., cwd=...)``: runs a console command in
