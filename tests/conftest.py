@@ -115,6 +115,7 @@ def run_templates(tmp_path_factory) -> RunTemplates:
     return RunTemplates(tmp_path_factory.mktemp("templates"))
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items) -> None:
     """The e2e tests run on one xdist worker, one after the other: they start servers,
     send signals at chosen moments and time real processes, which a test running beside
