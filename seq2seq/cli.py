@@ -10,12 +10,15 @@ import stat
 import sys
 import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn, TypeVar
 
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from seq2seq.errors import Seq2SeqError
+from seq2seq.rundir import RUN_TAKEN
 
 T = TypeVar("T")
 log = logging.getLogger("seq2seq")
@@ -104,17 +107,37 @@ def run_task(task: Callable[[DictConfig], T], cfg: DictConfig) -> T:
 class RunLogHandler(logging.FileHandler):
     """The run directory's ``train.log`` (Hydra's ``file`` handler): never opened through a
     symbolic link or onto something that is not a plain file (a link planted as
-    ``train.log`` would have the log appended to its target). A log that cannot be opened
+    ``train.log`` would have the log appended to its target). A log that cannot be written
     does not fail inside Hydra's logging set-up: it is kept as :attr:`problem`, which
-    :func:`run_task` reports as one line before the task starts."""
+    :func:`run_task` reports as one line before the task starts.
+
+    Nothing is written until the launch has taken the run directory (a record carrying
+    :data:`~seq2seq.rundir.RUN_TAKEN`, logged once every check has passed): the lines
+    before it are held back and written then, so a refused launch neither creates
+    ``train.log`` nor appends to a finished run's."""
+
+    #: Lines held back before the run directory is taken (the first ones of a launch).
+    HELD = 10_000
 
     def __init__(self, filename: str, mode: str = "a", encoding: str | None = "utf-8") -> None:
         super().__init__(filename, mode, encoding=encoding, delay=True)
-        self.problem: str | None = None
-        try:
-            self.stream = self._open()
-        except OSError as exc:
-            self.problem = f"cannot write the log {filename}: {_log_reason(exc)}"
+        self.problem: str | None = _log_problem(self.baseFilename)
+        self.held: list[logging.LogRecord] | None = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.problem is not None:
+            return
+        if self.held is not None:
+            taken = getattr(record, RUN_TAKEN, False)
+            if taken or len(self.held) < self.HELD:
+                self.held.append(record)
+            if not taken:
+                return
+            held, self.held = self.held, None
+            for line in held:
+                super().emit(line)
+            return
+        super().emit(record)
 
     def _open(self):
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
@@ -124,9 +147,22 @@ class RunLogHandler(logging.FileHandler):
             raise OSError(errno.EINVAL, "not a plain file", self.baseFilename)
         return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
-    def emit(self, record: logging.LogRecord) -> None:
-        if self.problem is None:
-            super().emit(record)
+
+def _log_problem(filename: str) -> str | None:
+    """Why ``filename`` cannot be the run's log (checked without creating it), or None."""
+    path = Path(filename)
+    try:
+        if path.is_symlink():
+            raise OSError(errno.ELOOP, "a symbolic link", filename)
+        if path.exists() and not path.is_file():
+            raise OSError(errno.EINVAL, "not a plain file", filename)
+        if path.exists() and not os.access(path, os.W_OK):
+            raise OSError(errno.EACCES, "Permission denied", filename)
+        if not path.exists() and not os.access(path.parent, os.W_OK | os.X_OK):
+            raise OSError(errno.EACCES, "Permission denied", str(path.parent))
+    except OSError as exc:
+        return f"cannot write the log {filename}: {_log_reason(exc)}"
+    return None
 
 
 def _log_reason(exc: OSError) -> str:
@@ -196,6 +232,55 @@ def _quiet_broken_pipe() -> NoReturn:
     would (128 + 13), not with a success status."""
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     sys.exit(141)
+
+
+class LaunchRecord(Callback):
+    """Hydra callback (``configs/hydra/default.yaml``): notes, before Hydra creates the run
+    directory, whether it is new or empty and which of its folders do not exist yet, so that
+    a refused first launch can take back what it made (:func:`forget_refused_launch`)."""
+
+    #: The run directory of the current launch, whether it was new or empty, and the
+    #: top-most folder the launch creates (None: the run directory was there).
+    run_dir: Path | None = None
+    was_empty: bool = False
+    created: Path | None = None
+
+    def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        run_dir = Path(str(config.hydra.run.dir)).absolute()
+        missing = [p for p in (run_dir, *run_dir.parents) if not os.path.lexists(p)]
+        LaunchRecord.run_dir = run_dir
+        LaunchRecord.created = missing[-1] if missing else None
+        try:
+            LaunchRecord.was_empty = bool(missing) or not any(run_dir.iterdir())
+        except OSError:
+            LaunchRecord.was_empty = False
+
+
+def forget_refused_launch() -> None:
+    """After a refused launch into a new or empty run directory: takes back its claim (the
+    run marker and the lock) when that is all the directory holds and no other launch
+    holds it, then removes the folders the launch created; anything else is left as it is."""
+    from seq2seq.rundir import LOCK_FILE, RUN_MARKER, RunDir
+
+    run_dir, top, was_empty = LaunchRecord.run_dir, LaunchRecord.created, LaunchRecord.was_empty
+    LaunchRecord.run_dir = LaunchRecord.created = None
+    if not was_empty or run_dir is None or not run_dir.is_dir() or run_dir.is_symlink():
+        return
+    if not {p.name for p in run_dir.iterdir()} <= {RUN_MARKER, LOCK_FILE}:
+        return
+    try:
+        with RunDir(run_dir).lock():
+            for name in (RUN_MARKER, LOCK_FILE):
+                (run_dir / name).unlink(missing_ok=True)
+    except (Seq2SeqError, OSError):
+        return
+    for folder in (run_dir, *run_dir.parents) if top is not None else ():
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        if folder == top:
+            return
 
 
 def _fail(message: str) -> NoReturn:

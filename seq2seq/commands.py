@@ -27,6 +27,7 @@ def _hydra_command(config_name: str, task: str) -> Callable[[], Any]:
         import hydra
 
         from seq2seq.cli import (
+            forget_refused_launch,
             hydra_raises,
             quiet_tensorflow,
             register_configs,
@@ -48,6 +49,10 @@ def _hydra_command(config_name: str, task: str) -> Callable[[], Any]:
 
         try:
             return app()
+        except SystemExit as exc:
+            if exc.code == 2:  # a refused launch: take back a run directory it created
+                forget_refused_launch()
+            raise
         except Exception as exc:
             report_hydra_error(exc, task_started=bool(started))
 

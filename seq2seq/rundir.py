@@ -69,6 +69,10 @@ RUN_MARKER = ".seq2seq-run"
 #: What may be in a directory before training claims it: Hydra's log (``train.log``,
 #: opened before the task starts) and the lock of a launch that died before its marker.
 BEFORE_CLAIM = ("train.log", LOCK_FILE)
+#: A log record with this attribute set (``extra={RUN_TAKEN: True}``) says the launch has
+#: passed every check and taken the run directory: a log file kept in the run directory is
+#: written from then on, never by a refused launch (see :class:`seq2seq.cli.RunLogHandler`).
+RUN_TAKEN = "seq2seq_run_taken"
 
 log = logging.getLogger(__name__)
 

@@ -43,7 +43,14 @@ from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import SCORE_KEYS, score, signatures
 from seq2seq.losses import SmoothedSparseCategoricalCrossentropy
 from seq2seq.models import Seq2SeqModel, build_model, load_model
-from seq2seq.rundir import DATA_FINGERPRINT, MODEL_FILE, VOCAB_FILE, Checkpoint, RunDir
+from seq2seq.rundir import (
+    DATA_FINGERPRINT,
+    MODEL_FILE,
+    RUN_TAKEN,
+    VOCAB_FILE,
+    Checkpoint,
+    RunDir,
+)
 from seq2seq.settings import (
     OPTIMIZERS,
     RESUMABLE,
@@ -119,9 +126,7 @@ def train(settings: TrainSettings, launch: dict[str, str] | None = None) -> floa
     run = RunDir(settings.output_dir)
     with contextlib.ExitStack() as held:
         checkpoint = start_together(run, settings, dist, held)
-        run.write_config(settings.resolved)
-        run.write_record(launch or {})
-        return train_in(run, checkpoint, settings, dist)
+        return train_in(run, checkpoint, settings, dist, launch or {})
 
 
 def start_together(
@@ -162,7 +167,6 @@ def train_as_worker(settings: TrainSettings, dist: Distribution) -> float | None
                  chief.path)  # fmt: skip
         with contextlib.ExitStack() as held:
             checkpoint = start_together(run, settings, dist, held)
-            run.write_config(settings.resolved)
             return train_in(run, checkpoint, settings, dist)
 
 
@@ -178,9 +182,15 @@ def leave_log_files_in(directory: Path) -> None:
 
 
 def train_in(
-    run: RunDir, checkpoint: Checkpoint | None, settings: TrainSettings, dist: Distribution
+    run: RunDir,
+    checkpoint: Checkpoint | None,
+    settings: TrainSettings,
+    dist: Distribution,
+    launch: dict[str, str] | None = None,
 ) -> float | None:
-    """The training phases, in a run directory this process holds."""
+    """The training phases, in a run directory this process holds. Every check (data,
+    vocabularies, the model and its checkpoint) comes before the first change to what the
+    run directory held (:func:`commit_launch`), so a refused launch changes nothing."""
     seed_everything(settings)
     splits = load_data(settings)
     check_optimized_metric(settings, has_test=bool(splits.test))
@@ -188,6 +198,8 @@ def train_in(
     datasets = make_datasets(splits, vocabs, settings)
     with dist.strategy.scope():  # variables (and the optimizer's) mirrored across replicas
         model, checkpoint = build_or_resume(run, checkpoint, vocabs, settings)
+    commit_launch(run, settings, launch)
+    write_vocabularies(run, vocabs, splits)
     build_before_fit(model.training, datasets.val, dist)
     inference = inference_model(model, vocabs, settings)  # decodes, is saved and scored
     translator = Translator(
@@ -249,7 +261,7 @@ def guard_run_dir(run: RunDir, settings: TrainSettings) -> Checkpoint | None:
     checkpoint to resume, if any.
 
     A finished run is touched only to continue it for more epochs (its ``metrics.json`` is
-    then removed once every check has passed). An unfinished one needs
+    then removed by :func:`commit_launch`, once every check has passed). An unfinished one needs
     ``trainer.resume=true``: with a checkpoint it resumes, unless the settings differ from
     the run's in a way that changes the model, the data or the optimizer; without one
     (killed during its first epoch) it starts over.
@@ -278,11 +290,23 @@ def guard_run_dir(run: RunDir, settings: TrainSettings) -> Checkpoint | None:
             f"cannot resume {run.path} with different settings: {'; '.join(conflicts)}"
             " (resuming may change only: " + ", ".join(RESUMABLE) + ")"
         )
-    if continuing:  # unfinished until the new epochs are scored
+    if continuing:  # metrics.json goes once every check has passed (commit_launch)
         log.info("continuing the finished run %s: epochs %d to %d", run.path,
                  checkpoint.epoch + 2, settings.trainer.epochs)  # fmt: skip
-        run.metrics_file.unlink()
     return checkpoint
+
+
+def commit_launch(run: RunDir, settings: TrainSettings, launch: dict[str, str] | None) -> None:
+    """The launch's first changes to what the run directory held, made once every check has
+    passed: a continued finished run loses its ``metrics.json`` (it is unfinished until the
+    new epochs are scored), ``config.yaml`` takes this launch's settings, and the launch
+    record (Hydra's ``.hydra/``) is kept when there is one (not on a worker's scratch)."""
+    log.info("training into %s", run.path, extra={RUN_TAKEN: True})
+    if run.is_finished():
+        run.metrics_file.unlink()
+    run.write_config(settings.resolved)
+    if launch is not None:
+        run.write_record(launch)
 
 
 def wants_more(checkpoint: Checkpoint, settings: TrainSettings) -> bool:
@@ -332,18 +356,12 @@ def build_vocabularies(
     splits: Splits, run: RunDir, resuming: bool, settings: TrainSettings
 ) -> Vocabularies:
     """Vocabularies of the training split (or, with ``trainer.init_from``, of the trained
-    run it starts from), written to ``vocab.json`` (and ``tokenizer/``); a resumed run must
-    find the same ones it saved."""
+    run it starts from); a resumed run must find the same ones it saved. Nothing is written
+    here (:func:`write_vocabularies`, once the launch has passed every check)."""
     train = profile(splits.train)  # streamed: from the scan, without another pass
     source, target = pick_vocabularies(splits, run, resuming, settings, train)
     vocabs = Vocabularies(source, target, train.longest_source, train.longest_target)
-    metadata: dict[str, Any] = {
-        "max_source_length": vocabs.longest_source,
-        "max_target_length": vocabs.longest_target,
-    }
-    fingerprint = getattr(splits.train, "fingerprint", None)  # a streamed file's
-    if fingerprint is not None:
-        metadata[DATA_FINGERPRINT] = fingerprint.as_dict()
+    metadata = vocab_metadata(vocabs, splits)
     if resuming:
         saved_source, saved_target, saved = run.read_vocab()
         if (saved_source, saved_target) != (vocabs.source, vocabs.target):
@@ -354,9 +372,26 @@ def build_vocabularies(
             DATA_FINGERPRINT
         ):
             raise changed_error(splits.train.source.path, "its content differs from the scan")
-    run.write_vocab(vocabs.source, vocabs.target, metadata=metadata)
     log.info("vocabulary sizes: source %d, target %d", len(vocabs.source), len(vocabs.target))
     return vocabs
+
+
+def vocab_metadata(vocabs: Vocabularies, splits: Splits) -> dict[str, Any]:
+    """What ``vocab.json`` keeps beside the vocabularies: the longest training lengths and,
+    for a streamed file, its fingerprint."""
+    metadata: dict[str, Any] = {
+        "max_source_length": vocabs.longest_source,
+        "max_target_length": vocabs.longest_target,
+    }
+    fingerprint = getattr(splits.train, "fingerprint", None)  # a streamed file's
+    if fingerprint is not None:
+        metadata[DATA_FINGERPRINT] = fingerprint.as_dict()
+    return metadata
+
+
+def write_vocabularies(run: RunDir, vocabs: Vocabularies, splits: Splits) -> None:
+    """``vocab.json`` (and ``tokenizer/``) of :func:`build_vocabularies`' vocabularies."""
+    run.write_vocab(vocabs.source, vocabs.target, metadata=vocab_metadata(vocabs, splits))
 
 
 def pick_vocabularies(

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from seq2seq.errors import Seq2SeqError
-from seq2seq.rundir import RunDir
+from seq2seq.rundir import LOCK_FILE, RunDir
 from seq2seq.tasks.train import train
 from tests.conftest import QUIET, ROOT, TINY, train_config
 
@@ -203,3 +203,84 @@ def test_a_lock_file_that_is_not_a_file_is_refused(tmp_path):
     os.mkfifo(run / ".lock")
     with pytest.raises(Seq2SeqError, match=r"\.lock is not a file"), RunDir(run).lock():
         pass
+
+
+def _pairs_file(path: Path) -> Path:
+    path.write_text(
+        "".join(f"le {d} mai {y}\t{y}-05-{d:02d}\n" for y in (1999, 2026) for d in range(1, 29)),
+        encoding="utf-8",
+    )
+    return path
+
+
+def _refusals(run: Path, pairs: Path) -> dict:
+    """Every kind of check that refuses continuing ``run`` (trained on ``pairs``), as the
+    change it makes and the overrides of the refused launch."""
+    more = ["trainer.resume=true", "trainer.epochs=2"]
+
+    def move_data():
+        pairs.rename(pairs.with_suffix(".moved"))
+        return lambda: pairs.with_suffix(".moved").rename(pairs)
+
+    def damage_checkpoints():
+        saved = {p: (p.read_bytes(), p.stat()) for p in (run / "checkpoints").rglob("*.keras")}
+        for path in saved:
+            path.write_bytes(b"not a zip")
+
+        def undo():  # the bytes and times they had
+            for path, (data, before) in saved.items():
+                path.write_bytes(data)
+                os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+        return undo
+
+    def nothing():
+        return lambda: None
+
+    return {
+        "data file moved": (move_data, more),
+        "every checkpoint damaged": (damage_checkpoints, more),
+        "unknown optimized metric": (nothing, [*more, "optimized_metric=test/nope"]),
+        "changed model": (nothing, [*more, "model.units=32"]),
+        "no more epochs": (nothing, ["trainer.resume=true", "trainer.epochs=1"]),
+    }
+
+
+def test_a_refused_continuation_changes_nothing_whatever_refuses_it(tmp_path, cli):
+    """Each check that can refuse continuing a finished run comes before the launch's first
+    write: the run directory (every file's bytes and time) is as it was, metrics.json,
+    config.yaml, .hydra/ and train.log included. (The lock file, which the checks run under,
+    names the last process that held it.)"""
+    run, pairs = tmp_path / "run", _pairs_file(tmp_path / "pairs.tsv")
+    data = ["data=tsv", f"data.path={pairs}"]
+    first = cli("train", *_args(run, "trainer.epochs=1", *data))
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert (run / "train.log").is_file() and (run / ".hydra" / "config.yaml").is_file()
+
+    def snapshot():
+        return {k: v for k, v in _snapshot(run).items() if k != LOCK_FILE}
+
+    before = snapshot()
+    for kind, (change, overrides) in _refusals(run, pairs).items():
+        undo = change()
+        refused = cli("train", *_args(run, *data, *overrides))
+        undo()
+        assert refused.returncode == 2, (kind, refused.stderr[-2000:])
+        errors = [line for line in refused.stderr.splitlines() if line.startswith("error: ")]
+        assert len(errors) == 1 and "Traceback" not in refused.stderr, (kind, refused.stderr)
+        assert snapshot() == before, kind
+    continued = cli("train", *_args(run, *data, "trainer.resume=true", "trainer.epochs=2"))
+    assert continued.returncode == 0, continued.stderr[-2000:]
+    assert json.loads((run / "metrics.json").read_text())["train/epochs"] == 2
+
+
+@pytest.mark.parametrize("where", ["new/nested/run", "empty"])
+def test_a_refused_first_launch_leaves_no_run_directory_behind(tmp_path, cli, where):
+    """A launch refused before it took its (new) run directory takes back what it made: the
+    folders Hydra created for it; a directory that was there before stays, empty."""
+    (tmp_path / "empty").mkdir()
+    data = ["data=tsv", f"data.path={tmp_path / 'missing.tsv'}"]
+    refused = cli("train", *_args(tmp_path / where, *data), cwd=tmp_path)
+    assert refused.returncode == 2 and "missing.tsv" in refused.stderr, refused.stderr[-2000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+    assert list((tmp_path / "empty").iterdir()) == []
