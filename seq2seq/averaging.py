@@ -16,7 +16,7 @@ import numpy as np
 
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models import Seq2SeqModel, load_model
-from seq2seq.rundir import CONFIG_FILE, VOCAB_FILE, Checkpoint, RunDir
+from seq2seq.rundir import CONFIG_FILE, VOCAB_FILE, Checkpoint, RunDir, refuse_run_owned_dir
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def write_averaged(run: RunDir, checkpoints: Sequence[Checkpoint], output_dir: s
     Raises:
         Seq2SeqError: as :func:`average_models`, or an ``output_dir`` that is not new or empty.
     """
-    out = Path(output_dir)
+    out = refuse_run_owned_dir(output_dir, "output_dir")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise Seq2SeqError(f"output_dir {out} exists and is not an empty directory")
     run.require(CONFIG_FILE, VOCAB_FILE)

@@ -29,7 +29,7 @@ import tensorflow as tf
 from seq2seq.checks import positive
 from seq2seq.decoding import MAX_LENGTH
 from seq2seq.errors import Seq2SeqError
-from seq2seq.rundir import atomic_write, prepare_output_dir
+from seq2seq.rundir import atomic_write, prepare_output_dir, refuse_run_owned_dir
 from seq2seq.settings import DecodingSettings
 from seq2seq.translation import Translator
 from seq2seq.vocab import PAD_ID
@@ -126,7 +126,7 @@ def export_run(
     Raises:
         Seq2SeqError: the run directory is unusable or the export directory exists.
     """
-    export_dir = Path(export_dir)
+    export_dir = refuse_run_owned_dir(export_dir, "export_dir")
     if export_dir.exists() and not export_dir.is_dir():
         raise Seq2SeqError(f"export_dir {export_dir} exists and is not a directory")
     if export_dir.exists() and any(export_dir.iterdir()):

@@ -162,14 +162,34 @@ def check_output_file(path: str | Path, key: str, inputs: Sequence[str | Path] =
     return path
 
 
+def refuse_run_owned_dir(path: str | Path, key: str) -> Path:
+    """The one rule for every command's output directory: it is never a folder a run
+    directory manages (``checkpoints/``, ``tensorboard/``, ``.hydra/``, ``tokenizer/``) or
+    inside one, whatever the path's form (relative, with ``..``, through links), because
+    the run rewrites or prunes those folders (a resume deletes old checkpoints).
+
+    Raises:
+        Seq2SeqError: one line naming ``key``, the path and the run.
+    """
+    path = Path(path)
+    owner = run_owned(path / ".probe")  # would a file written in it belong to a run?
+    if owner is not None:
+        raise Seq2SeqError(
+            f"{key} {path} is inside the run directory {owner}'s own folders, which the run"
+            f" rewrites or prunes; choose a directory outside {', '.join(RUN_DIRS)}"
+        )
+    return path
+
+
 def prepare_output_dir(path: str | Path, key: str) -> Path:
     """Creates the output directory ``path`` (and its parents) and checks, before any long
-    work, that files can be created in it.
+    work, that files can be created in it and that it is no run's own folder
+    (:func:`refuse_run_owned_dir`).
 
     Raises:
         Seq2SeqError: one line naming ``key`` and the path.
     """
-    path = Path(path)
+    path = refuse_run_owned_dir(path, key)
     if path.exists() and not path.is_dir():
         raise Seq2SeqError(f"{key} {path} exists and is not a directory")
     try:

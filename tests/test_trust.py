@@ -224,3 +224,37 @@ def test_init_from_fine_tunes_a_trained_run_on_new_data(trained_run, tmp_path, c
     with pytest.raises(Seq2SeqError, match="run directory not found"):
         train(train_config(tmp_path / "none", *overrides[:2], f"trainer.init_from={tmp_path}/x",
                            *QUIET))  # fmt: skip
+
+
+WRITERS = {
+    "export": lambda run, out: ["export", f"run_dir={run}", f"export_dir={out}"],
+    "average": lambda run, out: ["average", f"run_dir={run}", f"output_dir={out}"],
+    "evaluate": lambda run, out: ["evaluate", f"run_dir={run}", f"output_dir={out}"],
+    "inspect": lambda run, out: ["inspect", f"run_dir={run}", "input=x", f"output_dir={out}"],
+    "translate": lambda run, out: ["translate", f"run_dir={run}", "inputs=[x]",
+                                   f"output_file={out}/out.txt"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_no_writer_lands_inside_a_runs_own_folders(writer, tmp_path, cli, run_templates):
+    """Every command's destination is refused inside a run's managed folders (which a
+    resume prunes or rewrites), however the path is written; nothing is created there."""
+    run = run_templates.copy(1, tmp_path / "run")
+    (tmp_path / "link").symlink_to(run / "checkpoints")
+    epoch = next((run / "checkpoints").iterdir()).name
+    before = sorted(str(p.relative_to(run)) for p in run.rglob("*"))
+    for out in (
+        run / "checkpoints" / epoch / "exported",  # the reported case
+        run / "checkpoints",
+        run / "tensorboard" / "mine",
+        tmp_path / "elsewhere" / ".." / "run" / "checkpoints" / "x",
+        tmp_path / "link" / "x",
+        "run/.hydra/x",  # relative to the working directory
+    ):
+        result = cli(*WRITERS[writer](run, out), cwd=tmp_path)
+        assert result.returncode == 2, (out, result.stderr[-2000:])
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+        assert len(errors) == 1 and "Traceback" not in result.stderr, (out, result.stderr)
+        assert "run directory" in errors[0] and str(run) in errors[0], errors[0]
+    assert sorted(str(p.relative_to(run)) for p in run.rglob("*")) == before

@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 from seq2seq.averaging import chosen_checkpoints, write_averaged
 from seq2seq.checks import positive
 from seq2seq.errors import Seq2SeqError
-from seq2seq.rundir import RunDir
+from seq2seq.rundir import RunDir, refuse_run_owned_dir
 from seq2seq.tasks.common import config_values, optional_path, required_path
 
 USAGE = "s2s-average run_dir=<run> [last=N | epochs=[3,4]] [output_dir=<dir>]"
@@ -52,6 +52,7 @@ class AverageSettings:
 def average(cfg: DictConfig) -> Path:
     """Hydra task: writes the averaged model as a new run directory; returns it."""
     settings = AverageSettings.from_config(cfg)
+    refuse_run_owned_dir(settings.output_dir, "output_dir")
     run = RunDir(Path(settings.run_dir))
     if not run.path.is_dir():
         raise Seq2SeqError(f"run directory not found: {run.path}")

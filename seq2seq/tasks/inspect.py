@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 from seq2seq.errors import Seq2SeqError
 from seq2seq.inspection import TRAILING_PAD, Inspection, describe, inspect_input
 from seq2seq.plots import alignment_figure, save_png, trajectory_figure
+from seq2seq.rundir import refuse_run_owned_dir
 from seq2seq.tasks.common import config_values, optional_path, required_path
 from seq2seq.translation import Translator
 
@@ -53,8 +54,8 @@ class InspectSettings:
 def inspect(cfg: DictConfig) -> Inspection:
     """Hydra task: prints the report, writes the PNGs and says where."""
     settings = InspectSettings.from_config(cfg)
+    out_dir = refuse_run_owned_dir(settings.output_dir, "output_dir")
     found = inspect_input(Translator.from_run_dir(settings.run_dir), settings.input)
-    out_dir = Path(settings.output_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         written = [_write_trajectories(found, out_dir / "states.png")]
