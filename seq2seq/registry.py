@@ -114,8 +114,27 @@ def option_defaults(options: type) -> dict[str, Any]:
     return {f.name: f.default for f in dataclasses.fields(options)}
 
 
+def typed_values(options: type, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with each number in its field's declared type, as the boundary (a config
+    file, an override, a JSON request) may spell it: ``2.0`` for a whole-number setting is
+    ``2``, ``1`` for a real-number setting is ``1.0``. Anything else is left for the record's
+    own checks to refuse (``2.5`` for a whole number, a string, a boolean)."""
+    declared = {f.name: str(f.type).replace(" ", "") for f in dataclasses.fields(options)}
+    typed = dict(values)
+    for name, value in values.items():
+        kind = declared.get(name, "")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if kind in ("int", "int|None") and isinstance(value, float) and value.is_integer():
+            typed[name] = int(value)
+        elif kind in ("float", "float|None") and isinstance(value, int):
+            typed[name] = float(value)
+    return typed
+
+
 def make_options(options: type, key: str, values: dict[str, Any]) -> Any:
-    """``options(**values)``; an unknown key is a one-line error naming ``key.<name>``.
+    """``options(**values)`` with each number in its declared type (:func:`typed_values`);
+    an unknown key is a one-line error naming ``key.<name>``.
 
     Raises:
         Seq2SeqError: a key the dataclass does not have (and its own value checks).
@@ -126,4 +145,4 @@ def make_options(options: type, key: str, values: dict[str, Any]) -> Any:
         raise Seq2SeqError(
             f"{key}.{unknown[0]} is not a setting here; known: {', '.join(sorted(known))}"
         )
-    return options(**values)
+    return options(**typed_values(options, values))

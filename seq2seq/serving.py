@@ -120,8 +120,8 @@ class Batcher:
                 return
             groups: dict[tuple, list[Work]] = {}
             for work in batch:  # the rule's parameters too (DecodingSettings leaves them out)
-                d = work.decoding
-                key = (d.name, d.max_length, d.jit_compile, d.n_best, d.params)
+                d = work.decoding  # repr: settings that compare equal but differ (2.0, 2)
+                key = (d.name, repr(d.max_length), d.jit_compile, repr(d.n_best), repr(d.params))
                 if getattr(d.params, "seed", None) is not None:
                     # A seeded draw depends on its batch: decoded alone, it is reproducible
                     # (the same as s2s-translate of that input with that seed).
@@ -131,6 +131,8 @@ class Batcher:
                 self._decode(works[0].decoding, works)
 
     def _decode(self, decoding: DecodingSettings, works: list[Work]) -> None:
+        """Decodes one group; if the group fails, each input is decoded alone, so that one
+        request's failure is never another's."""
         try:
             candidates = self.translator.candidates(
                 [w.text for w in works], batch_size=len(works), **decoding.options()
@@ -138,8 +140,11 @@ class Batcher:
             self.calls += 1
             self.inputs += len(works)
         except Exception as exc:  # answered to each waiting request, never a dead worker
-            for work in works:
-                work.future.set_exception(exc)
+            if len(works) > 1:
+                for work in works:
+                    self._decode(work.decoding, [work])
+                return
+            works[0].future.set_exception(exc)
             return
         for work, cands in zip(works, candidates, strict=True):
             work.future.set_result(cands)
@@ -168,6 +173,10 @@ def parse_request(body: bytes, limits: Limits, defaults: dict[str, Any]) -> list
         raise RequestError(400, f"the body is not UTF-8 (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise RequestError(400, f"the body is not JSON: {exc.msg} at {exc.pos}") from None
+    except RecursionError:
+        raise RequestError(400, "the body is JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise RequestError(400, f"the body is not usable JSON: {str(exc)[:120]}") from None
     if isinstance(items, dict):
         items = [items]
     if not isinstance(items, list) or not items:
@@ -182,7 +191,31 @@ def parse_request(body: bytes, limits: Limits, defaults: dict[str, Any]) -> list
         unknown = sorted(set(item) - {"src", "alignment", *DECODING_KEYS})
         if unknown:
             raise RequestError(422, f"input {i}: unknown key {unknown[0]!r}")
+        _check_values(item, i)
     return items
+
+
+def _check_values(item: dict, index: int) -> None:
+    """The shapes JSON allows but an input may not have: text that is not Unicode (a lone
+    surrogate escape such as ``"\\ud800"``), a setting that is not one plain value, an
+    ``alignment`` that is not true or false. (The settings' values are checked by their
+    records, :func:`decoding_of`.)"""
+    try:
+        item["src"].encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise RequestError(
+            422, f"input {index}: src is not Unicode text (a lone surrogate at {exc.start})"
+        ) from None
+    for key in DECODING_KEYS:
+        value = item.get(key)
+        if value is not None and not isinstance(value, (str, int, float, bool)):
+            raise RequestError(
+                422, f"input {index}: {key} must be one value, got {type(value).__name__}"
+            )
+    if not isinstance(item.get("decoding", ""), str):
+        raise RequestError(422, f"input {index}: decoding must be a rule's name")
+    if not isinstance(item.get("alignment", False), bool):
+        raise RequestError(422, f"input {index}: alignment must be true or false")
 
 
 def decoding_of(item: dict, defaults: dict[str, Any], index: int) -> DecodingSettings:

@@ -20,7 +20,7 @@ from seq2seq.decoding import SEARCH_RULES, SearchRule
 from seq2seq.distribute import STRATEGIES
 from seq2seq.errors import Seq2SeqError
 from seq2seq.options.decoding import SEED_PARAM, SharedDecoding
-from seq2seq.registry import make_options
+from seq2seq.registry import make_options, typed_values
 
 OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD", "adamw": "AdamW"}
 # What trainer.early_stopping / trainer.reduce_lr may watch (val_chrf and val_exact_match
@@ -124,7 +124,7 @@ class DecodingSettings(SharedDecoding):
         shared = {f.name: values.pop(f.name) for f in cls.shared_fields() if f.name in values}
         if SEED_PARAM in {f.name for f in dataclasses.fields(rule.Params)}:
             values.setdefault(SEED_PARAM, optional_seed(seed))
-        return cls(name=name, **shared, params=rule.params(**values))
+        return cls(name=name, **typed_values(SharedDecoding, shared), params=rule.params(**values))
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -205,13 +205,14 @@ class Translator:
             **param_values: the rule's parameters (``beam_size``, ``length_penalty``,
                 ``temperature``, ``top_k``, ``seed``); unset ones take the rule's defaults.
         """
-        positive("batch_size", batch_size)
+        batch_size = positive("batch_size", batch_size)
         if max_length is not None:
-            positive("max_length", max_length, at_most=MAX_LENGTH)
+            max_length = positive("max_length", max_length, at_most=MAX_LENGTH)
         search = self.search(decoding, jit_compile)
         params = params or search.params(**param_values)
         most = search.max_candidates(params)
-        if positive("n_best", n_best) > most:
+        n_best = positive("n_best", n_best)
+        if n_best > most:
             raise Seq2SeqError(f"n_best must be at most {most} for decoding={decoding}")
         max_length = int(max_length or self.max_output_length)
         encoded = self.encode_inputs(texts)

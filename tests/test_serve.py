@@ -14,6 +14,8 @@ import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from seq2seq.models import build_model
 from seq2seq.serving import Limits, create_app
@@ -29,6 +31,14 @@ def client(trained_run):
     translator = Translator.from_run_dir(trained_run)
     limits = Limits(max_body_bytes=2000, max_inputs=4, max_chars=50)
     with TestClient(create_app(translator, {"run_dirs": [str(trained_run)]}, limits)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def roomy_client(trained_run):
+    """The service with limits large enough for the malformed bodies to be read."""
+    translator = Translator.from_run_dir(trained_run)
+    with TestClient(create_app(translator, {}, Limits(max_body_bytes=1_000_000))) as c:
         yield c
 
 
@@ -197,3 +207,101 @@ def test_the_load_benchmark_checks_every_answer_with_and_without_batching(traine
     assert report["totals"] == {"requests": 48, "errors": 0, "mismatches": 0}
     assert set(report["batching_speedup"]) == {"1", "4"}
     json.dumps(report)
+
+
+def test_a_whole_number_float_is_that_whole_number_everywhere(client, trained_run, cli):
+    """``beam_size: 2.0`` is ``beam_size: 2`` over HTTP and on the command line, and two such
+    requests decoded together both get the right answer."""
+    translator = Translator.from_run_dir(trained_run)
+    expected = translator.candidates(INPUTS[:2], decoding="beam", beam_size=2, n_best=2)
+    body = [{"src": s, "decoding": "beam", "beam_size": size, "n_best": 2.0}
+            for s, size in zip(INPUTS[:2], (2.0, 2), strict=True)]  # fmt: skip
+    got = client.post("/translate", json=body)
+    assert got.status_code == 200, got.text
+    assert [[c["tgt"] for c in a["n_best"]] for a in got.json()] == [
+        [c.text for c in cands] for cands in expected
+    ]
+    args = [f"run_dir={trained_run}", "decoding=beam", "inputs=[Nov 28 2026]"]
+    whole = cli("translate", *args, "decoding.beam_size=2.0", "decoding.max_length=12.0")
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    assert (
+        whole.stdout
+        == cli("translate", *args, "decoding.beam_size=2", "decoding.max_length=12").stdout
+    )
+    half = cli("translate", *args, "decoding.beam_size=2.5")
+    assert half.returncode == 2 and "beam_size must be a positive integer, got 2.5" in half.stderr
+
+
+def test_one_request_failing_in_a_batch_never_fails_another():
+    """A group that fails is decoded input by input: only the failing input's request gets
+    the error."""
+    from seq2seq.serving import Batcher
+    from seq2seq.settings import DecodingSettings
+
+    class Fragile:
+        def candidates(self, texts, batch_size, **options):
+            if "bad" in texts:
+                raise ValueError("this input breaks the decoder")
+            return [[t.upper()] for t in texts]
+
+    batcher = Batcher(Fragile(), max_batch_size=8, max_wait_ms=200)
+    greedy = DecodingSettings()
+    futures = [batcher.submit(t, greedy) for t in ("a", "bad", "c")]  # queued: one batch
+    batcher.start()
+    batcher.stop()
+    assert futures[0].result() == ["A"] and futures[2].result() == ["C"]
+    with pytest.raises(ValueError, match="breaks the decoder"):
+        futures[1].result()
+
+
+_SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+_JSON = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_ITEMS = st.fixed_dictionaries(
+    {"src": st.text(max_size=12) | _JSON},
+    optional={key: _JSON | st.sampled_from(["beam", "greedy", "sample", 2.0, 3, -1, 1e9])
+              for key in ("decoding", "beam_size", "n_best", "length_penalty", "temperature",
+                          "top_k", "seed", "max_length", "alignment")},
+)  # fmt: skip
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=st.lists(_ITEMS, max_size=3) | _JSON)
+def test_any_json_gets_an_answer_below_500_and_the_service_stays_right(client, trained_run, body):
+    expected = Translator.from_run_dir(trained_run).translate(INPUTS[:1])
+    raw = json.dumps(body).encode()
+    got = client.post("/translate", content=raw, headers={"content-type": "application/json"})
+    assert got.status_code < 500, (raw[:300], got.text[:300])
+    if got.status_code >= 400:
+        assert got.json()["error"]
+    fine = client.post("/translate", json=[{"src": INPUTS[0]}])
+    assert fine.status_code == 200 and [a["tgt"] for a in fine.json()] == expected
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'[{"src": "a", "decoding": "beam", "beam_size": ' + b"9" * 5000 + b"}]",
+         "not usable JSON"),
+        (b'[{"src": "a", "decoding": ["beam"]}]', "decoding must be one value"),
+        (b'[{"src": "a", "decoding": {"x": 1}}]', "decoding must be one value"),
+        (b'[{"src": "\\ud800"}]', "lone surrogate"),
+        (b'[{"src": "a", "alignment": "yes"}]', "alignment must be true or false"),
+        (b'[{"src": "a", "decoding": "sample", "temperature": NaN}]', "temperature"),
+    ],
+    ids=["nested", "huge-integer", "decoding-list", "decoding-object", "lone-surrogate",
+         "alignment-string", "nan"],
+)  # fmt: skip
+def test_the_malformed_requests_that_were_500s_are_4xx(roomy_client, body, message):
+    got = roomy_client.post(
+        "/translate", content=body, headers={"content-type": "application/json"}
+    )
+    assert 400 <= got.status_code < 500 and message in got.json()["error"], got.text[:300]

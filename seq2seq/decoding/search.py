@@ -28,7 +28,7 @@ import tensorflow as tf
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models.base import Seq2SeqModel
 from seq2seq.options.decoding import RULE_PARAMS, NoParams
-from seq2seq.registry import Registry
+from seq2seq.registry import Registry, typed_values
 from seq2seq.vocab import END_ID, PAD_ID, START_ID
 
 NEG_INF = -1e9
@@ -126,7 +126,7 @@ class SearchRule:
         for key in values:
             if key not in known:
                 raise Seq2SeqError(f"decoding.{key} does not apply to decoding={cls.name}")
-        return cls.Params(**values)
+        return cls.Params(**typed_values(cls.Params, values))
 
     def param_tensors(self, record: Any) -> list[tf.Tensor]:
         """A ``Params`` record as the loop's parameter tensors, in signature order."""

@@ -41,7 +41,7 @@ class ExportSettings:
         decoding = export_decoding(inference_decoding(values.get("decoding"), None))
         max_length = values.get("max_length")
         if max_length is not None:
-            positive("max_length", max_length, at_most=MAX_LENGTH)
+            max_length = positive("max_length", max_length, at_most=MAX_LENGTH)
             if decoding.max_length not in (None, max_length):
                 raise Seq2SeqError(
                     f"max_length={max_length} and decoding.max_length={decoding.max_length}"
