@@ -323,14 +323,17 @@ def _add_routes(app, translator, batcher, state, info, limits, defaults) -> None
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > limits.max_body_bytes:
             raise RequestError(413, f"the body is over max_body_bytes={limits.max_body_bytes}")
-        items = parse_request(await _read_body(request, limits.max_body_bytes), limits, defaults)
+        body = await _read_body(request, limits.max_body_bytes)
+        # CPU work (parsing, alignments) runs off the event loop: /health never waits for it.
+        items = await asyncio.to_thread(parse_request, body, limits, defaults)
         settings = [decoding_of(item, defaults, i) for i, item in enumerate(items)]
         futures = [batcher.submit(item["src"], d) for item, d in zip(items, settings, strict=True)]
         try:
             results = [await asyncio.wrap_future(f) for f in futures]
         except Seq2SeqError as exc:
             raise RequestError(422, str(exc)) from None
-        return [answer(translator, item, c) for item, c in zip(items, results, strict=True)]
+        pairs = list(zip(items, results, strict=True))
+        return await asyncio.to_thread(lambda: [answer(translator, i, c) for i, c in pairs])
 
     @app.get("/health")
     async def health():

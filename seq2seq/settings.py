@@ -19,7 +19,7 @@ from seq2seq.data.pipeline import BUCKET_SIDES
 from seq2seq.decoding import SEARCH_RULES, SearchRule
 from seq2seq.distribute import STRATEGIES
 from seq2seq.errors import Seq2SeqError
-from seq2seq.options.decoding import SEED_PARAM, SharedDecoding
+from seq2seq.options.decoding import SEED_PARAM, SharedDecoding, optional_seed
 from seq2seq.registry import make_options, typed_values
 
 OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD", "adamw": "AdamW"}
@@ -89,19 +89,6 @@ def flatten(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[f"{prefix}{key}"] = value
     return flat
-
-
-#: The largest seed (NumPy and Keras take seeds in ``[0, 2**32)``).
-MAX_SEED = 2**32 - 1
-
-
-def optional_seed(value: Any) -> int | None:
-    """An integer seed in ``[0, 2**32)``, or None."""
-    if value is not None and (
-        isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED
-    ):
-        raise Seq2SeqError(f"seed must be an integer from 0 to {MAX_SEED} or null, got {value!r}")
-    return value
 
 
 @dataclass(frozen=True)

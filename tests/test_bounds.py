@@ -95,3 +95,21 @@ def test_the_saved_model_refuses_a_2d_batch_and_a_huge_max_length(trained_run, t
     assert serve(tf.constant(["Nov 28, 2026", "1999-01-02"]))["translations"].shape == (2,)
     with pytest.raises(tf.errors.InvalidArgumentError, match="not compatible"):
         serve(tf.constant([["Nov 28, 2026", "x"], ["y", "z"]]))
+
+
+def test_one_seed_range_everywhere(trained_run):
+    """Training, translation and sampling take the same seeds, [0, 2**32): the largest one
+    samples (reproducibly), one more is refused with the same message everywhere."""
+    from seq2seq.options.decoding import MAX_SEED, SamplingParams
+    from seq2seq.translation import Translator
+
+    translator = Translator.from_run_dir(trained_run)
+    draws = [translator.translate(["Nov 28, 2026"], decoding="sample", seed=MAX_SEED,
+                                  temperature=5.0) for _ in range(2)]  # fmt: skip
+    assert draws[0] == draws[1]
+    assert SamplingParams(seed=3.0).seed == 3
+    for refused in (MAX_SEED + 1, -1, 2.5, "3"):
+        with pytest.raises(Seq2SeqError, match=f"seed must be an integer from 0 to {MAX_SEED}"):
+            SamplingParams(seed=refused)
+        with pytest.raises(Seq2SeqError, match=f"seed must be an integer from 0 to {MAX_SEED}"):
+            optional_seed(refused)

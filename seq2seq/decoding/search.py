@@ -63,6 +63,14 @@ class LoopState(NamedTuple):
     lengths: tf.Tensor  # [batch, width] int32: tokens emitted up to and including END
 
 
+def _as_dtype(value: Any, dtype: tf.DType) -> Any:
+    """``value`` for a tensor of ``dtype``: a whole number past int32's range (a seed up to
+    ``2**32 - 1``) keeps its 32 bits, as a two's-complement int32."""
+    if dtype == tf.int32 and isinstance(value, int) and not -(2**31) <= value < 2**31:
+        return (value + 2**31) % 2**32 - 2**31
+    return value
+
+
 def _batch_shape(x: tf.Tensor) -> tf.TensorShape:
     return tf.TensorShape([None, *x.shape[1:]])
 
@@ -130,7 +138,8 @@ class SearchRule:
 
     def param_tensors(self, record: Any) -> list[tf.Tensor]:
         """A ``Params`` record as the loop's parameter tensors, in signature order."""
-        return [tf.constant(getattr(record, spec.name), spec.dtype) for spec in self._param_specs]
+        return [tf.constant(_as_dtype(getattr(record, spec.name), spec.dtype), spec.dtype)
+                for spec in self._param_specs]  # fmt: skip
 
     @classmethod
     def max_candidates(cls, params: Any) -> int:

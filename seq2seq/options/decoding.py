@@ -22,6 +22,24 @@ MAX_LENGTH = 4096
 MAX_WIDTH = 256
 #: Search-rule parameters with this name come from the task's top-level ``seed``.
 SEED_PARAM = "seed"
+#: The largest seed, everywhere (NumPy and Keras take seeds in ``[0, 2**32)``; sampling's
+#: random ops take the same seed as its 32 bits).
+MAX_SEED = 2**32 - 1
+
+
+def optional_seed(value: Any) -> int | None:
+    """An integer seed in ``[0, 2**32)`` (a whole-number float is that integer), or None.
+
+    Raises:
+        Seq2SeqError: anything else.
+    """
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED
+    ):
+        raise Seq2SeqError(f"seed must be an integer from 0 to {MAX_SEED} or null, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -92,12 +110,10 @@ class SamplingParams:
     def __post_init__(self) -> None:
         positive("decoding.temperature", self.temperature, float, at_most=1000.0)
         non_negative("decoding.top_k", self.top_k)
-        if self.seed is None:
-            object.__setattr__(self, "seed", random.SystemRandom().randrange(1 << 24))
-        elif isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise Seq2SeqError(f"seed must be an integer or null, got {self.seed!r}")
-        elif not -(1 << 31) <= self.seed < (1 << 31):
-            raise Seq2SeqError(f"seed must fit in 32 bits, got {self.seed!r}")
+        seed = optional_seed(self.seed)
+        if seed is None:
+            seed = random.SystemRandom().randrange(1 << 24)
+        object.__setattr__(self, "seed", seed)
 
 
 #: Each search rule's parameters record (``decoding.name``); a rule registered in
