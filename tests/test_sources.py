@@ -145,3 +145,7 @@ def test_scoring_a_hypothesis_file_needs_no_model(tmp_path, capsys):
     assert json.loads(json.dumps((own / "metrics.json").read_text())).startswith("2026")
     with pytest.raises(Seq2SeqError, match="references is required"):
         evaluate(compose_config("evaluate", [f"hypotheses={hyp}"]))
+    new = tmp_path / "new" / "scores"  # created, as s2s-evaluate run_dir=... creates its own
+    evaluate(compose_config("evaluate", [f"hypotheses={hyp}", f"references={ref}",
+                                         f"output_dir={new}"]))  # fmt: skip
+    assert json.loads((new / "metrics.json").read_text())["exact_match"] == 0.5

@@ -110,9 +110,9 @@ SCORE_USAGE = "s2s-evaluate hypotheses=hyp.txt references=ref.txt [output_dir=<d
 
 
 def score_files(settings: ScoreSettings) -> dict[str, Any]:
-    """Scores a hypothesis file against a reference file; prints and writes the scores."""
-    check_output_file(settings.output_file, "output file",
-                      inputs=[settings.hypotheses, settings.references])  # fmt: skip
+    """Scores a hypothesis file against a reference file; prints and writes the scores. A
+    new ``output_dir`` is created (as ``s2s-evaluate run_dir=...`` creates its own), once
+    the inputs have been read."""
     hyps = read_text_lines(settings.hypotheses, "hypotheses")
     refs = read_text_lines(settings.references, "references")
     if len(hyps) != len(refs):
@@ -120,11 +120,13 @@ def score_files(settings: ScoreSettings) -> dict[str, Any]:
             f"{settings.hypotheses} has {len(hyps):,} lines but {settings.references} has"
             f" {len(refs):,}: one hypothesis per reference"
         )
+    prepare_output_dir(Path(settings.output_file).parent, "output_dir")
+    check_output_file(settings.output_file, "output file",
+                      inputs=[settings.hypotheses, settings.references])  # fmt: skip
     metrics: dict[str, Any] = score(hyps, refs)
     metrics.update(num_pairs=len(refs), hypotheses=settings.hypotheses,
                    references=settings.references, **signatures())  # fmt: skip
     text = json.dumps(metrics, indent=2, ensure_ascii=False) + "\n"
-    prepare_output_dir(Path(settings.output_file).parent, "output_dir")
     write_user_file(settings.output_file, text)
     sys.stdout.write(text)
     log.info("wrote %s", settings.output_file)
