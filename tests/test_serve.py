@@ -305,3 +305,22 @@ def test_the_malformed_requests_that_were_500s_are_4xx(roomy_client, body, messa
         "/translate", content=body, headers={"content-type": "application/json"}
     )
     assert 400 <= got.status_code < 500 and message in got.json()["error"], got.text[:300]
+
+
+def test_start_up_failures_are_one_line_before_the_model_loads(trained_run, cli):
+    """A busy port and a bad default are refused in one line (exit 2), not by uvicorn after
+    start-up or as a traceback."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        taken = cli("serve", f"run_dir={trained_run}", f"port={port}")
+    assert taken.returncode == 2, taken.stderr[-2000:]
+    assert taken.stderr.strip().splitlines()[-1].startswith(
+        f"error: cannot listen on 127.0.0.1:{port}: "
+    )
+    bad = cli("serve", f"run_dir={trained_run}", "decoding.n_best=2")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().splitlines()[-1] == (
+        "error: decoding.n_best must be at most 1 for decoding=greedy (got 2)"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,7 @@ from omegaconf import DictConfig
 
 from seq2seq.checks import positive
 from seq2seq.errors import Seq2SeqError
-from seq2seq.serving import Limits, create_app, decoding_of
+from seq2seq.serving import Limits, RequestError, create_app, decoding_of
 from seq2seq.tasks.common import config_values, run_dirs
 from seq2seq.translation import Translator
 
@@ -48,7 +49,10 @@ class ServeSettings:
         values = config_values(cfg)
         decoding = dict(values.get("decoding") or {})
         decoding["decoding"] = decoding.pop("name", "greedy")
-        decoding_of(decoding, {}, 0)  # a bad default is refused now, not per request
+        try:  # a bad default is refused now, not per request
+            decoding_of(decoding, {}, 0)
+        except RequestError as exc:
+            raise Seq2SeqError(str(exc).removeprefix("input 0: ")) from None
         port = values.get("port", 8000)
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise Seq2SeqError(f"port must be 0-65535 (0: any free port), got {port!r}")
@@ -72,10 +76,38 @@ class ServeSettings:
 
 
 def serve(cfg: DictConfig) -> None:
-    """Hydra task: loads the run(s), then serves until SIGTERM or Ctrl-C (exit 0)."""
+    """Hydra task: binds the address, loads the run(s), then serves until SIGTERM or Ctrl-C
+    (exit 0)."""
+    settings = ServeSettings.from_config(cfg)
+    with contextlib.closing(listen(settings.host, settings.port)) as sock:
+        _serve_on(sock, settings)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (port 0: a free one), before the model loads, so that
+    a busy port or a host that does not resolve is one line, not a failure after start-up.
+
+    Raises:
+        Seq2SeqError: naming the address and why.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise Seq2SeqError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise Seq2SeqError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+def _serve_on(sock: socket.socket, settings: ServeSettings) -> None:
+    """Loads the run(s) and serves on ``sock`` until SIGTERM or Ctrl-C."""
     import uvicorn
 
-    settings = ServeSettings.from_config(cfg)
     translator = Translator.from_run_dirs(settings.run_dirs)
     info = {
         "run_dirs": list(settings.run_dirs),
@@ -87,14 +119,15 @@ def serve(cfg: DictConfig) -> None:
     }
     app = create_app(translator, info, settings.limits, settings.decoding,
                      settings.max_batch_size, settings.max_wait_ms)  # fmt: skip
+    host, port = sock.getsockname()[:2]  # the real port when port=0
     log.info("serving %s on http://%s:%d/ (Ctrl-C stops)", " + ".join(settings.run_dirs),
-             settings.host, settings.port)  # fmt: skip
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
-    _run_gracefully(config)
+             f"[{host}]" if ":" in host else host, port)  # fmt: skip
+    config = uvicorn.Config(app, log_level="warning")
+    _run_gracefully(config, sock)
     log.info("stopped")
 
 
-def _run_gracefully(config) -> None:
+def _run_gracefully(config, sock: socket.socket) -> None:
     """Runs uvicorn's server; a stop asked for by SIGTERM or Ctrl-C (after finishing what
     was accepted) ends with status 0, where uvicorn would raise the signal again on exit."""
     import uvicorn
@@ -106,4 +139,4 @@ def _run_gracefully(config) -> None:
                 yield
                 self._captured_signals.clear()
 
-    GracefulServer(config).run()
+    GracefulServer(config).run(sockets=[sock])
