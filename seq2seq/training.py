@@ -407,6 +407,12 @@ def pick_vocabularies(
         except Seq2SeqError as exc:
             raise Seq2SeqError(f"trainer.init_from: {exc}") from None
         source, target, _ = init.read_vocab()
+        if source.name != settings.vocab_name:  # config.yaml must say what is trained
+            raise Seq2SeqError(
+                f"trainer.init_from={init_from} has vocab={source.name}, this run"
+                f" vocab={settings.vocab_name}: fine-tuning keeps the vocabulary of the run it"
+                f" starts from; set vocab={source.name}"
+            )
         report_unseen(splits.train, train, source, target, init_from)
         return source, target
     if resuming and TOKENIZERS.get(settings.vocab_name).kept_on_resume:

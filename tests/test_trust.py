@@ -224,6 +224,9 @@ def test_init_from_fine_tunes_a_trained_run_on_new_data(trained_run, tmp_path, c
     with pytest.raises(Seq2SeqError, match="run directory not found"):
         train(train_config(tmp_path / "none", *overrides[:2], f"trainer.init_from={tmp_path}/x",
                            *QUIET))  # fmt: skip
+    with pytest.raises(Seq2SeqError, match="has vocab=char, this run vocab=sentencepiece"):
+        train(train_config(tmp_path / "subwords", *overrides, "vocab=sentencepiece"))
+    assert not (tmp_path / "subwords" / "config.yaml").exists()  # no false config.yaml
 
 
 WRITERS = {
