@@ -316,8 +316,10 @@ def test_start_up_failures_are_one_line_before_the_model_loads(trained_run, cli)
         port = busy.getsockname()[1]
         taken = cli("serve", f"run_dir={trained_run}", f"port={port}")
     assert taken.returncode == 2, taken.stderr[-2000:]
-    assert taken.stderr.strip().splitlines()[-1].startswith(
-        f"error: cannot listen on 127.0.0.1:{port}: "
+    assert (
+        taken.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
     )
     bad = cli("serve", f"run_dir={trained_run}", "decoding.n_best=2")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
