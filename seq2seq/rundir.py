@@ -48,6 +48,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from seq2seq.errors import Seq2SeqError
+from seq2seq.files import read_run_bytes
 from seq2seq.vocab import TokenVocabulary, vocabularies_from_payload, vocabularies_payload
 
 CONFIG_FILE = "config.yaml"
@@ -387,7 +388,7 @@ class RunDir:
                 f"{self.config_file} not found (is {self.path} a training run directory?)"
             )
         try:
-            config = yaml.safe_load(self.config_file.read_text(encoding="utf-8"))
+            config = yaml.safe_load(read_run_bytes(self.config_file, "config").decode("utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise Seq2SeqError(f"cannot read {self.config_file}: {exc}") from None
         if not isinstance(config, dict):
@@ -465,14 +466,14 @@ class RunDir:
             if not (state.is_file() and (p / MODEL_FILE).is_file()):
                 continue
             try:
-                payload = json.loads(state.read_text(encoding="utf-8"))
+                payload = json.loads(read_run_bytes(state, "checkpoint state").decode("utf-8"))
                 epoch, seconds = payload["epoch"], float(payload.get("seconds", 0.0))
                 best, target = payload.get("best_epoch"), payload.get("target_epochs")
                 for value in (epoch, best or 0, target or 0):
                     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                         raise ValueError(f"bad epoch {value!r}")
                 ended = payload.get("ended", False) is True
-            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            except (OSError, ValueError, KeyError, TypeError, AttributeError, Seq2SeqError) as exc:
                 log.warning("ignoring checkpoint %s: unreadable %s (%s)", p, state.name, exc)
                 continue
             found.append(Checkpoint(p, epoch, seconds, ended, best, target))
@@ -559,7 +560,7 @@ def read_vocabularies(
     """
     path = Path(path)
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
+        payload = json.loads(read_run_bytes(path, "vocabulary").decode("utf-8"))
         return vocabularies_from_payload(payload, path.parent / TOKENIZER_DIR)
     except FileNotFoundError:
         raise Seq2SeqError(f"vocabulary file not found: {path}") from None

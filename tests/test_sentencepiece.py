@@ -373,3 +373,35 @@ def test_textbook_pieces_round_trip_through_numpy():
     ids = np.asarray([*source.encode("the cat", add_end=True), 0, 0], np.int32)
     assert source.decode(ids) == "the cat"
     assert isinstance(source, SentencePieceVocabulary)
+
+
+@pytest.mark.parametrize("planted", ["dev-zero", "fifo", "sparse", "directory"])
+def test_a_planted_run_file_is_one_line_never_a_hang_or_a_memory_error(sp_run, tmp_path, planted):
+    """A tokenizer model, vocab.json or config.yaml that is a link to /dev/zero, a FIFO, a
+    huge sparse file or a directory is refused in one line before it is read."""
+    import os
+    import shutil
+
+    from seq2seq.rundir import RunDir
+
+    for name in ("tokenizer/source.model", "vocab.json", "config.yaml"):
+        run = tmp_path / f"{planted}-{name.replace('/', '-')}"
+        shutil.copytree(sp_run, run)
+        target = run / name
+        target.unlink()
+        if planted == "dev-zero":
+            target.symlink_to("/dev/zero")
+        elif planted == "fifo":
+            os.mkfifo(target)
+        elif planted == "sparse":
+            with target.open("wb") as f:
+                f.truncate(20 << 30)  # 20 GB, no blocks
+        else:
+            target.mkdir()
+        with pytest.raises(Seq2SeqError) as caught:
+            if name == "config.yaml":
+                RunDir(run).read_config()
+            else:
+                Translator.from_run_dir(run)
+        message = str(caught.value)  # names the file (or the run and the file's name)
+        assert "\n" not in message and Path(name).name in message, message

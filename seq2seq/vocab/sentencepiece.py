@@ -23,6 +23,7 @@ from typing import Any
 
 from seq2seq.checks import non_negative, positive, switch
 from seq2seq.errors import Seq2SeqError
+from seq2seq.files import read_run_bytes
 from seq2seq.vocab.base import (
     END,
     END_ID,
@@ -283,7 +284,7 @@ class SentencePieceVocabulary(TokenVocabulary):
             raise ValueError(f"model_file must be a file name, got {name!r}")
         path = Path(directory) / name
         try:
-            model = path.read_bytes()
+            model = read_run_bytes(path, "SentencePiece model")
         except FileNotFoundError:
             raise Seq2SeqError(f"SentencePiece model not found: {path}") from None
         except OSError as exc:
