@@ -19,6 +19,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from importlib import resources
@@ -272,12 +273,16 @@ def create_app(
     defaults: dict[str, Any] | None = None,
     max_batch_size: int = 64,
     max_wait_ms: float = 5,
+    allowed_hosts: Sequence[str] | None = None,
 ):
-    """The FastAPI application: ``POST /translate``, ``GET /health``, ``GET /info``,
-    ``GET /`` (the page) and FastAPI's OpenAPI page at ``/docs``."""
+    """The FastAPI application: ``POST /translate`` (a JSON body), ``GET /health``,
+    ``GET /info``, ``GET /`` (the page) and the OpenAPI description at ``/openapi.json``
+    (no Swagger page: it would load its scripts from a CDN). With ``allowed_hosts``, a
+    request whose ``Host`` header names another host is refused (400)."""
     from contextlib import asynccontextmanager
 
     from fastapi import FastAPI
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     defaults = dict(defaults or {})
     batcher = Batcher(translator, max_batch_size, max_wait_ms)
@@ -292,7 +297,11 @@ def create_app(
         state["ready"] = False
         batcher.stop()  # what was accepted is finished first
 
-    app = FastAPI(title="seq2seq translation service", lifespan=lifespan)
+    app = FastAPI(
+        title="seq2seq translation service", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
+    if allowed_hosts is not None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.state.batcher = batcher
     _add_routes(app, translator, batcher, state, info, limits, defaults)
     return app
@@ -320,6 +329,9 @@ def _add_routes(app, translator, batcher, state, info, limits, defaults) -> None
 
     @app.post("/translate")
     async def translate(request: Request):
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/json":  # a form or text/plain POST from another page: no
+            raise RequestError(415, "the body must be JSON (Content-Type: application/json)")
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > limits.max_body_bytes:
             raise RequestError(413, f"the body is over max_body_bytes={limits.max_body_bytes}")

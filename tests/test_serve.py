@@ -65,7 +65,8 @@ def test_health_and_info(client):
     assert info["limits"] == {"max_body_bytes": 2000, "max_inputs": 4, "max_chars": 50}
     assert info["decoding_defaults"] == {}
     assert client.get("/").text.startswith("<!doctype html>")
-    assert client.get("/docs").status_code == 200  # the OpenAPI page
+    assert client.get("/openapi.json").json()["info"]["title"]  # the API, described locally
+    assert client.get("/docs").status_code == 404  # no Swagger page loading scripts from a CDN
 
 
 @pytest.mark.parametrize(
@@ -326,3 +327,19 @@ def test_start_up_failures_are_one_line_before_the_model_loads(trained_run, cli)
     assert bad.stderr.strip().splitlines()[-1] == (
         "error: decoding.n_best must be at most 1 for decoding=greedy (got 2)"
     )
+
+
+def test_other_hosts_and_non_json_posts_are_refused(trained_run):
+    """A page elsewhere cannot use the service: a Host header naming another host (DNS
+    rebinding) is refused, and so is a POST that is not JSON (a form or text/plain, which a
+    browser sends without asking)."""
+    translator = Translator.from_run_dir(trained_run)
+    app = create_app(translator, {}, allowed_hosts=["127.0.0.1", "localhost"])
+    with TestClient(app, base_url="http://127.0.0.1:8000") as local:
+        assert local.get("/health").status_code == 200
+        assert local.post("/translate", json=[{"src": "a"}]).status_code == 200
+        plain = local.post("/translate", content=b'[{"src": "a"}]',
+                           headers={"content-type": "text/plain"})  # fmt: skip
+        assert plain.status_code == 415 and "application/json" in plain.json()["error"]
+        elsewhere = local.get("/info", headers={"host": "attacker.example"})
+        assert elsewhere.status_code == 400

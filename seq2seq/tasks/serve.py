@@ -33,6 +33,7 @@ class ServeSettings:
         max_batch_size: most inputs decoded by one call of the compiled loop.
         max_wait_ms: how long the first waiting input waits for others to join it.
         decoding: the defaults of every input (each request may set its own).
+        allowed_hosts: the ``Host`` headers answered (others get 400).
     """
 
     run_dirs: tuple[str, ...]
@@ -42,6 +43,7 @@ class ServeSettings:
     max_batch_size: int
     max_wait_ms: float
     decoding: dict[str, Any]
+    allowed_hosts: tuple[str, ...]
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> ServeSettings:
@@ -72,7 +74,20 @@ class ServeSettings:
                 "max_wait_ms", values.get("max_wait_ms", 5), float, at_most=10_000
             ),
             decoding={k: v for k, v in decoding.items() if v is not None},
+            allowed_hosts=_allowed_hosts(
+                values.get("allowed_hosts"), str(values.get("host") or "127.0.0.1")
+            ),
         )
+
+
+def _allowed_hosts(given: Any, host: str) -> tuple[str, ...]:
+    """``allowed_hosts``, or by default the names of this machine's loopback and the bound
+    host."""
+    if given is None:
+        return tuple(dict.fromkeys([host, "localhost", "127.0.0.1", "::1", "[::1]"]))
+    if isinstance(given, str) or not all(isinstance(h, str) and h for h in given):
+        raise Seq2SeqError(f"allowed_hosts must be a list of host names, got {given!r}")
+    return tuple(given)
 
 
 def serve(cfg: DictConfig) -> None:
@@ -118,7 +133,8 @@ def _serve_on(sock: socket.socket, settings: ServeSettings) -> None:
         "max_output_length": translator.max_output_length,
     }
     app = create_app(translator, info, settings.limits, settings.decoding,
-                     settings.max_batch_size, settings.max_wait_ms)  # fmt: skip
+                     settings.max_batch_size, settings.max_wait_ms,
+                     allowed_hosts=settings.allowed_hosts)  # fmt: skip
     host, port = sock.getsockname()[:2]  # the real port when port=0
     log.info("serving %s on http://%s:%d/ (Ctrl-C stops)", " + ".join(settings.run_dirs),
              f"[{host}]" if ":" in host else host, port)  # fmt: skip
