@@ -47,11 +47,14 @@ class Limits:
         max_body_bytes: the request body.
         max_inputs: inputs per request.
         max_chars: characters per input.
+        body_seconds: the time a client has to send its body (a client trickling it is
+            answered 408 and let go, never holding the service or its shutdown open).
     """
 
     max_body_bytes: int = 1_000_000
     max_inputs: int = 256
     max_chars: int = 1_000
+    body_seconds: float = 30.0
 
 
 @dataclass
@@ -307,20 +310,34 @@ def create_app(
     return app
 
 
-async def _read_body(request, most: int) -> bytes:
-    """The request's body, read no further than one byte past ``most`` (a chunked body
-    announces no length: it is refused as soon as it passes the limit, not once read)."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > most:
-            break
-    return bytes(body)
+async def _read_body(request, limits: Limits) -> bytes | None:
+    """The request's body, read no further than one byte past ``max_body_bytes`` (a chunked
+    body announces no length: it is refused as soon as it passes the limit, not once read)
+    and within ``body_seconds``; None when the client went away before sending it all."""
+    from starlette.requests import ClientDisconnect
+
+    async def read() -> bytes:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limits.max_body_bytes:
+                break
+        return bytes(body)
+
+    try:
+        return await asyncio.wait_for(read(), timeout=limits.body_seconds)
+    except ClientDisconnect:
+        log.info("a client went away before sending its body")
+        return None
+    except TimeoutError:
+        raise RequestError(
+            408, f"the body did not arrive within {limits.body_seconds:g} s"
+        ) from None
 
 
 def _add_routes(app, translator, batcher, state, info, limits, defaults) -> None:
     """The service's routes on ``app`` (see :func:`create_app`)."""
-    from fastapi import Request
+    from fastapi import Request, Response
     from fastapi.responses import HTMLResponse, JSONResponse
 
     @app.exception_handler(RequestError)
@@ -335,7 +352,9 @@ def _add_routes(app, translator, batcher, state, info, limits, defaults) -> None
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > limits.max_body_bytes:
             raise RequestError(413, f"the body is over max_body_bytes={limits.max_body_bytes}")
-        body = await _read_body(request, limits.max_body_bytes)
+        body = await _read_body(request, limits)
+        if body is None:  # nobody to answer
+            return Response(status_code=400)
         # CPU work (parsing, alignments) runs off the event loop: /health never waits for it.
         items = await asyncio.to_thread(parse_request, body, limits, defaults)
         settings = [decoding_of(item, defaults, i) for i, item in enumerate(items)]

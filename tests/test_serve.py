@@ -1,6 +1,7 @@
 """s2s-serve: the JSON API, its limits, dynamic batching, graceful shutdown and the page in a
 real headless browser (Debian's chromium), all on 127.0.0.1 with bounded traffic."""
 
+import contextlib
 import json
 import os
 import signal
@@ -62,7 +63,8 @@ def test_translate_answers_what_the_translator_gives(client, trained_run):
 def test_health_and_info(client):
     assert client.get("/health").json() == {"ready": True}
     info = client.get("/info").json()
-    assert info["limits"] == {"max_body_bytes": 2000, "max_inputs": 4, "max_chars": 50}
+    assert info["limits"] == {"max_body_bytes": 2000, "max_inputs": 4, "max_chars": 50,
+                              "body_seconds": 30.0}  # fmt: skip
     assert info["decoding_defaults"] == {}
     assert client.get("/").text.startswith("<!doctype html>")
     assert client.get("/openapi.json").json()["info"]["title"]  # the API, described locally
@@ -343,3 +345,37 @@ def test_other_hosts_and_non_json_posts_are_refused(trained_run):
         assert plain.status_code == 415 and "application/json" in plain.json()["error"]
         elsewhere = local.get("/info", headers={"host": "attacker.example"})
         assert elsewhere.status_code == 400
+
+
+@pytest.mark.e2e
+def test_a_trickling_client_gets_408_and_never_holds_the_shutdown_open(trained_run):
+    """Clients that send a body byte by byte are let go after body_seconds (408), and a
+    SIGTERM with such clients connected exits within shutdown_seconds."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "serve.py"), f"run_dir={trained_run}",
+         f"port={port}", "body_seconds=1", "shutdown_seconds=2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.2)
+        head = (b"POST /translate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+                b"\r\nContent-Length: 1000\r\n\r\n[")  # fmt: skip
+        slow = socket.create_connection(("127.0.0.1", port))
+        slow.sendall(head)
+        slow.settimeout(10)
+        assert slow.recv(100).startswith(b"HTTP/1.1 408"), "the trickled body was not cut off"
+        others = [socket.create_connection(("127.0.0.1", port)) for _ in range(5)]
+        for other in others:
+            other.sendall(head)
+        os.kill(proc.pid, signal.SIGTERM)
+        started = time.monotonic()
+        proc.wait(timeout=30)
+        assert time.monotonic() - started < 10
+    finally:
+        proc.kill()

@@ -34,6 +34,7 @@ class ServeSettings:
         max_wait_ms: how long the first waiting input waits for others to join it.
         decoding: the defaults of every input (each request may set its own).
         allowed_hosts: the ``Host`` headers answered (others get 400).
+        shutdown_seconds: how long a stop waits for open connections.
     """
 
     run_dirs: tuple[str, ...]
@@ -44,6 +45,7 @@ class ServeSettings:
     max_wait_ms: float
     decoding: dict[str, Any]
     allowed_hosts: tuple[str, ...]
+    shutdown_seconds: float
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> ServeSettings:
@@ -66,6 +68,12 @@ class ServeSettings:
                 max_body_bytes=positive("max_body_bytes", values.get("max_body_bytes", 10**6)),
                 max_inputs=positive("max_inputs", values.get("max_inputs", 256), at_most=10**5),
                 max_chars=positive("max_chars", values.get("max_chars", 1000), at_most=10**6),
+                body_seconds=positive(
+                    "body_seconds", values.get("body_seconds", 30), float, at_most=3600
+                ),
+            ),
+            shutdown_seconds=positive(
+                "shutdown_seconds", values.get("shutdown_seconds", 30), float, at_most=3600
             ),
             max_batch_size=positive(
                 "max_batch_size", values.get("max_batch_size", 64), at_most=4096
@@ -138,7 +146,10 @@ def _serve_on(sock: socket.socket, settings: ServeSettings) -> None:
     host, port = sock.getsockname()[:2]  # the real port when port=0
     log.info("serving %s on http://%s:%d/ (Ctrl-C stops)", " + ".join(settings.run_dirs),
              f"[{host}]" if ":" in host else host, port)  # fmt: skip
-    config = uvicorn.Config(app, log_level="warning")
+    config = uvicorn.Config(
+        app, log_level="warning", timeout_keep_alive=5,
+        timeout_graceful_shutdown=settings.shutdown_seconds,
+    )  # fmt: skip
     _run_gracefully(config, sock)
     log.info("stopped")
 
