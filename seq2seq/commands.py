@@ -104,6 +104,8 @@ s2s-benchmark: speed and memory benchmarks, each printing one JSON object on std
       epochs until ours reaches the textbook's validation loss
   s2s-benchmark memory data_path=PAIRS [lines=500000,5000000] [steps=200]
       peak memory of streamed training per corpus size
+  s2s-benchmark startup [repeats=5]
+      seconds to --help, --cfg job and a refused override, each in a fresh process
 
 Full reference and measured numbers: docs/benchmarks.md.
 """

@@ -124,3 +124,18 @@ def test_step_benchmark_times_every_combination_of_the_real_model():
     assert all(r["ms_per_batch"] > 0 and r["pairs_per_second"] > 0 for r in report["rows"])
     with pytest.raises(Seq2SeqError, match="dropout must be comma separated numbers"):
         main(["step", "dropout=a,b"])
+
+
+@pytest.mark.e2e  # fresh interpreters
+def test_startup_benchmark_times_every_case_in_a_fresh_process(cli):
+    from seq2seq.bench.startup import CASES, run_startup_benchmark
+
+    report = run_startup_benchmark(repeats=1)
+    assert list(report["commands"]) == [name for name, *_ in CASES] and report["cpu"]
+    assert all(0 < row["min_s"] <= row["median_s"] <= row["max_s"]
+               for row in report["commands"].values())  # fmt: skip
+    assert (
+        cli("benchmark", "startup", "repeats=x")
+        .stderr.strip()
+        .endswith("error: repeats must be int, got 'x'")
+    )

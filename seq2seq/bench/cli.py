@@ -68,8 +68,9 @@ USAGE = (
     " | s2s-benchmark memory data_path=<anki file> [lines=500000,5000000] [steps=200]"
     " | s2s-benchmark serve run_dir=<run> [concurrency=1,16,64,256] [requests=5000] [...]"
     " | s2s-benchmark step [vocab_sizes=100,2000,4000] [dropout=0,0.2] [precision=...] [...]"
+    " | s2s-benchmark startup [repeats=5]"
 )
-BENCHMARKS = ("decode", "train", "time_to_quality", "memory", "serve", "step")
+BENCHMARKS = ("decode", "train", "time_to_quality", "memory", "serve", "step", "startup")
 
 
 def parse_args(args: Sequence[str], types: dict[str, type]) -> dict[str, Any]:
@@ -93,7 +94,11 @@ def main(argv: Sequence[str]) -> int:
     """``s2s-benchmark decode|train|memory|serve key=value ...``: prints one JSON object."""
     if not argv or argv[0] not in BENCHMARKS:
         raise Seq2SeqError(USAGE)
-    if argv[0] == "step":
+    if argv[0] == "startup":
+        from seq2seq.bench.startup import run_startup_benchmark
+
+        report = run_startup_benchmark(**parse_args(argv[1:], {"repeats": int}))
+    elif argv[0] == "step":
         from seq2seq.bench.step import run_step_benchmark
 
         report = run_step_benchmark(**parse_args(argv[1:], STEP_ARGS))
