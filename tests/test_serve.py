@@ -274,7 +274,7 @@ _ITEMS = st.fixed_dictionaries(
 
 
 @settings(
-    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(body=st.lists(_ITEMS, max_size=3) | _JSON)
 def test_any_json_gets_an_answer_below_500_and_the_service_stays_right(client, trained_run, body):
