@@ -284,3 +284,35 @@ def test_a_refused_first_launch_leaves_no_run_directory_behind(tmp_path, cli, wh
     assert refused.returncode == 2 and "missing.tsv" in refused.stderr, refused.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
     assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_taking_back_a_refused_claim_leaves_anything_else_alone(tmp_path):
+    """The clean-up after a refused first launch removes only the launch's own claim, and
+    only when no other launch holds the directory; folders it did not create stay."""
+    from seq2seq.cli import LaunchRecord, forget_refused_launch
+    from seq2seq.rundir import RUN_MARKER
+
+    def refused_into(run: Path, top: Path | None) -> None:
+        LaunchRecord.run_dir, LaunchRecord.created, LaunchRecord.was_empty = run, top, True
+        forget_refused_launch()
+
+    other = tmp_path / "a" / "run"  # something else arrived beside the claim: all kept
+    other.mkdir(parents=True)
+    (other / RUN_MARKER).write_text("x")
+    (other / "notes.txt").write_text("mine")
+    refused_into(other, tmp_path / "a")
+    assert sorted(p.name for p in other.iterdir()) == [RUN_MARKER, "notes.txt"]
+
+    held = tmp_path / "b" / "run"  # another launch holds it: kept
+    held.mkdir(parents=True)
+    (held / RUN_MARKER).write_text("x")
+    with RunDir(held).lock():
+        refused_into(held, tmp_path / "b")
+    assert (held / RUN_MARKER).is_file()
+
+    shared = tmp_path / "c" / "run"  # created run/ only: c/ holds more and stays
+    shared.mkdir(parents=True)
+    (shared / RUN_MARKER).write_text("x")
+    (tmp_path / "c" / "keep").write_text("x")
+    refused_into(shared, tmp_path / "c")
+    assert not shared.exists() and (tmp_path / "c" / "keep").is_file()

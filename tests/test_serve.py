@@ -296,11 +296,13 @@ def test_any_json_gets_an_answer_below_500_and_the_service_stays_right(client, t
          "not usable JSON"),
         (b'[{"src": "a", "decoding": ["beam"]}]', "decoding must be one value"),
         (b'[{"src": "a", "decoding": {"x": 1}}]', "decoding must be one value"),
+        (b'[{"src": "a", "decoding": 3}]', "decoding must be a rule's name"),
         (b'[{"src": "\\ud800"}]', "lone surrogate"),
         (b'[{"src": "a", "alignment": "yes"}]', "alignment must be true or false"),
         (b'[{"src": "a", "decoding": "sample", "temperature": NaN}]', "temperature"),
     ],
-    ids=["nested", "huge-integer", "decoding-list", "decoding-object", "lone-surrogate",
+    ids=["nested", "huge-integer", "decoding-list", "decoding-object", "decoding-number",
+         "lone-surrogate",
          "alignment-string", "nan"],
 )  # fmt: skip
 def test_the_malformed_requests_that_were_500s_are_4xx(roomy_client, body, message):
@@ -324,6 +326,14 @@ def test_start_up_failures_are_one_line_before_the_model_loads(trained_run, cli)
         .splitlines()[-1]
         .startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
     )
+    for setting, message in (
+        ("host=no such host.invalid", "error: cannot listen on no such host.invalid:8000: "),
+        ("port=70000", "error: port must be 0-65535"),
+        ("allowed_hosts=x", "error: allowed_hosts must be a list of host names"),
+    ):
+        refused = cli("serve", f"run_dir={trained_run}", setting)
+        assert refused.returncode == 2, (setting, refused.stderr[-2000:])
+        assert refused.stderr.strip().splitlines()[-1].startswith(message), refused.stderr
     bad = cli("serve", f"run_dir={trained_run}", "decoding.n_best=2")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.strip().splitlines()[-1] == (
