@@ -122,6 +122,8 @@ class Batcher:
             batch, stop = self._take()
             if stop:
                 return
+            # Work whose request was abandoned (its future cancelled) is not decoded.
+            batch = [work for work in batch if work.future.set_running_or_notify_cancel()]
             groups: dict[tuple, list[Work]] = {}
             for work in batch:  # the rule's parameters too (DecodingSettings leaves them out)
                 d = work.decoding  # repr: settings that compare equal but differ (2.0, 2)
@@ -335,6 +337,22 @@ async def _read_body(request, limits: Limits) -> bytes | None:
         ) from None
 
 
+async def _results_unless_gone(request, futures: list[Future]) -> list | None:
+    """The futures' results; None, with the work not yet started cancelled (the batcher
+    skips it), when the client disconnects first."""
+    gathered = asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+    while True:
+        done, _ = await asyncio.wait({gathered}, timeout=0.25)
+        if done:
+            return gathered.result()
+        if await request.is_disconnected():
+            for future in futures:
+                future.cancel()
+            gathered.cancel()
+            log.info("a client went away: %d input(s) not decoded for it", len(futures))
+            return None
+
+
 def _add_routes(app, translator, batcher, state, info, limits, defaults) -> None:
     """The service's routes on ``app`` (see :func:`create_app`)."""
     from fastapi import Request, Response
@@ -360,9 +378,11 @@ def _add_routes(app, translator, batcher, state, info, limits, defaults) -> None
         settings = [decoding_of(item, defaults, i) for i, item in enumerate(items)]
         futures = [batcher.submit(item["src"], d) for item, d in zip(items, settings, strict=True)]
         try:
-            results = [await asyncio.wrap_future(f) for f in futures]
+            results = await _results_unless_gone(request, futures)
         except Seq2SeqError as exc:
             raise RequestError(422, str(exc)) from None
+        if results is None:  # the client went away: nobody to answer
+            return Response(status_code=400)
         pairs = list(zip(items, results, strict=True))
         return await asyncio.to_thread(lambda: [answer(translator, i, c) for i, c in pairs])
 

@@ -389,3 +389,24 @@ def test_a_trickling_client_gets_408_and_never_holds_the_shutdown_open(trained_r
         assert time.monotonic() - started < 10
     finally:
         proc.kill()
+
+
+def test_abandoned_work_is_not_decoded():
+    """An input whose request was abandoned (its future cancelled before the batcher took
+    it) is skipped; the others are decoded."""
+    from seq2seq.serving import Batcher
+    from seq2seq.settings import DecodingSettings
+
+    decoded = []
+
+    class Counting:
+        def candidates(self, texts, batch_size, **options):
+            decoded.extend(texts)
+            return [[t] for t in texts]
+
+    batcher = Batcher(Counting(), max_batch_size=8, max_wait_ms=50)
+    futures = [batcher.submit(t, DecodingSettings()) for t in ("a", "gone", "c")]
+    assert futures[1].cancel()
+    batcher.start()
+    batcher.stop()
+    assert decoded == ["a", "c"] and futures[2].result() == ["c"]
