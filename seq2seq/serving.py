@@ -384,7 +384,12 @@ def _add_routes(app, translator, batcher, state, info, limits, defaults) -> None
         if results is None:  # the client went away: nobody to answer
             return Response(status_code=400)
         pairs = list(zip(items, results, strict=True))
-        return await asyncio.to_thread(lambda: [answer(translator, i, c) for i, c in pairs])
+
+        def encoded() -> bytes:  # the answers and their JSON (megabytes with alignments)
+            found = [answer(translator, item, cands) for item, cands in pairs]
+            return json.dumps(found, ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+        return Response(await asyncio.to_thread(encoded), media_type="application/json")
 
     @app.get("/health")
     async def health():
