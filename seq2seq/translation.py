@@ -210,10 +210,7 @@ class Translator:
             max_length = positive("max_length", max_length, at_most=MAX_LENGTH)
         search = self.search(decoding, jit_compile)
         params = params or search.params(**param_values)
-        most = search.max_candidates(params)
-        n_best = positive("n_best", n_best)
-        if n_best > most:
-            raise Seq2SeqError(f"n_best must be at most {most} for decoding={decoding}")
+        n_best = _checked_n_best(n_best, search.max_candidates(params), decoding)
         max_length = int(max_length or self.max_output_length)
         encoded = self.encode_inputs(texts)
         order = list(range(len(encoded)))
@@ -330,3 +327,11 @@ def split_lines(text: str) -> list[str]:
     if lines[-1] == "":
         lines.pop()
     return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def _checked_n_best(n_best: Any, most: int, decoding: str) -> int:
+    """``n_best`` as a whole number the rule can return (at most ``most``)."""
+    n_best = positive("n_best", n_best)
+    if n_best > most:
+        raise Seq2SeqError(f"n_best must be at most {most} for decoding={decoding}")
+    return n_best

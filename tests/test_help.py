@@ -87,6 +87,7 @@ print(f"exit={code} tensorflow={'tensorflow' in sys.modules}", file=sys.stderr)
         ["s2s-compare", "--help"],
     ],
 )
+@pytest.mark.e2e  # a fresh interpreter: TensorFlow not imported yet
 def test_help_cfg_and_refused_overrides_answer_without_importing_tensorflow(argv, tmp_path):
     """What Hydra answers before a task starts never waits for TensorFlow's start-up."""
     result = subprocess.run(

@@ -1,7 +1,6 @@
 """s2s-serve: the JSON API, its limits, dynamic batching, graceful shutdown and the page in a
 real headless browser (Debian's chromium), all on 127.0.0.1 with bounded traffic."""
 
-import contextlib
 import json
 import os
 import signal
@@ -125,10 +124,18 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(trained_run):
     """A real ``s2s-serve`` (scripts/serve.py) on a free 127.0.0.1 port."""
+    proc, url = _start_server(trained_run, "max_wait_ms=200", "max_batch_size=64")
+    yield url, proc
+    if proc.poll() is None:
+        proc.kill()
+
+
+def _start_server(run, *settings: str) -> tuple[subprocess.Popen, str]:
+    """``scripts/serve.py`` on a free 127.0.0.1 port, once its /health answers 200."""
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "serve.py"), f"run_dir={trained_run}",
-         f"port={port}", "max_wait_ms=200", "max_batch_size=64"],
+        [sys.executable, str(ROOT / "scripts" / "serve.py"), f"run_dir={run}",
+         f"port={port}", *settings],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -142,9 +149,7 @@ def server(trained_run):
     else:
         proc.kill()
         pytest.fail(proc.communicate()[1][-2000:])
-    yield url, proc
-    if proc.poll() is None:
-        proc.kill()
+    return proc, url
 
 
 @pytest.mark.e2e
@@ -361,19 +366,9 @@ def test_other_hosts_and_non_json_posts_are_refused(trained_run):
 def test_a_trickling_client_gets_408_and_never_holds_the_shutdown_open(trained_run):
     """Clients that send a body byte by byte are let go after body_seconds (408), and a
     SIGTERM with such clients connected exits within shutdown_seconds."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "serve.py"), f"run_dir={trained_run}",
-         f"port={port}", "body_seconds=1", "shutdown_seconds=2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc, url = _start_server(trained_run, "body_seconds=1", "shutdown_seconds=2")
+    port = int(url.rsplit(":", 1)[1])
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.2)
         head = (b"POST /translate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
                 b"\r\nContent-Length: 1000\r\n\r\n[")  # fmt: skip
         slow = socket.create_connection(("127.0.0.1", port))
