@@ -30,7 +30,6 @@ import numpy as np
 from seq2seq.errors import Seq2SeqError
 from seq2seq.settings import DecodingSettings, optional_seed
 from seq2seq.translation import Candidate, Translator
-from seq2seq.vocab import START_ID
 
 log = logging.getLogger(__name__)
 
@@ -235,35 +234,29 @@ def decoding_of(item: dict, defaults: dict[str, Any], index: int) -> DecodingSet
         raise RequestError(422, f"input {index}: {exc}") from None
 
 
-def answer(translator: Translator, item: dict, cands: list[Candidate]) -> dict[str, Any]:
-    """The response entry of one input: best translation, n-best with scores, and with
-    ``"alignment": true`` on an attention model, the attention matrix of the best."""
-    found: dict[str, Any] = {
-        "src": item["src"],
-        "tgt": cands[0].text,
-        "score": cands[0].score,
-        "n_best": [{"tgt": c.text, "score": c.score} for c in cands],
-    }
-    if item.get("alignment"):
-        found["alignment"] = alignment(translator, item["src"], cands[0].text)
+def answers(translator: Translator, items: list[dict], results: list[list[Candidate]]) -> list:
+    """The response entries: per input, the best translation and the n-best with scores, and
+    with ``"alignment": true`` on an attention model, the attention matrix of the best
+    (computed for all such inputs at once)."""
+    found = [
+        {
+            "src": item["src"],
+            "tgt": cands[0].text,
+            "score": cands[0].score,
+            "n_best": [{"tgt": c.text, "score": c.score} for c in cands],
+        }
+        for item, cands in zip(items, results, strict=True)
+    ]
+    asked = [i for i, item in enumerate(items) if item.get("alignment")]
+    aligned = translator.aligned([items[i]["src"] for i in asked],
+                                 [results[i][0].text for i in asked])  # fmt: skip
+    for i, entry in zip(asked, aligned, strict=True):
+        found[i]["alignment"] = None if entry is None else {
+            "source": entry.source_tokens,
+            "target": [*entry.output_tokens, "</s>"],
+            "weights": np.round(entry.weights, 4).tolist(),
+        }  # fmt: skip
     return found
-
-
-def alignment(translator: Translator, text: str, output: str) -> dict[str, Any] | None:
-    """The attention weights ``[output chars + END, source chars]`` the decoder gives when it
-    reads ``output`` (None without attention)."""
-    ids = translator.encode_inputs([text])[0]
-    if not ids:
-        return None
-    target_ids = translator.target_vocab.encode(output)
-    weights = translator.model.alignments(np.asarray([ids]), np.asarray([[START_ID, *target_ids]]))
-    if weights is None:
-        return None
-    return {
-        "source": translator.source_vocab.tokens(ids),
-        "target": [*translator.target_vocab.tokens(target_ids), "</s>"],
-        "weights": np.round(np.asarray(weights)[0], 4).tolist(),
-    }
 
 
 def page() -> str:
@@ -383,10 +376,9 @@ def _add_routes(app, translator, batcher, state, info, limits, defaults) -> None
             raise RequestError(422, str(exc)) from None
         if results is None:  # the client went away: nobody to answer
             return Response(status_code=400)
-        pairs = list(zip(items, results, strict=True))
 
         def encoded() -> bytes:  # the answers and their JSON (megabytes with alignments)
-            found = [answer(translator, item, cands) for item, cands in pairs]
+            found = answers(translator, items, results)
             return json.dumps(found, ensure_ascii=False, allow_nan=False).encode("utf-8")
 
         return Response(await asyncio.to_thread(encoded), media_type="application/json")

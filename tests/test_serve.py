@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -405,3 +406,63 @@ def test_abandoned_work_is_not_decoded():
     batcher.start()
     batcher.stop()
     assert decoded == ["a", "c"] and futures[2].result() == ["c"]
+
+
+def test_health_answers_within_a_second_while_the_largest_request_decodes(tmp_path):
+    """The largest request the default limits allow (256 inputs of 990 characters, each with
+    its alignment: tens of megabytes of JSON) is decoded and encoded off the event loop:
+    ``/health`` answers within a second all the while. A real uvicorn, in a thread."""
+    import uvicorn
+
+    chars = list("abc123-")
+    model = build_model("lstm", len(chars) + 4, len(chars) + 4, units=8, embedding_dim=4,
+                        attention="luong")  # fmt: skip
+    translator = Translator(model, Vocabulary(chars), Vocabulary(chars), 30)
+    app = create_app(translator, {"run_dirs": ["untrained"]})
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        big = [{"src": "abc123-"[i % 7 :] + "a1" * 490, "alignment": True} for i in range(256)]
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(httpx.post, f"{url}/translate", json=big, timeout=600)
+            slowest = 0.0
+            while not pending.done():
+                started = time.monotonic()
+                assert httpx.get(f"{url}/health", timeout=10).status_code == 200
+                slowest = max(slowest, time.monotonic() - started)
+                time.sleep(0.05)
+            answer = pending.result()
+        assert answer.status_code == 200 and len(answer.content) > 10**7
+        assert slowest < 1.0, f"/health took {slowest:.2f} s during the largest request"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_second_signal_stops_at_once(trained_run, sig):
+    """While a stop waits for open connections (here for up to a minute), a second signal
+    ends the process at once, with the status of a process that signal killed."""
+    proc, url = _start_server(trained_run, "body_seconds=60", "shutdown_seconds=60")
+    port = int(url.rsplit(":", 1)[1])
+    try:
+        slow = socket.create_connection(("127.0.0.1", port))
+        slow.sendall(b"POST /translate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                     b"application/json\r\nContent-Length: 1000\r\n\r\n[")  # fmt: skip
+        time.sleep(0.5)
+        os.kill(proc.pid, sig)
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=2)  # the first signal waits for the open request
+        os.kill(proc.pid, sig)
+        started = time.monotonic()
+        assert proc.wait(timeout=10) == 128 + sig
+        assert time.monotonic() - started < 5
+        assert "stopped at once by a second signal" in proc.stderr.read()
+    finally:
+        proc.kill()

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from seq2seq.errors import Seq2SeqError
@@ -301,3 +302,33 @@ def test_a_damaged_model_file_is_called_damaged_not_missing(trained_run, tmp_pat
     (bad / "model.keras").write_bytes((trained_run / "model.keras").read_bytes()[:5000])
     with pytest.raises(Seq2SeqError, match=r"cannot load model"):
         Translator.from_run_dir(bad)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"attention": "luong"}, {"attention": "bahdanau", "bidirectional": True, "bridge": "dense"},
+     {"attention": "luong", "input_feeding": True, "encoder": "conv", "bridge": "dense"}],
+    ids=["luong", "bidirectional-bahdanau", "feeding-conv"],
+)  # fmt: skip
+def test_batched_alignments_equal_each_input_read_alone(options):
+    """Inputs of different lengths, padded into one compiled call, get the weights each
+    gets alone: padding neither takes attention nor changes the rows."""
+    from seq2seq.models import build_model
+    from seq2seq.vocab import START_ID, Vocabulary
+
+    chars = list("abc123-")
+    model = build_model("lstm", len(chars) + 4, len(chars) + 4, units=8, embedding_dim=4,
+                        **options)  # fmt: skip
+    translator = Translator(model, Vocabulary(chars), Vocabulary(chars), 12)
+    texts, outputs = ["a", "", "abc-123-cab", "12"], ["1", "x", "ab", "c-a-b-c1"]
+    found = translator.aligned(texts, outputs)
+    assert found[1] is None
+    for text, output, got in zip(texts, outputs, found, strict=True):
+        if not text:
+            continue
+        source = np.asarray([translator.source_vocab.encode(text)])
+        target_in = np.asarray([[START_ID, *translator.target_vocab.encode(output)]])
+        alone = np.asarray(model.alignments(source, target_in))[0]
+        assert got.weights.shape == alone.shape == (len(output) + 1, len(text))
+        np.testing.assert_allclose(got.weights, alone, atol=1e-5)
+        assert got.source_tokens == list(text) and got.output == output

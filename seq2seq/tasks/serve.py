@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 from dataclasses import dataclass
 from typing import Any
@@ -156,14 +157,28 @@ def _serve_on(sock: socket.socket, settings: ServeSettings) -> None:
 
 def _run_gracefully(config, sock: socket.socket) -> None:
     """Runs uvicorn's server; a stop asked for by SIGTERM or Ctrl-C (after finishing what
-    was accepted) ends with status 0, where uvicorn would raise the signal again on exit."""
+    was accepted, for at most ``shutdown_seconds``) ends with status 0, where uvicorn would
+    raise the signal again on exit. A second signal during that wait stops at once: status
+    128 + the signal, as for a process the signal killed."""
     import uvicorn
 
     class GracefulServer(uvicorn.Server):
+        forced_by: int | None = None
+
+        def handle_exit(self, sig, frame):
+            if self.should_exit:  # uvicorn forces only on a second SIGINT
+                self.force_exit, self.forced_by = True, sig
+            super().handle_exit(sig, frame)
+
         @contextlib.contextmanager
         def capture_signals(self):
             with super().capture_signals():
                 yield
                 self._captured_signals.clear()
 
-    GracefulServer(config).run(sockets=[sock])
+    server = GracefulServer(config)
+    server.run(sockets=[sock])
+    if server.forced_by is not None:
+        log.warning("stopped at once by a second signal: open requests were abandoned")
+        logging.shutdown()
+        os._exit(128 + server.forced_by)  # worker threads still decoding are not waited for
