@@ -248,6 +248,8 @@ def answers(translator: Translator, items: list[dict], results: list[list[Candid
         for item, cands in zip(items, results, strict=True)
     ]
     asked = [i for i, item in enumerate(items) if item.get("alignment")]
+    if not asked:
+        return found
     aligned = translator.aligned([items[i]["src"] for i in asked],
                                  [results[i][0].text for i in asked])  # fmt: skip
     for i, entry in zip(asked, aligned, strict=True):
@@ -339,11 +341,18 @@ async def _results_unless_gone(request, futures: list[Future]) -> list | None:
         if done:
             return gathered.result()
         if await request.is_disconnected():
+            gathered.cancel()
+            gathered.add_done_callback(_retrieved)  # never "exception was never retrieved"
             for future in futures:
                 future.cancel()
-            gathered.cancel()
             log.info("a client went away: %d input(s) not decoded for it", len(futures))
             return None
+
+
+def _retrieved(future: asyncio.Future) -> None:
+    """Marks a finished future's outcome as seen."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _add_routes(app, translator, batcher, state, info, limits, defaults) -> None:
@@ -379,7 +388,9 @@ def _add_routes(app, translator, batcher, state, info, limits, defaults) -> None
 
         def encoded() -> bytes:  # the answers and their JSON (megabytes with alignments)
             found = answers(translator, items, results)
-            return json.dumps(found, ensure_ascii=False, allow_nan=False).encode("utf-8")
+            # entry by entry: one C call of json.dumps holds the GIL for all of it
+            parts = (json.dumps(f, ensure_ascii=False, allow_nan=False) for f in found)
+            return ("[" + ",".join(parts) + "]").encode("utf-8")
 
         return Response(await asyncio.to_thread(encoded), media_type="application/json")
 

@@ -1,6 +1,7 @@
 """s2s-serve: the JSON API, its limits, dynamic batching, graceful shutdown and the page in a
 real headless browser (Debian's chromium), all on 127.0.0.1 with bounded traffic."""
 
+import contextlib
 import json
 import os
 import signal
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 from seq2seq.models import build_model
 from seq2seq.serving import Limits, create_app
-from seq2seq.translation import Translator
+from seq2seq.translation import Candidate, Translator
 from seq2seq.vocab import Vocabulary
 from tests.conftest import ROOT, needs_program
 
@@ -408,25 +409,16 @@ def test_abandoned_work_is_not_decoded():
     assert decoded == ["a", "c"] and futures[2].result() == ["c"]
 
 
-def test_health_answers_within_a_second_while_the_largest_request_decodes(tmp_path):
+def test_health_answers_within_a_second_while_the_largest_request_decodes():
     """The largest request the default limits allow (256 inputs of 990 characters, each with
     its alignment: tens of megabytes of JSON) is decoded and encoded off the event loop:
     ``/health`` answers within a second all the while. A real uvicorn, in a thread."""
-    import uvicorn
-
     chars = list("abc123-")
     model = build_model("lstm", len(chars) + 4, len(chars) + 4, units=8, embedding_dim=4,
                         attention="luong")  # fmt: skip
     translator = Translator(model, Vocabulary(chars), Vocabulary(chars), 30)
     app = create_app(translator, {"run_dirs": ["untrained"]})
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        while not server.started:
-            time.sleep(0.05)
+    with _serving_in_a_thread(app) as url:
         big = [{"src": "abc123-"[i % 7 :] + "a1" * 490, "alignment": True} for i in range(256)]
         with ThreadPoolExecutor(1) as pool:
             pending = pool.submit(httpx.post, f"{url}/translate", json=big, timeout=600)
@@ -439,9 +431,6 @@ def test_health_answers_within_a_second_while_the_largest_request_decodes(tmp_pa
             answer = pending.result()
         assert answer.status_code == 200 and len(answer.content) > 10**7
         assert slowest < 1.0, f"/health took {slowest:.2f} s during the largest request"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 @pytest.mark.e2e
@@ -466,3 +455,65 @@ def test_a_second_signal_stops_at_once(trained_run, sig):
         assert "stopped at once by a second signal" in proc.stderr.read()
     finally:
         proc.kill()
+
+
+@contextlib.contextmanager
+def _serving_in_a_thread(app):
+    """A real uvicorn serving ``app`` on a free 127.0.0.1 port, in a thread of this process."""
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="error")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            assert thread.is_alive(), "the server did not start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def test_a_client_that_goes_away_has_its_queued_inputs_skipped():
+    """Over real HTTP: a client disconnects while its inputs wait behind a busy batch; they
+    are never decoded, and the next client is answered."""
+    gate, decoded = threading.Event(), []
+
+    class Gated:
+        def candidates(self, texts, batch_size, **options):
+            if "hold" in texts:
+                gate.wait(30)
+            decoded.extend(texts)
+            return [[Candidate(t.upper(), 0.0)] for t in texts]
+
+    app = create_app(Gated(), {}, max_wait_ms=0)
+    with _serving_in_a_thread(app) as url, ThreadPoolExecutor(1) as pool:
+        holding = pool.submit(httpx.post, f"{url}/translate", json=[{"src": "hold"}], timeout=60)
+        _wait_for(lambda: "hold" not in decoded and _stats(url)["inputs_accepted"] == 2)
+        body = json.dumps([{"src": "gone-1"}, {"src": "gone-2"}]).encode()
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as leaving:
+            leaving.sendall(b"POST /translate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                            b"application/json\r\nContent-Length: %d\r\n\r\n%s"
+                            % (len(body), body))  # fmt: skip
+            _wait_for(lambda: _stats(url)["inputs_accepted"] == 4)
+        time.sleep(1.0)  # the route polls for a disconnect every 0.25 s
+        gate.set()
+        assert holding.result().json()[0]["tgt"] == "HOLD"
+        after = httpx.post(f"{url}/translate", json=[{"src": "next"}], timeout=60)
+        assert after.json()[0]["tgt"] == "NEXT"
+    assert "gone-1" not in decoded and "gone-2" not in decoded and "next" in decoded
+
+
+def _stats(url: str) -> dict:
+    return httpx.get(f"{url}/info", timeout=10).json()["stats"]
+
+
+def _wait_for(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
