@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,8 +18,8 @@ from tensorboard.plugins.hparams import api as hp
 from seq2seq.data.splits import Pair
 from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import score
+from seq2seq.options import flatten
 from seq2seq.rundir import RunDir
-from seq2seq.settings import flatten
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,79 @@ class EpochSummary(keras.callbacks.Callback):
         )
         seconds = time.perf_counter() - self._start
         log.info("epoch %d/%d: %s (%.1fs)", epoch + 1, self.epochs, parts, seconds)
+
+
+class TrainingProgress(keras.callbacks.Callback):
+    """Progress within an epoch wherever stderr goes: at a terminal, one line redrawn in
+    place (and cleared before the epoch's log line); elsewhere (a pipe, a log file, CI), a
+    log line every ``every_seconds``. Each says the step (of how many, when known), pairs per
+    second, the loss so far and the epoch's remaining time."""
+
+    def __init__(
+        self,
+        epochs: int,
+        batch_size: int | None,
+        every_seconds: float,
+        at_terminal: bool,
+        stream=None,
+    ) -> None:
+        super().__init__()
+        self.epochs, self.batch_size = epochs, batch_size
+        self.at_terminal = at_terminal
+        self.every = 0.25 if at_terminal else every_seconds
+        self.stream = stream
+        self._epoch, self._start, self._last, self._drawn = 0, 0.0, 0.0, False
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch, self._start = epoch, time.monotonic()
+        self._last = self._start
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        now = time.monotonic()
+        if not self.every or now - self._last < self.every:
+            return
+        self._last = now
+        text = self.describe(batch + 1, now - self._start, (logs or {}).get("loss"))
+        if self.at_terminal:
+            self._draw(text)
+        else:
+            log.info("%s", text)
+
+    def describe(self, done: int, seconds: float, loss: float | None) -> str:
+        """``epoch 2/6: step 340/704 (48%), 2,150 pairs/s, loss 0.0123, 0:42 left``."""
+        steps = (self.params or {}).get("steps")
+        parts = [f"epoch {self._epoch + 1}/{self.epochs}: step {done}"]
+        if steps:
+            parts[0] += f"/{steps} ({100 * done // steps}%)"
+        if self.batch_size:  # else batches of a token budget: a step is not N pairs
+            parts.append(f"{done * self.batch_size / max(seconds, 1e-9):,.0f} pairs/s")
+        else:
+            parts.append(f"{done / max(seconds, 1e-9):,.1f} steps/s")
+        if loss is not None:
+            parts.append(f"loss {float(loss):.4f}")
+        if steps and done < steps:
+            left = round(seconds / done * (steps - done))
+            parts.append(f"{left // 60}:{left % 60:02d} left")
+        return ", ".join(parts)
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        if self.at_terminal and self._drawn:
+            self._draw(f"epoch {self._epoch + 1}/{self.epochs}: validating")
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self._drawn:  # the epoch's log line starts on a clean line
+            self._write("\r\x1b[K")
+            self._drawn = False
+
+    def _draw(self, text: str) -> None:
+        width = shutil.get_terminal_size().columns - 1
+        self._write("\r" + text[:width] + "\x1b[K")
+        self._drawn = True
+
+    def _write(self, text: str) -> None:
+        stream = self.stream or sys.stderr
+        stream.write(text)
+        stream.flush()
 
 
 class TimeBudget(keras.callbacks.Callback):

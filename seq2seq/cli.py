@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from seq2seq.errors import Seq2SeqError
+from seq2seq.extras import EXTRA_OF_HYDRA_OPTION, install_hint, missing_extra_message
 from seq2seq.rundir import RUN_TAKEN
 
 T = TypeVar("T")
@@ -45,7 +46,9 @@ def hydra_raises() -> None:
         os.environ[HYDRA_RAISES] = "1"
 
 
-def report_hydra_error(exc: BaseException, task_started: bool) -> NoReturn:
+def report_hydra_error(
+    exc: BaseException, task_started: bool, config_name: str | None = None
+) -> NoReturn:
     """One ``error:`` line (exit 2) for a failure outside the task: before the task starts,
     everything Hydra does (parse the overrides, compose the config, create the run directory
     and its log) works on what the user gave. An error escaping a started task is a bug and
@@ -59,6 +62,9 @@ def report_hydra_error(exc: BaseException, task_started: bool) -> NoReturn:
         _quiet_broken_pipe()
     if isinstance(exc, OSError) and exc.strerror:
         _fail(f"cannot use {exc.filename or 'the run directory'}: {exc.strerror}")
+    advice = override_advice(str(exc), config_name) or plugin_advice(str(exc))
+    if advice:
+        _fail(advice)
     lines = [line.strip() for line in str(exc).split("\n") if line.strip()]
     lines = lines[: next((i for i, x in enumerate(lines) if x.startswith("Config search")), None)]
     cause = exc.__cause__
@@ -88,6 +94,11 @@ def run_task(task: Callable[[DictConfig], T], cfg: DictConfig) -> T:
         _fail(message)
     except BrokenPipeError:
         _quiet_broken_pipe()
+    except ModuleNotFoundError as exc:  # e.g. s2s-serve without the serve extra
+        advice = missing_extra_message(exc.name, _command_name())
+        if debug_enabled() or advice is None:
+            raise
+        _fail(advice)
     except OSError as exc:  # e.g. ENOSPC while a checkpoint is written
         if debug_enabled():
             raise
@@ -178,6 +189,88 @@ def refuse_log_problems() -> None:
             raise Seq2SeqError(handler.problem)
 
 
+#: Hydra's words for ``key=value`` with a key the config lacks, and for a word without ``=``.
+_NOT_IN_CONFIG = re.compile(r"Could not override '([^']+)'\.\s*To append to your config use \+")
+_NO_EQUAL = re.compile(r"Error parsing override '([^']*)'\s*missing EQUAL at '<EOF>'")
+
+
+def override_advice(message: str, config_name: str | None) -> str | None:
+    """The advice for a refused override, in place of Hydra's: a key the command does not
+    have gets the nearest one it has (not "use +key", which would only be refused next),
+    and a word without ``=`` (a bare path, a key without its value) the form to write.
+    None for any other error."""
+    unknown, bare = _NOT_IN_CONFIG.search(message), _NO_EQUAL.search(message)
+    if config_name is None or not (unknown or bare):
+        return None
+    word = (unknown or bare).group(1)
+    known = _known_settings(config_name, skip=word)
+    if unknown:
+        return unknown_setting(word, known)
+    if word in known:
+        return f"{word} needs a value: {word}=<value>; see --help"
+    path_key = "run_dir" if "run_dir" in known or "run_dirs" in known else "hydra.run.dir"
+    return (
+        f"{word!r} is not a setting: settings are key=value, and a path is a value,"
+        f" e.g. {path_key}={word}; see --help"
+    )
+
+
+_NO_OPTION = re.compile(r"Could not find '(hydra/[a-z_]+)/([\w-]+)'")
+
+
+def plugin_advice(message: str) -> str | None:
+    """For ``hydra/launcher=joblib`` or ``hydra/sweeper=optuna`` without their plugin
+    installed: which extra brings it. None for any other error."""
+    found = _NO_OPTION.search(message)
+    extra = found and EXTRA_OF_HYDRA_OPTION.get(found.group(1), {}).get(found.group(2))
+    if not extra:
+        return None
+    option = f"{found.group(1)}={found.group(2)}"
+    return f"{option} needs the optional extra {extra!r} (its Hydra plugin): {install_hint(extra)}"
+
+
+def _command_name() -> str:
+    """The command as the user typed it (``s2s-serve``, ``serve.py``)."""
+    return Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "this command"
+
+
+def unknown_setting(key: str, known: set[str], prefix: str = "") -> str:
+    """The one-line refusal of a setting the command does not have, with the nearest one."""
+    import difflib
+
+    longer = sorted((k for k in known if k.startswith(key)), key=len)  # decoding.beam
+    near = longer[:1] or difflib.get_close_matches(key, sorted(known), n=1)
+    hint = f" (did you mean {near[0]}?)" if near else ""
+    return f"{prefix}{key} is not a setting of this command{hint}; see --help"
+
+
+def _known_settings(config_name: str, skip: str) -> set[str]:
+    """The dotted keys (and config groups) of ``config_name`` composed with the command
+    line's other overrides (with none, if they do not compose either)."""
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    from seq2seq.commands import CONFIG_PATH
+    from seq2seq.options import flatten
+
+    def key_of(arg: str) -> str:
+        return arg.split("=", 1)[0].lstrip("+~")
+
+    others = [a for a in sys.argv[1:] if "=" in a and not a.startswith(("-", "hydra"))
+              and key_of(a) != skip]  # fmt: skip
+    for overrides in (others, []):
+        GlobalHydra.instance().clear()
+        try:
+            with initialize_config_module(CONFIG_PATH.removeprefix("pkg://"), version_base="1.3"):
+                cfg = compose(config_name, overrides=overrides)
+        except Exception:  # another bad override: try without them
+            continue
+        values = OmegaConf.to_container(cfg, resolve=False)
+        return set(flatten(values)) | set(values)
+    return set()
+
+
 def refuse_added_keys(cfg: DictConfig) -> None:
     """Refuses a ``+key=value`` override that adds a key, and a ``++key=value`` whose key the
     config does not have: every setting a command reads is in its config already (Hydra
@@ -187,13 +280,11 @@ def refuse_added_keys(cfg: DictConfig) -> None:
     Raises:
         Seq2SeqError: naming the key and the nearest known one.
     """
-    import difflib
-
     from hydra.core.hydra_config import HydraConfig
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from omegaconf import OmegaConf
 
-    from seq2seq.settings import flatten
+    from seq2seq.options import flatten
 
     if not HydraConfig.initialized():
         return
@@ -207,9 +298,7 @@ def refuse_added_keys(cfg: DictConfig) -> None:
         return
     prefix, key = added[0]
     known = set(flatten(OmegaConf.to_container(cfg, resolve=False))) - {k for _, k in added}
-    near = difflib.get_close_matches(key, sorted(known), n=1)
-    hint = f" (did you mean {near[0]}?)" if near else ""
-    raise Seq2SeqError(f"{prefix}{key} is not a setting of this command{hint}; see --help")
+    raise Seq2SeqError(unknown_setting(key, known, prefix))
 
 
 def forced_new_keys(config_name: str | None, overrides: list, groups: set[str]) -> list[str]:

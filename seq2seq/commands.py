@@ -45,7 +45,7 @@ def _hydra_command(config_name: str, task: str) -> Callable[[], Any]:
         def app(cfg: Any) -> Any:
             started.append(True)
             quiet_tensorflow()  # only now: --help, --cfg and a refused override never wait for it
-            return run_task(getattr(importlib.import_module(module), function), cfg)
+            return run_task(lambda c: getattr(importlib.import_module(module), function)(c), cfg)
 
         try:
             return app()
@@ -54,7 +54,7 @@ def _hydra_command(config_name: str, task: str) -> Callable[[], Any]:
                 forget_refused_launch()
             raise
         except Exception as exc:
-            report_hydra_error(exc, task_started=bool(started))
+            report_hydra_error(exc, task_started=bool(started), config_name=config_name)
 
     command.__name__ = config_name
     command.__doc__ = f"``s2s-{config_name}``: runs {task} on the ``{config_name}`` config."

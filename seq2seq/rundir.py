@@ -8,7 +8,8 @@ Layout (a contract users and tools rely on)::
       tokenizer/      the files a vocabulary needs (SentencePiece: source.model, target.model
                       or shared.model), named in vocab.json
       model.keras     the trained model (loadable with safe_mode=True)
-      checkpoints/    epoch-0003/{model.keras,state.json}: the last K completed epochs
+      checkpoints/    epoch-0003/{model.keras,state.json}: the last K completed epochs, each
+                      named by the epochs done (as the log counts: epoch-0003 after 3/6)
       history.csv     one row per completed epoch (Keras CSVLogger format)
       metrics.json    flat keys: "test/exact_match", "val/loss", ...
       tensorboard/    train/ and validation/ event files, HParams
@@ -507,9 +508,15 @@ class RunDir:
             (tmp / CHECKPOINT_STATE_FILE).write_text(json.dumps(state))
 
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.checkpoint_dir / f"epoch-{epoch:04d}", write)
+        atomic_write(self.checkpoint_dir / checkpoint_name(epoch), write)
         for old in self.checkpoints()[: -max(1, keep)]:
             shutil.rmtree(old.path, ignore_errors=True)
+
+
+def checkpoint_name(epoch: int) -> str:
+    """The folder of the checkpoint taken after 0-based ``epoch``: the epochs done, as the
+    log counts them (``epoch-0003`` after "epoch 3/6")."""
+    return f"epoch-{epoch + 1:04d}"
 
 
 #: What a run directory owns: its artifacts, and everything under its directories.

@@ -19,6 +19,7 @@ from seq2seq.data.pipeline import BUCKET_SIDES
 from seq2seq.decoding import SEARCH_RULES, SearchRule
 from seq2seq.distribute import STRATEGIES
 from seq2seq.errors import Seq2SeqError
+from seq2seq.options import flatten
 from seq2seq.options.decoding import SEED_PARAM, SharedDecoding, optional_seed
 from seq2seq.registry import make_options, typed_values
 
@@ -38,6 +39,7 @@ RESUMABLE = (
     "trainer.max_minutes",
     "trainer.resume",
     "trainer.progress_bar",
+    "trainer.progress_seconds",
     "trainer.keep_checkpoints",
     "trainer.deterministic",
     "trainer.jit_compile",
@@ -78,17 +80,6 @@ def resume_conflicts(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
         if before != after:
             found.append(f"{key}={old[key]!r} in the run, {new[key]!r} now")
     return found
-
-
-def flatten(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"model": {"units": 8}}`` -> ``{"model.units": 8}`` (dotted keys of the leaves)."""
-    flat: dict[str, Any] = {}
-    for key, value in node.items():
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 @dataclass(frozen=True)
@@ -229,6 +220,7 @@ class TrainerSettings:
     optimizer: str
     clipnorm: float | None
     progress_bar: bool
+    progress_seconds: float
     label_smoothing: float
     early_stopping: Watch | None
     reduce_lr: Watch | None
@@ -280,6 +272,9 @@ class TrainerSettings:
             optimizer=optimizer,
             clipnorm=None if clip is None else positive("trainer.clipnorm", clip, float),
             progress_bar=switch("trainer.progress_bar", node.get("progress_bar", True)),
+            progress_seconds=non_negative(
+                "trainer.progress_seconds", node.get("progress_seconds", 30), float, at_most=86400
+            ),
             label_smoothing=fraction("trainer.label_smoothing", node.get("label_smoothing") or 0),
             early_stopping=Watch.from_config("early_stopping", node.get("early_stopping")),
             reduce_lr=Watch.from_config("reduce_lr", node.get("reduce_lr")),

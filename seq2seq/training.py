@@ -30,6 +30,7 @@ from seq2seq.callbacks import (
     EpochSummary,
     RequireTrainingPairs,
     TimeBudget,
+    TrainingProgress,
     ValidationDecoding,
     flatten_hparams,
     write_hparams,
@@ -612,9 +613,7 @@ def fit(
             steps_per_epoch=trainer.steps_per_epoch,
             initial_epoch=initial_epoch,
             callbacks=callbacks,
-            # Keras draws its bar on stdout; a log file gets the one line per epoch of
-            # the EpochLog callback instead of ~100 kB of bar redraws.
-            verbose=1 if trainer.progress_bar and sys.stdout.isatty() else 0,
+            verbose=0,  # TrainingProgress reports, at a terminal or not (Keras's bar: stdout)
             shuffle=False,  # the dataset reshuffles itself every epoch
         )
     except tf.errors.OpError as exc:  # e.g. a streamed pairs file deleted while training
@@ -714,6 +713,12 @@ def training_callbacks(
         keras.callbacks.CSVLogger(str(run.history_file), append=resumed),
         keras.callbacks.TensorBoard(
             log_dir=str(run.tensorboard_dir), write_graph=False, update_freq="epoch"
+        ),
+        TrainingProgress(
+            trainer.epochs,
+            None if trainer.batch_tokens else trainer.batch_size,  # pairs per step
+            trainer.progress_seconds,
+            at_terminal=trainer.progress_bar and sys.stderr.isatty(),
         ),
         EpochSummary(trainer.epochs),
         # After the history row: a kill between the two leaves a row that resume drops.

@@ -23,7 +23,7 @@ def _epochs(run):
 def test_checkpoints_keep_the_last_k_complete_epochs(tmp_path):
     train(train_config(tmp_path, "trainer.epochs=3", "trainer.keep_checkpoints=2", *QUIET))
     run = RunDir(tmp_path)
-    assert [c.path.name for c in run.checkpoints()] == ["epoch-0001", "epoch-0002"]
+    assert [c.path.name for c in run.checkpoints()] == ["epoch-0002", "epoch-0003"]
     assert run.latest_checkpoint().epoch == 2
     assert not list((tmp_path / "checkpoints").glob(".*"))
 
@@ -100,7 +100,7 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, mo
         "training_callbacks",
         lambda *a, **k: [*original(*a, **k), PoisonAfterFirstEpoch()],
     )
-    with pytest.raises(Seq2SeqError, match=r"diverged.*checkpoints/epoch-0000"):
+    with pytest.raises(Seq2SeqError, match=r"diverged.*checkpoints/epoch-0001"):
         train(train_config(tmp_path, "trainer.epochs=4", *QUIET))
-    assert [c.path.name for c in RunDir(tmp_path).checkpoints()] == ["epoch-0000"]
+    assert [c.path.name for c in RunDir(tmp_path).checkpoints()] == ["epoch-0001"]
     assert not (tmp_path / "metrics.json").exists()

@@ -137,7 +137,7 @@ def test_early_stopping_survives_a_kill_before_the_final_evaluation(tmp_path):
     train(train_config(tmp_path, *STOPS_AFTER_TWO, *QUIET))
     first = json.loads((tmp_path / "metrics.json").read_text())
     assert first["train/epochs"] == 2
-    state = json.loads((tmp_path / "checkpoints" / "epoch-0001" / "state.json").read_text())
+    state = json.loads((tmp_path / "checkpoints" / "epoch-0002" / "state.json").read_text())
     assert state["ended"] is True and state["best_epoch"] == 0
     (tmp_path / "metrics.json").unlink()  # killed during the final evaluation
     (tmp_path / "model.keras").unlink()

@@ -28,6 +28,7 @@ from seq2seq.data.anki import report_bad_lines
 from seq2seq.data.sources import DATA_SOURCES, DataSource, FileSourceOptions
 from seq2seq.data.splits import Pair, Splits, split_pairs
 from seq2seq.errors import Seq2SeqError
+from seq2seq.extras import require
 
 #: Data-file extensions and the ``datasets`` builder that reads them.
 BUILDERS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
@@ -89,13 +90,7 @@ def open_dataset(opts: HfOptions) -> Mapping[str, Any]:
     """
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")  # local files only: never the Hub
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    try:
-        import datasets
-    except ImportError:
-        raise Seq2SeqError(
-            "data=hf needs the Hugging Face datasets library (the extra hf):"
-            " pip install 'seq2seq-keras[hf]', or pip install -e '.[hf]' in a checkout"
-        ) from None
+    datasets = require("datasets", "data=hf")
     path = Path(opts.path)
     if not path.exists():
         raise Seq2SeqError(f"data.path not found: {path}")

@@ -12,3 +12,18 @@ name and the registry refuses one whose record differs (see
 :class:`seq2seq.registry.Registry`). Data sources and vocabularies need no such split: their
 modules do not import TensorFlow.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def flatten(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"model": {"units": 8}}`` -> ``{"model.units": 8}`` (dotted keys of the leaves)."""
+    flat: dict[str, Any] = {}
+    for key, value in node.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

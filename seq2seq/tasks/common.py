@@ -39,6 +39,45 @@ def optional_path(values: dict[str, Any], key: str) -> str | None:
     return str(value)
 
 
+def given_texts(key: str, value: Any) -> tuple[str, ...] | None:
+    """The texts of a setting given on the command line (a string, or a list of strings;
+    None when unset).
+
+    Hydra reads an unquoted ``1.50`` as the number 1.5 and splits ``[Nov 28, 2026]`` on its
+    comma into the text ``Nov 28`` and the number 2026: a text that did not arrive as one is
+    refused, with the quoting that keeps it whole, rather than translated wrongly.
+
+    Raises:
+        Seq2SeqError: a value that is not a text, with the right quoting.
+    """
+    if value is None:
+        return None
+    items = value if isinstance(value, list) else [value]
+    wrong = next((x for x in items if not isinstance(x, str)), None)
+    if isinstance(value, dict) or (wrong is None and items is not value and not items):
+        raise Seq2SeqError(f"{key} must be a text or a list of texts, got {value!r}")
+    if wrong is not None:
+        kind = ("a list" if isinstance(wrong, list) else "null" if wrong is None
+                else "a boolean" if isinstance(wrong, bool) else "a number")  # fmt: skip
+        whole = ", ".join(_as_typed(x) for x in items)
+        example = f"\"{key}=['{whole}']\"" if isinstance(value, list) else f"\"{key}='{whole}'\""
+        raise Seq2SeqError(
+            f"{key}: {_as_typed(wrong)} was read as {kind}, not a text (Hydra reads unquoted"
+            f" numbers as numbers and splits lists on commas); quote each text inside the"
+            f" shell's quotes, e.g. {example}"
+        )
+    return tuple(items)
+
+
+def _as_typed(value: Any) -> str:
+    """How a value Hydra parsed was most likely typed."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
 def batch_size(values: dict[str, Any], default: int = 256) -> int:
     """``batch_size``: inputs decoded per call of the compiled loop."""
     return positive("batch_size", values.get("batch_size", default))

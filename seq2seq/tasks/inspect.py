@@ -13,7 +13,7 @@ from seq2seq.errors import Seq2SeqError
 from seq2seq.inspection import TRAILING_PAD, Inspection, describe, inspect_input
 from seq2seq.plots import alignment_figure, save_png, trajectory_figure
 from seq2seq.rundir import refuse_run_owned_dir
-from seq2seq.tasks.common import config_values, optional_path, required_path
+from seq2seq.tasks.common import config_values, given_texts, optional_path, required_path
 from seq2seq.translation import Translator
 
 USAGE = "s2s-inspect run_dir=<run> \"input='Nov 28, 2026'\""
@@ -43,10 +43,11 @@ class InspectSettings:
         text = values.get("input")
         if text is None or isinstance(text, (dict, list)):
             raise Seq2SeqError(f"input is required (one string): {USAGE}")
+        given_texts("input", text)  # a number or a bool: refused with the right quoting
         output_dir = optional_path(values, "output_dir")
         return cls(
             run_dir=run_dir,
-            input=str(text),
+            input=text,
             output_dir=output_dir or str(Path(run_dir) / DEFAULT_INSPECT_DIR),
         )
 

@@ -18,6 +18,7 @@ from seq2seq.settings import DecodingSettings, inference_decoding
 from seq2seq.tasks.common import (
     batch_size,
     config_values,
+    given_texts,
     optional_path,
     read_text_lines,
     run_dirs,
@@ -54,7 +55,7 @@ class TranslateSettings:
         values = config_values(cfg)
         settings = cls(
             run_dirs=run_dirs(values, USAGE),
-            inputs=_inputs(values.get("inputs")),
+            inputs=given_texts("inputs", values.get("inputs")),
             input_file=optional_path(values, "input_file"),
             output_file=optional_path(values, "output_file"),
             batch_size=batch_size(values),
@@ -63,16 +64,6 @@ class TranslateSettings:
         if settings.inputs is not None and settings.input_file:
             raise Seq2SeqError("give either inputs=... or input_file=..., not both")
         return settings
-
-
-def _inputs(value: object) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, dict) or (
-        isinstance(value, list) and any(isinstance(x, (dict, list)) for x in value)
-    ):
-        raise Seq2SeqError(f"inputs must be a string or a list of strings, got {value!r}")
-    return tuple(str(x) for x in value) if isinstance(value, list) else (str(value),)
 
 
 def translate(cfg: DictConfig) -> list[str]:

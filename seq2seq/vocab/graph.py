@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
-from seq2seq.errors import Seq2SeqError
+from seq2seq.extras import require
 from seq2seq.vocab.base import END_ID, PAD_ID, SPECIAL_TOKENS, START_ID, UNK_ID, UNK_TEXT
 
 
@@ -57,13 +57,7 @@ class SentencePieceGraph(tf.Module):
 
     def __init__(self, model: bytes, name: str) -> None:
         super().__init__(name=name)
-        try:
-            import tensorflow_text
-        except ImportError:
-            raise Seq2SeqError(
-                "exporting a SentencePiece run needs tensorflow-text:"
-                " pip install 'seq2seq-keras[subword]'"
-            ) from None
+        tensorflow_text = require("tensorflow_text", "exporting a SentencePiece run")
         self.tokenizer = tensorflow_text.SentencepieceTokenizer(
             model=model, out_type=tf.int32, name=name
         )

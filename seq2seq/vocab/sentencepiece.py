@@ -23,6 +23,7 @@ from typing import Any
 
 from seq2seq.checks import non_negative, positive, switch
 from seq2seq.errors import Seq2SeqError
+from seq2seq.extras import require
 from seq2seq.files import read_run_bytes
 from seq2seq.vocab.base import (
     END,
@@ -43,7 +44,6 @@ from seq2seq.vocab.base import (
 log = logging.getLogger(__name__)
 
 MODEL_TYPES = ("unigram", "bpe")
-EXTRA_HINT = "pip install 'seq2seq-keras[subword]'"
 
 
 @dataclass(frozen=True)
@@ -93,13 +93,7 @@ RESERVED = {PAD: PAD_ID, START: START_ID, END: END_ID, UNK: UNK_ID}
 
 
 def _spm():
-    try:
-        import sentencepiece
-    except ImportError:
-        raise Seq2SeqError(
-            f"vocab=sentencepiece needs the sentencepiece package: {EXTRA_HINT}"
-        ) from None
-    return sentencepiece
+    return require("sentencepiece", "vocab=sentencepiece")
 
 
 def sample_pairs(pairs: Iterable[tuple[str, str]], size: int, seed: int) -> list[tuple[str, str]]:
