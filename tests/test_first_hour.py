@@ -88,7 +88,8 @@ def test_quoted_inputs_are_translated(cli, trained_run):
     [
         ("uvicorn", "serve", ["run_dir={run}", "port=0"],
          "s2s-serve needs the optional extra 'serve' (uvicorn is not installed)"),
-        ("sentencepiece", "train", [*TINY, *QUIET, "vocab=sentencepiece", "hydra.run.dir={tmp}/run"],
+        ("sentencepiece", "train", [*TINY, *QUIET, "vocab=sentencepiece",
+                                    "hydra.run.dir={tmp}/run"],
          "vocab=sentencepiece needs the optional extra 'subword'"),
         ("datasets", "train", [*TINY, *QUIET, "data=hf", "data.path={tmp}/x.jsonl",
                                "hydra.run.dir={tmp}/run"],

@@ -81,3 +81,39 @@ def test_a_model_without_recurrent_layers_gets_a_one_line_error_with_status_2(tm
         " recurrent encoders only)"
     ]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "states"),
+    [("lstm", {}, ["h", "c"]),
+     ("lstm", {"bidirectional": True, "bridge": "dense"},
+      ["h_forward", "c_forward", "h_backward", "c_backward"])],
+)  # fmt: skip
+def test_states_png_is_a_labelled_heat_map_per_layer_and_returned_tensor(name, options, states):
+    """One row per layer: the return_sequences output (units down, the tokens read across)
+    and one column per return_state tensor; c, unbounded, has a colour scale of its own."""
+    import matplotlib.pyplot as plt
+
+    from seq2seq.plots import StatesPanel, states_figure
+
+    found = inspect_input(_translator(name, **options), "abc 12")
+    panels = [StatesPanel(t.name, t.sequence, ["x"] * len(t.sequence), t.states, t.real_steps)
+              for t in [*found.encoder, *found.decoder]]  # fmt: skip
+    fig = states_figure(panels)
+    try:
+        rows = fig.subfigs
+        assert len(rows) == 2
+        encoder_axes = [ax for ax in rows[0].axes if ax.get_label() != "<colorbar>"]
+        assert [ax.get_title() for ax in encoder_axes] == [
+            f"{found.encoder[0].name}: return_sequences output",
+            *(f"state {s}" for s in states),
+        ]
+        assert encoder_axes[0].get_xlabel() == "step (the token read)"
+        assert encoder_axes[0].get_ylabel().startswith("unit (of ")
+        assert (
+            encoder_axes[0].get_images()[0].get_array().shape == found.encoder[0].sequence.T.shape
+        )
+        colorbars = [ax.get_ylabel() for ax in rows[0].axes if ax.get_label() == "<colorbar>"]
+        assert colorbars == ["output and h", "cell state c"]
+    finally:
+        plt.close(fig)

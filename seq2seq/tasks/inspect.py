@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from seq2seq.errors import Seq2SeqError
 from seq2seq.inspection import TRAILING_PAD, Inspection, describe, inspect_input
-from seq2seq.plots import alignment_figure, save_png, trajectory_figure
+from seq2seq.plots import StatesPanel, alignment_figure, save_png, states_figure
 from seq2seq.rundir import refuse_run_owned_dir
 from seq2seq.tasks.common import config_values, given_texts, optional_path, required_path
 from seq2seq.translation import Translator
@@ -59,7 +59,7 @@ def inspect(cfg: DictConfig) -> Inspection:
     found = inspect_input(Translator.from_run_dir(settings.run_dir), settings.input)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        written = [_write_trajectories(found, out_dir / "states.png")]
+        written = [_write_states(found, out_dir / "states.png")]
         if found.alignment is not None:
             fig = alignment_figure(found.source_tokens, found.output_tokens, found.alignment)
             written.append(save_png(fig, out_dir / "alignment.png"))
@@ -70,9 +70,14 @@ def inspect(cfg: DictConfig) -> Inspection:
     return found
 
 
-def _write_trajectories(found: Inspection, path: Path) -> Path:
+def _write_states(found: Inspection, path: Path) -> Path:
+    """``states.png``: each recurrent layer's output and final states as heat maps."""
     source = [*found.source_tokens, *["PAD"] * TRAILING_PAD]
     target = ["<s>", *found.output_tokens]
-    layers = [(f"encoder {t.name}", t.sequence, source) for t in found.encoder]
-    layers += [(f"decoder {t.name}", t.sequence, target) for t in found.decoder]
-    return save_png(trajectory_figure(layers), path)
+    panels = [
+        StatesPanel(f"{side} {t.name} ({t.kind})", t.sequence, labels, t.states, t.real_steps)
+        for side, traces, labels in (("encoder", found.encoder, source),
+                                     ("decoder", found.decoder, target))
+        for t in traces
+    ]  # fmt: skip
+    return save_png(states_figure(panels), path)
