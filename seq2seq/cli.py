@@ -437,17 +437,19 @@ def quiet_tensorflow() -> None:
     descriptor, then writes back every captured line except TensorFlow's C++ start-up lines.
 
     Those lines come from C++ before Python logging exists, so only the descriptor sees them.
-    TensorFlow's Python logger is kept to warnings and its C++ log to fatal lines
-    (``TF_CPP_MIN_LOG_LEVEL=3`` unless set). ``SEQ2SEQ_VERBOSE=1`` (or ``SEQ2SEQ_DEBUG=1``)
-    keeps everything.
+    TensorFlow's Python logger is kept to warnings and its C++ log, for the whole run, to
+    fatal lines (``TF_CPP_MIN_LOG_LEVEL=3``, whatever the environment said).
+    ``SEQ2SEQ_VERBOSE=1`` (or ``SEQ2SEQ_DEBUG=1``) keeps everything.
     """
     if verbose():
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
         return
     # Level 3 also keeps back the C++ lines logged while ops run (e.g. oneDNN's
-    # "E0000 ... Falling back to the default Eigen-based implementation"); real failures
-    # still reach Python as exceptions.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # "E0000 ... Falling back to the default Eigen-based implementation" on CPUs without
+    # AVX-512); real failures still reach Python as exceptions. Set even over a user's
+    # TF_CPP_MIN_LOG_LEVEL=2 (a common setting, which lets such E-lines through):
+    # SEQ2SEQ_VERBOSE=1 is the way to see them.
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     logging.getLogger("tensorflow").setLevel(logging.WARNING)  # e.g. "Assets written to"
     if "tensorflow" in sys.modules:
         return

@@ -201,3 +201,24 @@ def test_a_redirected_training_prints_progress_lines(tmp_path):
     progress = re.findall(r"epoch 1/1: step \d+/\d+ \(\d+%\), [\d,]+ pairs/s", result.stderr)
     assert progress, result.stderr[-2000:]
     assert "\r" not in result.stderr
+
+
+@pytest.mark.e2e  # the line is written by C++ to the process's file descriptor 2
+@pytest.mark.parametrize("user_level", [None, "0", "2"])
+def test_cpp_lines_logged_while_ops_run_are_kept_back_whatever_the_environment(user_level):
+    """tf.data logs a C++ warning at op time for ``cache().take()``, the same way oneDNN logs
+    its "Falling back" E-line on CPUs without AVX-512: after :func:`quiet_tensorflow`, neither
+    reaches stderr, even where the user's shell sets ``TF_CPP_MIN_LOG_LEVEL``."""
+    code = (
+        "from seq2seq.cli import quiet_tensorflow; quiet_tensorflow(); import tensorflow as tf\n"
+        "for _ in tf.data.Dataset.range(10).cache().take(2): pass\n"
+        "import sys; print('done', file=sys.stderr)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "SEQ2SEQ_"))}
+    env.update({"TF_CPP_MIN_LOG_LEVEL": user_level} if user_level else {})
+    quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=300, env=env)  # fmt: skip
+    assert quiet.stderr == "done\n"
+    loud = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, env={**env, "SEQ2SEQ_VERBOSE": "1"})  # fmt: skip
+    assert "cache_dataset_ops" in loud.stderr or user_level == "2"  # the line exists
