@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -201,7 +202,8 @@ class Translator:
             n_best: candidates per input (beam search can return up to ``beam_size``).
             batch_size: sequences decoded together.
             max_length: cap on output characters (default: from the training data).
-            progress: show a progress bar on stderr.
+            progress: show progress on stderr (a bar at a terminal, else a log line every
+                30 seconds).
             jit_compile: run the decode loop as one XLA program (faster; each new batch
                 shape compiles once, so source widths are padded to multiples of 16).
             params: the rule's checked parameters (``SEARCH_RULES.get(decoding).params(...)``);
@@ -332,20 +334,33 @@ class Translator:
 
 
 class Progress:
-    """``keras.utils.Progbar`` drawn on stderr (stdout carries translations only); nothing
-    when disabled or when stderr is not a terminal (a log file)."""
+    """Progress of a long translation, on stderr (stdout carries translations only): at a
+    terminal, ``keras.utils.Progbar``; elsewhere (a log file, a pipe, CI), a log line every
+    ``every_seconds``; nothing when disabled."""
 
-    def __init__(self, total: int, enabled: bool = True) -> None:
-        self.bar = None
-        if enabled and total > 0 and sys.stderr.isatty():
+    def __init__(self, total: int, enabled: bool = True, every_seconds: float = 30.0) -> None:
+        self.bar, self.total, self.every = None, total, every_seconds
+        self.enabled = enabled and total > 0
+        self._start = self._last = time.monotonic()
+        if self.enabled and sys.stderr.isatty():
             with contextlib.redirect_stdout(sys.stderr):  # Progbar writes to sys.stdout
                 self.bar = keras.utils.Progbar(total, unit_name="input")
 
     def update(self, done: int) -> None:
-        """Moves the bar to ``done`` inputs (it ends its line at the total)."""
+        """Moves the progress to ``done`` inputs (a bar ends its line at the total)."""
         if self.bar is not None:
             with contextlib.redirect_stdout(sys.stderr):
                 self.bar.update(done)
+            return
+        now = time.monotonic()
+        if not self.enabled or done >= self.total or now - self._last < self.every:
+            return
+        self._last = now
+        rate = done / max(now - self._start, 1e-9)
+        left = round((self.total - done) / max(rate, 1e-9))
+        log.info("translated %s/%s inputs (%d%%), %s inputs/s, %d:%02d left", f"{done:,}",
+                 f"{self.total:,}", 100 * done // self.total, f"{rate:,.0f}",
+                 left // 60, left % 60)  # fmt: skip
 
 
 def split_lines(text: str) -> list[str]:

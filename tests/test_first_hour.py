@@ -222,3 +222,21 @@ def test_cpp_lines_logged_while_ops_run_are_kept_back_whatever_the_environment(u
     loud = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=300, env={**env, "SEQ2SEQ_VERBOSE": "1"})  # fmt: skip
     assert "cache_dataset_ops" in loud.stderr or user_level == "2"  # the line exists
+
+
+def test_a_long_translation_off_a_terminal_logs_its_progress(monkeypatch, caplog):
+    from seq2seq.translation import Progress
+
+    clock = _Clock()
+    monkeypatch.setattr("seq2seq.translation.time.monotonic", clock)
+    progress = Progress(1000, every_seconds=30)
+    with caplog.at_level("INFO", logger="seq2seq.translation"):
+        for done in range(100, 1001, 100):
+            clock.now += 20.0
+            progress.update(done)
+    assert [r.getMessage() for r in caplog.records] == [
+        "translated 200/1,000 inputs (20%), 5 inputs/s, 2:40 left",
+        "translated 400/1,000 inputs (40%), 5 inputs/s, 2:00 left",
+        "translated 600/1,000 inputs (60%), 5 inputs/s, 1:20 left",
+        "translated 800/1,000 inputs (80%), 5 inputs/s, 0:40 left",
+    ]

@@ -409,6 +409,7 @@ def test_abandoned_work_is_not_decoded():
     assert decoded == ["a", "c"] and futures[2].result() == ["c"]
 
 
+@pytest.mark.e2e  # a latency bound: measured alone, not beside another worker's training
 def test_health_answers_within_a_second_while_the_largest_request_decodes():
     """The largest request the default limits allow (256 inputs of 990 characters, each with
     its alignment: tens of megabytes of JSON) is decoded and encoded off the event loop:

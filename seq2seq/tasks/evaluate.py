@@ -149,8 +149,9 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     out = _output_dir(settings)
     log.info("evaluating %d pairs from %s (%s)", len(pairs), source_name, settings.decoding.name)
     hyps = translator.translate(
-        [s for s, _ in pairs], batch_size=settings.batch_size, **settings.decoding.options()
-    )
+        [s for s, _ in pairs], batch_size=settings.batch_size, progress=True,
+        **settings.decoding.options(),
+    )  # fmt: skip
     metrics: dict[str, Any] = score(hyps, [t for _, t in pairs])
     metrics.update(num_pairs=len(pairs), decoding=settings.decoding.name, pairs=source_name)
     if len(settings.run_dirs) > 1:
