@@ -128,7 +128,7 @@ def figure_to_array(fig) -> np.ndarray:
 
 def save_png(fig, path: str | Path) -> Path:
     """Writes the figure as a PNG (atomically) and closes it."""
-    from seq2seq.rundir import atomic_write
+    from seq2seq.files import atomic_write
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)

@@ -41,7 +41,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -49,7 +49,16 @@ from typing import Any, NamedTuple
 import yaml
 
 from seq2seq.errors import Seq2SeqError
-from seq2seq.files import read_run_bytes
+from seq2seq.files import (  # noqa: F401 - the writers stay importable from here
+    atomic_write,
+    atomic_write_text,
+    os_reason,
+    read_run_bytes,
+    remove_path,
+    write_json,
+    write_target,
+    write_user_file,
+)
 from seq2seq.vocab import TokenVocabulary, vocabularies_from_payload, vocabularies_payload
 
 CONFIG_FILE = "config.yaml"
@@ -68,70 +77,15 @@ RECORD_DIR = ".hydra"
 DATA_FINGERPRINT = "data_fingerprint"
 #: Written first into every run directory: what makes a directory this project's run.
 RUN_MARKER = ".seq2seq-run"
-#: What may be in a directory before training claims it: Hydra's log (``train.log``,
-#: opened before the task starts) and the lock of a launch that died before its marker.
-BEFORE_CLAIM = ("train.log", LOCK_FILE)
+#: What may be in a directory before training claims it, besides the log files the launching
+#: process has open there: the lock of a launch that died before its marker.
+BEFORE_CLAIM = (LOCK_FILE,)
 #: A log record with this attribute set (``extra={RUN_TAKEN: True}``) says the launch has
 #: passed every check and taken the run directory: a log file kept in the run directory is
 #: written from then on, never by a refused launch (see :class:`seq2seq.cli.RunLogHandler`).
 RUN_TAKEN = "seq2seq_run_taken"
 
 log = logging.getLogger(__name__)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
-
-
-def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> Path:
-    """Calls ``write(tmp)`` for a hidden temporary sibling of ``path``, then renames it to
-    ``path`` (replacing a file, or a directory, of that name).
-
-    ``tmp`` keeps ``path``'s suffix (``.model.tmp.keras`` for ``model.keras``), so writers
-    that check the extension accept it. A failed write leaves ``path`` untouched and no
-    temporary behind.
-    """
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    _remove(tmp)
-    try:
-        write(tmp)
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)  # a directory cannot be renamed over a non-empty one
-        os.replace(tmp, path)
-    except BaseException:
-        _remove(tmp)
-        raise
-    return path
-
-
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Writes ``text`` (UTF-8, ``\\n`` line ends) to ``path`` with :func:`atomic_write`."""
-    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
-
-
-def write_user_file(path: str | Path, text: str) -> Path:
-    """Writes ``text`` to a file the user named (``output_file=``...), through whatever the
-    name is: a symlink keeps pointing where it did (its target is replaced atomically), and a
-    special file (``/dev/stdout``, ``/dev/null``, a pipe) is written in place.
-
-    Raises:
-        Seq2SeqError: the file cannot be written (one line, naming it).
-    """
-    path = Path(path)
-    try:
-        target = _through_link(path)
-        if target.exists() and not target.is_file():
-            with target.open("w", encoding="utf-8", newline="") as f:
-                f.write(text)
-            return path
-        atomic_write_text(target, text)
-    except OSError as exc:
-        raise Seq2SeqError(f"cannot write {path}: {_reason(exc)}") from None
-    return path
 
 
 def check_output_file(path: str | Path, key: str, inputs: Sequence[str | Path] = ()) -> Path:
@@ -144,7 +98,7 @@ def check_output_file(path: str | Path, key: str, inputs: Sequence[str | Path] =
         Seq2SeqError: one line naming ``key`` and the path.
     """
     path = Path(path)
-    target = _through_link(path)
+    target = write_target(path)
     for source in inputs:
         if target.is_file() and Path(source).exists() and target.samefile(source):
             raise Seq2SeqError(f"{key} {path} is the input file {source}: it would be overwritten")
@@ -197,7 +151,7 @@ def prepare_output_dir(path: str | Path, key: str) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise Seq2SeqError(f"cannot create {key} {path}: {_reason(exc)}") from None
+        raise Seq2SeqError(f"cannot create {key} {path}: {os_reason(exc)}") from None
     _probe(path, key, path)
     return path
 
@@ -209,14 +163,8 @@ def _probe(directory: Path, key: str, named: Path) -> None:
             pass
     except OSError as exc:
         raise Seq2SeqError(
-            f"cannot write {key} {named}: no file can be created in {directory} ({_reason(exc)})"
+            f"cannot write {key} {named}: no file can be created in {directory} ({os_reason(exc)})"
         ) from None
-
-
-def write_json(path: str | Path, payload: dict[str, Any]) -> Path:
-    """Writes ``payload`` as indented, key-sorted JSON with :func:`atomic_write`."""
-    text = json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    return atomic_write_text(path, text)
 
 
 class Checkpoint(NamedTuple):
@@ -294,7 +242,7 @@ class RunDir:
         """Removes what a run killed before its first checkpoint left behind (vocabulary,
         history, TensorBoard events, incomplete checkpoints), so it can start over."""
         for name in (MODEL_FILE, VOCAB_FILE, HISTORY_FILE, TENSORBOARD_DIR, CHECKPOINT_DIR):
-            _remove(self.path / name)
+            remove_path(self.path / name)
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -315,7 +263,7 @@ class RunDir:
                     f"cannot use run directory {self.path}: {lock_file} is a symbolic link"
                     " (remove it; training never writes through a link)"
                 ) from None
-            raise Seq2SeqError(f"cannot use run directory {self.path}: {_reason(exc)}") from None
+            raise Seq2SeqError(f"cannot use run directory {self.path}: {os_reason(exc)}") from None
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
             raise Seq2SeqError(f"cannot use run directory {self.path}: {lock_file} is not a file")
@@ -333,10 +281,12 @@ class RunDir:
         finally:
             os.close(fd)  # releases the flock
 
-    def refuse_foreign(self) -> None:
+    def refuse_foreign(self, opened_here: Sequence[str] = ()) -> None:
         """Refuses a directory that is not this project's run and is not empty (``/``, a
         user's folder, a directory with a ``model.keras`` of unknown origin): training never
-        writes into it or deletes from it. Called before the lock is taken.
+        writes into it or deletes from it. Called before the lock is taken. ``opened_here``:
+        the names of files the launching process itself has opened in it (its log file,
+        which the command line's framework opened before training started).
 
         Raises:
             Seq2SeqError: naming the directory and a few of its entries.
@@ -347,7 +297,8 @@ class RunDir:
             raise Seq2SeqError(f"run directory {self.path} exists and is not a directory")
         if is_run_dir(self.path):
             return
-        entries = sorted(e.name for e in self.path.iterdir() if e.name not in BEFORE_CLAIM)
+        allowed = {*BEFORE_CLAIM, *opened_here}
+        entries = sorted(e.name for e in self.path.iterdir() if e.name not in allowed)
         if entries:
             shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
             raise Seq2SeqError(
@@ -545,15 +496,6 @@ def run_owned(path: str | Path) -> Path | None:
         if parent.name in RUN_DIRS and is_run_dir(parent.parent):
             return parent.parent
     return None
-
-
-def _through_link(path: Path) -> Path:
-    """Where writing ``path`` lands: a symlink's target (the link itself stays)."""
-    return path.resolve() if path.is_symlink() else path
-
-
-def _reason(exc: OSError) -> str:
-    return exc.strerror or str(exc)
 
 
 def read_vocabularies(

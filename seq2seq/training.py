@@ -138,10 +138,11 @@ def start_together(
     finished run directory, a lock in use, ...) stops all instead of leaving the others
     waiting for it at their first collective operation."""
     try:
-        run.refuse_foreign()  # before the lock: a refused launch changes nothing
+        logs = log_files_in(run.path)  # e.g. Hydra's train.log, opened before the task
+        run.refuse_foreign(logs)  # before the lock: a refused launch changes nothing
         refuse_finished(run, settings)
         held.enter_context(run.lock())  # held until metrics.json is written
-        run.refuse_foreign()  # again, now that no other launch can be writing it
+        run.refuse_foreign(logs)  # again, now that no other launch can be writing it
         checkpoint = guard_run_dir(run, settings)
         run.mark()
     except Seq2SeqError:
@@ -171,15 +172,24 @@ def train_as_worker(settings: TrainSettings, dist: Distribution) -> float | None
             return train_in(run, checkpoint, settings, dist)
 
 
+def _log_handlers_in(directory: Path) -> list[logging.Handler]:
+    """The root logger's file handlers whose file is in ``directory``."""
+    return [h for h in logging.getLogger().handlers
+            if getattr(h, "baseFilename", None)
+            and Path(h.baseFilename).resolve().parent == directory.resolve()]  # fmt: skip
+
+
+def log_files_in(directory: Path) -> tuple[str, ...]:
+    """The names of the log files this process writes in ``directory``."""
+    return tuple(Path(h.baseFilename).name for h in _log_handlers_in(directory))
+
+
 def leave_log_files_in(directory: Path) -> None:
     """Closes this process's log files in ``directory`` (Hydra opened ``<run_dir>/train.log``
     for every worker; only the chief's lines belong there)."""
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        name = getattr(handler, "baseFilename", None)
-        if name and Path(name).resolve().parent == directory.resolve():
-            root.removeHandler(handler)
-            handler.close()
+    for handler in _log_handlers_in(directory):
+        logging.getLogger().removeHandler(handler)
+        handler.close()
 
 
 def train_in(

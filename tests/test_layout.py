@@ -2,6 +2,7 @@
 tasks, the settings records and the command glue read a Hydra config."""
 
 import ast
+from pathlib import Path
 
 from tests.conftest import ROOT
 
@@ -84,3 +85,75 @@ def test_the_settings_records_import_no_tensorflow():
         if bad and relative not in allowed:
             offenders[relative] = bad
     assert offenders == {}
+
+
+#: Leaves: file I/O and the line readers import nothing of the project but its error type.
+LEAVES = ("files.py", "errors.py", "data/lines.py", "options/__init__.py")
+
+
+def _project_imports(tree: ast.AST) -> set[str]:
+    """The ``seq2seq`` modules a module imports (at any depth: a function's import counts)."""
+    return {name for name in _imported(tree) if name.split(".")[0] == "seq2seq"}
+
+
+def test_the_leaves_import_nothing_of_the_project_but_its_errors():
+    modules = dict(_library_modules())
+    offenders = {leaf: sorted(_project_imports(modules[Path(leaf)]) - {"seq2seq.errors"})
+                 for leaf in LEAVES}  # fmt: skip
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_run_directory_knows_nothing_of_hydra_models_or_files_above_it():
+    """``rundir.py`` owns the layout, the lock and the checkpoints; it is told which log file
+    the launching process opened (no ``train.log`` in it), and the file writers live in
+    ``files.py``."""
+    source = (PACKAGE / "rundir.py").read_text(encoding="utf-8")
+    assert "train.log" not in source.split('"""', 2)[2]  # the module's code, not its layout text
+    imports = _project_imports(ast.parse(source))
+    assert imports <= {"seq2seq.errors", "seq2seq.files", "seq2seq.vocab"}, imports
+
+
+def import_graph(package: Path) -> dict[str, set[str]]:
+    """``module -> the package's modules it imports at module level``."""
+    graph = {}
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        name = ".".join(parts).removesuffix(".__init__")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        top = ast.Module(body=[n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))],
+                         type_ignores=[])  # fmt: skip
+        graph[name] = {m for m in _imported(top) if m.split(".")[0] == package.name} - {name}
+    return graph
+
+
+def cycles_in(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import cycles: paths from a module back to itself. An edge between a package and
+    its own modules (``data/__init__`` importing ``data.anki``) is the package, not a cycle."""
+
+    def related(a: str, b: str) -> bool:
+        return a.startswith(b + ".") or b.startswith(a + ".")
+
+    found = []
+    for start in graph:
+        stack = [(start, [start])]
+        seen = set()
+        while stack:
+            node, path = stack.pop()
+            for nxt in graph.get(node, ()):
+                if related(node, nxt):
+                    continue
+                if nxt == start:
+                    found.append(path)
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, [*path, nxt]))
+    return found
+
+
+def test_no_import_cycle_between_modules_at_import_time():
+    assert cycles_in(import_graph(PACKAGE)) == []
+
+
+def test_the_cycle_finder_finds_cycles_and_ignores_a_package_importing_its_modules():
+    assert cycles_in({"p.a": {"p.b"}, "p.b": {"p.c"}, "p.c": {"p.a"}}) != []
+    assert cycles_in({"p.data": {"p.data.x"}, "p.data.x": {"p.data"}}) == []

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from seq2seq.data.anki import decode_line, raw_lines, report_bad_lines
+from seq2seq.data.lines import decode_line, raw_lines, report_bad_lines
 from seq2seq.data.sources import DATA_SOURCES, DataSource, FileSourceOptions
 from seq2seq.data.splits import Pair, Splits, split_pairs
 from seq2seq.errors import Seq2SeqError

@@ -27,7 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from seq2seq.data.anki import DEFAULT_COLUMNS, iter_anki, report_bad_lines
+from seq2seq.data.anki import DEFAULT_COLUMNS, iter_anki
+from seq2seq.data.lines import report_bad_lines
 from seq2seq.data.splits import Pair, Splits, TrainProfile, fits
 from seq2seq.errors import Seq2SeqError
 

@@ -266,7 +266,7 @@ class SentencePieceVocabulary(TokenVocabulary):
         }
 
     def save_files(self, directory: Path) -> None:
-        from seq2seq.rundir import atomic_write
+        from seq2seq.files import atomic_write
 
         directory.mkdir(parents=True, exist_ok=True)
         atomic_write(directory / self.file_name, lambda tmp: tmp.write_bytes(self.model))
