@@ -27,7 +27,7 @@ import keras
 import tensorflow as tf
 
 from seq2seq.checks import positive
-from seq2seq.decoding import MAX_LENGTH
+from seq2seq.decoding import MAX_LENGTH, SEARCH_RULES
 from seq2seq.errors import Seq2SeqError
 from seq2seq.files import atomic_write
 from seq2seq.rundir import prepare_output_dir, refuse_run_owned_dir
@@ -37,8 +37,10 @@ from seq2seq.vocab import PAD_ID
 
 log = logging.getLogger(__name__)
 
-#: The search rules a SavedModel can hold (sampling draws at random: not a serving graph).
-EXPORTED_RULES = ("greedy", "beam")
+
+def exported_rules() -> list[str]:
+    """The search rules a SavedModel can hold (each rule says: ``SearchRule.exportable``)."""
+    return [name for name in SEARCH_RULES.names() if SEARCH_RULES.get(name).exportable]
 
 
 def export_decoding(decoding: DecodingSettings | None) -> DecodingSettings:
@@ -48,10 +50,10 @@ def export_decoding(decoding: DecodingSettings | None) -> DecodingSettings:
         Seq2SeqError: a rule that is not exported, or XLA asked for.
     """
     decoding = decoding or DecodingSettings()
-    if decoding.name not in EXPORTED_RULES:
+    if decoding.name not in exported_rules():
         raise Seq2SeqError(
             f"decoding={decoding.name} cannot be exported: the SavedModel holds"
-            f" {' or '.join(EXPORTED_RULES)} search"
+            f" {' or '.join(exported_rules())} search"
         )
     if decoding.jit_compile:
         raise Seq2SeqError("decoding.jit_compile=true does not apply to s2s-export")

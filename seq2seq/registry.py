@@ -12,8 +12,10 @@ instead of repeating them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import pkgutil
+import typing
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
@@ -119,17 +121,31 @@ def typed_values(options: type, values: dict[str, Any]) -> dict[str, Any]:
     file, an override, a JSON request) may spell it: ``2.0`` for a whole-number setting is
     ``2``, ``1`` for a real-number setting is ``1.0``. Anything else is left for the record's
     own checks to refuse (``2.5`` for a whole number, a string, a boolean)."""
-    declared = {f.name: str(f.type).replace(" ", "") for f in dataclasses.fields(options)}
+    declared = number_kinds(options)
     typed = dict(values)
     for name, value in values.items():
-        kind = declared.get(name, "")
+        kind = declared.get(name)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
-        if kind in ("int", "int|None") and isinstance(value, float) and value.is_integer():
+        if kind is int and isinstance(value, float) and value.is_integer():
             typed[name] = int(value)
-        elif kind in ("float", "float|None") and isinstance(value, int):
+        elif kind is float and isinstance(value, int):
             typed[name] = float(value)
     return typed
+
+
+@functools.cache  # per record: the service types every request's settings
+def number_kinds(options: type) -> dict[str, type]:
+    """The fields of a settings dataclass declared as a number (``int``, ``float``, either
+    optional), and which, from the resolved annotations (strings or types alike)."""
+    hints = typing.get_type_hints(options)
+    found = {}
+    for f in dataclasses.fields(options):
+        kinds = [t for t in typing.get_args(hints[f.name]) if t is not type(None)]
+        kind = kinds[0] if len(kinds) == 1 else hints[f.name]
+        if kind in (int, float):
+            found[f.name] = kind
+    return found
 
 
 def make_options(options: type, key: str, values: dict[str, Any]) -> Any:

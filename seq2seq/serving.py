@@ -28,14 +28,17 @@ from typing import Any
 import numpy as np
 
 from seq2seq.errors import Seq2SeqError
+from seq2seq.options.decoding import per_input_keys
 from seq2seq.settings import DecodingSettings, optional_seed
 from seq2seq.translation import Candidate, Translator
 
 log = logging.getLogger(__name__)
 
-#: The per-input decoding keys a request may set (as ``decoding.*`` on the command line).
-DECODING_KEYS = ("decoding", "beam_size", "n_best", "length_penalty", "temperature", "top_k",
-                 "seed", "max_length")  # fmt: skip
+
+def decoding_keys() -> tuple[str, ...]:
+    """The per-input decoding keys a request may set (as ``decoding.*`` on the command
+    line): the rule's name, then what the registered rules' own records declare."""
+    return ("decoding", *per_input_keys())
 
 
 @dataclass(frozen=True)
@@ -193,7 +196,7 @@ def parse_request(body: bytes, limits: Limits, defaults: dict[str, Any]) -> list
             raise RequestError(422, f'input {i}: expected {{"src": "<text>"}}, got {item!r:.80}')
         if len(item["src"]) > limits.max_chars:
             raise RequestError(422, f"input {i} is over max_chars={limits.max_chars}")
-        unknown = sorted(set(item) - {"src", "alignment", *DECODING_KEYS})
+        unknown = sorted(set(item) - {"src", "alignment", *decoding_keys()})
         if unknown:
             raise RequestError(422, f"input {i}: unknown key {unknown[0]!r}")
         _check_values(item, i)
@@ -211,7 +214,7 @@ def _check_values(item: dict, index: int) -> None:
         raise RequestError(
             422, f"input {index}: src is not Unicode text (a lone surrogate at {exc.start})"
         ) from None
-    for key in DECODING_KEYS:
+    for key in decoding_keys():
         value = item.get(key)
         if value is not None and not isinstance(value, (str, int, float, bool)):
             raise RequestError(
@@ -225,7 +228,7 @@ def _check_values(item: dict, index: int) -> None:
 
 def decoding_of(item: dict, defaults: dict[str, Any], index: int) -> DecodingSettings:
     """The decoding settings of one input: the server's defaults, then the input's own."""
-    values = {**defaults, **{k: v for k, v in item.items() if k in DECODING_KEYS}}
+    values = {**defaults, **{k: v for k, v in item.items() if k in decoding_keys()}}
     name = values.pop("decoding", "greedy")
     seed = values.pop("seed", None)
     try:
@@ -256,9 +259,15 @@ def answers(translator: Translator, items: list[dict], results: list[list[Candid
         found[i]["alignment"] = None if entry is None else {
             "source": entry.source_tokens,
             "target": [*entry.output_tokens, "</s>"],
-            "weights": np.round(entry.weights, 4).tolist(),
+            "weights": _rounded(entry.weights),
         }  # fmt: skip
     return found
+
+
+def _rounded(weights: np.ndarray) -> list:
+    """Attention weights to 4 decimals, as JSON numbers that say so: rounded in float64
+    (rounded float32 values print as 0.0010000000474974513, five times the bytes)."""
+    return np.round(np.asarray(weights, np.float64), 4).tolist()
 
 
 def page() -> str:

@@ -16,6 +16,7 @@ class RandomSampling(SearchRule):
     """
 
     Params = SamplingParams
+    exportable = False  # a serving graph that draws at random is not reproducible
 
     def select(self, log_probs, scores, step, temperature, top_k, seed):
         vocab = tf.shape(log_probs)[-1]

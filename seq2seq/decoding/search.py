@@ -28,7 +28,7 @@ import tensorflow as tf
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models.base import Seq2SeqModel
 from seq2seq.options.decoding import RULE_PARAMS, NoParams
-from seq2seq.registry import Registry, typed_values
+from seq2seq.registry import Registry, number_kinds, typed_values
 from seq2seq.vocab import END_ID, PAD_ID, START_ID
 
 NEG_INF = -1e9
@@ -38,7 +38,15 @@ SEARCH_RULES: Registry = Registry(
     "search rule", "decoding", declared=RULE_PARAMS, record="Params",
     declared_in="seq2seq/options/decoding.py",
 )  # fmt: skip
-_DTYPES = {"int": tf.int32, "float": tf.float32, "int | None": tf.int32}
+#: The tensor dtype of a rule parameter of each Python type (``int | None``: an int).
+_DTYPES = {int: tf.int32, float: tf.float32}
+
+
+def param_dtypes(params: type) -> dict[str, tf.DType]:
+    """Each field of a ``Params`` record and its tensor dtype (every parameter is a number;
+    :func:`~seq2seq.registry.number_kinds` reads the annotations, strings or types)."""
+    kinds = number_kinds(params)
+    return {f.name: _DTYPES[kinds[f.name]] for f in dataclasses.fields(params)}
 
 
 @dataclass
@@ -90,6 +98,9 @@ class SearchRule:
     #: depend on a row's position in the batch (greedy; not sampling, whose random draws do).
     compact_from: ClassVar[int] = 0
     chunk_steps: ClassVar[int] = 6
+    #: Whether ``s2s-export`` may put the rule in a SavedModel (its parameters fixed there):
+    #: a rule whose answers depend on a random seed per call is not exported.
+    exportable: ClassVar[bool] = True
 
     def __init__(self, model: Seq2SeqModel, jit_compile: bool = False) -> None:
         """Wraps ``model`` (weights shared, not copied).
@@ -106,8 +117,7 @@ class SearchRule:
             np.float32
         )
         self._param_specs = [
-            tf.TensorSpec([], _DTYPES[str(f.type)], name=f.name)
-            for f in dataclasses.fields(self.Params)
+            tf.TensorSpec([], dtype, name=name) for name, dtype in param_dtypes(self.Params).items()
         ]
         signature = [
             tf.TensorSpec([None, None], tf.int32, name="source"),

@@ -121,6 +121,21 @@ class SamplingParams:
 RULE_PARAMS: dict[str, type] = {"greedy": NoParams, "beam": BeamParams, "sample": SamplingParams}
 
 
+#: Shared settings that belong to the one deciding how to decode, not to each input (a
+#: request of the service may not set them).
+PER_CALL = ("name", "jit_compile")
+
+
+def per_input_keys() -> tuple[str, ...]:
+    """The decoding settings an input may set for itself (the service's request keys beside
+    ``decoding``, the rule's name): every rule's parameters and the shared settings that
+    are not :data:`PER_CALL`, from the records themselves, so a new rule's parameters are
+    accepted with no list edited."""
+    shared = [f.name for f in SharedDecoding.shared_fields() if f.name not in PER_CALL]
+    params = {f.name: None for p in RULE_PARAMS.values() for f in dataclasses.fields(p)}
+    return (*shared, *params)
+
+
 def decoding_config_nodes() -> dict[str, dict[str, Any]]:
     """Per search rule, its ``decoding`` config with every default (for Hydra's store)."""
     shared = {f.name: f.default for f in SharedDecoding.shared_fields()}
