@@ -23,7 +23,15 @@ import tensorflow as tf
 from seq2seq.decoding import BeamSearch, GreedySearch, RandomSampling, greedy_decode_reference
 from seq2seq.errors import Seq2SeqError
 from seq2seq.export import export_translator
-from seq2seq.models import BRIDGES, ENCODERS, FAMILIES, CapabilityError, build_model, load_model
+from seq2seq.models import (
+    BRIDGES,
+    DECODERS,
+    ENCODERS,
+    FAMILIES,
+    CapabilityError,
+    build_model,
+    load_model,
+)
 from seq2seq.options.model import ModelOptions
 from seq2seq.rundir import RunDir
 from seq2seq.training import copy_weights, dtype_policy
@@ -44,8 +52,8 @@ def contract_cases() -> dict[str, tuple[str, dict[str, Any]]]:
     """
     families = FAMILIES.names()
     cases = {}
-    for part in [*ENCODERS, *BRIDGES]:
-        named = list(part.contract_cases.items())
+    for part in [*ENCODERS, *BRIDGES, *DECODERS]:
+        named = list(getattr(part, "contract_cases", {}).items())
         for family in families if named else []:
             cases[f"{family}-{named[0][0]}"] = (family, named[0][1])
         for k, (case, options) in enumerate(named[1:]):

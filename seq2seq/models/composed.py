@@ -22,7 +22,7 @@ from seq2seq.data.pipeline import SOURCE_KEY, TARGET_IN_KEY
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models.base import CapabilityError, RecurrentStack, Seq2SeqModel
 from seq2seq.models.bridges import Bridge, DirectBridge, top_aligned
-from seq2seq.models.decoders import FeedingDecoder, create_decoder, find_decoder
+from seq2seq.models.decoders import Decoder, create_decoder, find_decoder
 from seq2seq.models.encoders import Encoder
 from seq2seq.models.io import token_vocab_size
 from seq2seq.models.parts import PartSpec
@@ -37,7 +37,7 @@ class Parts:
 
     encoder: Encoder
     bridge: Bridge
-    decoder: Any  # RecurrentDecoder | FeedingDecoder
+    decoder: Decoder
 
     @classmethod
     def create(cls, spec: PartSpec) -> Parts:
@@ -75,11 +75,7 @@ class Parts:
         source = keras.Input(shape=(None,), dtype="int32", name=SOURCE_KEY)
         target_in = keras.Input(shape=(None,), dtype="int32", name=TARGET_IN_KEY)
         memory, initial = self.start(source)
-        if isinstance(self.decoder, FeedingDecoder):
-            given = self.decoder.training_states(initial)
-            probs, _, _ = self.decoder.run(target_in, given, memory, source)
-        else:
-            probs, _, _ = self.decoder.run(target_in, initial, memory=memory)
+        probs = self.decoder.teacher_forced(target_in, initial, memory, source)
         return keras.Model({SOURCE_KEY: source, TARGET_IN_KEY: target_in}, probs, name=name)
 
     def oracle_models(self) -> tuple[keras.Model, keras.Model]:

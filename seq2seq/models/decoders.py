@@ -14,19 +14,26 @@ what the attention reads), and ``step_model`` is the oracle Keras model of one s
   :class:`seq2seq.layers.InputFeedingDecoder` layer (``decoder_feeding``) that runs the cells
   and the attention step by step, feeding each attentional vector into the next step. State:
   every cell's states, the attentional vector, the memory and the source ids.
+
+Both are registered in :data:`~seq2seq.models.registry.DECODERS` and implement
+:class:`Decoder`; the model composes whichever one the settings select, so a new decoder is
+one registered class (no edit of ``composed.py`` or ``families.py``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import keras
 from keras import ops
 
+from seq2seq.errors import Seq2SeqError
 from seq2seq.layers import InputFeedingDecoder
 from seq2seq.models.encoders.recurrent import find_stack, layer_names, recurrent_layer
 from seq2seq.models.io import OUTPUT_LAYER, TARGET_EMBEDDING, output_layer, token_layer
 from seq2seq.models.parts import PartSpec, states_per_cell, zero_state
+from seq2seq.models.registry import DECODERS
+from seq2seq.options.model import ModelOptions
 from seq2seq.vocab import PAD_ID
 
 ATTENTION = "attention"
@@ -54,8 +61,68 @@ def _state_inputs(widths: list[list[int]]) -> list[list[Any]]:
     ]
 
 
-class RecurrentDecoder:
+class Decoder:
+    """What the model asks of a decoder part (each registered in ``DECODERS``).
+
+    A decoder owns the target embedding and the output layer. It is made new
+    (:meth:`create`) for the settings that select it (:meth:`selected_by`), or found again
+    by layer name (:meth:`find`) in a loaded model. The decode loop's state is its own:
+    :meth:`start_state` lays it out, :meth:`step_model` is one oracle step over it.
+    """
+
+    #: Whether it attends to the encoder's memory (an attention model).
+    reads_memory: ClassVar[bool] = False
+    name: ClassVar[str] = ""
+
+    @classmethod
+    def selected_by(cls, options: ModelOptions) -> bool:
+        """Whether the ``model.*`` settings ask for this decoder."""
+        raise NotImplementedError
+
+    @classmethod
+    def create(cls, spec: PartSpec, width: int) -> Decoder:
+        """New layers for ``spec``, ``width`` wide (the encoder's memory width)."""
+        raise NotImplementedError
+
+    @classmethod
+    def find(cls, by_name: dict[str, keras.layers.Layer]) -> Decoder | None:
+        """The decoder in a loaded model's layers, or None when it is not this kind."""
+        raise NotImplementedError
+
+    def state_widths(self) -> list[list[int]]:
+        """Each layer's state widths (what a bridge must give it)."""
+        raise NotImplementedError
+
+    def teacher_forced(self, target_in, initial: list, memory, source) -> Any:
+        """The training graph's probabilities for ``target_in`` from the bridge's
+        ``initial`` states (per layer; None = zeros)."""
+        raise NotImplementedError
+
+    def start_state(self, initial: list, memory, source) -> list[Any]:
+        """The flat decode-loop state before the first step."""
+        raise NotImplementedError
+
+    def step_model(self, memory_width: int) -> keras.Model:
+        """The oracle step: ``[token, *state]`` -> ``[probs, *state]``."""
+        raise NotImplementedError
+
+    def alignments(self, state: list[Any], target_in) -> Any:
+        """Attention weights ``[batch, target, source]`` from a start state (None without
+        attention)."""
+        return None
+
+    def recurrent_layers(self) -> list[keras.layers.Layer]:
+        """The recurrent layers the inspector traces (none by default)."""
+        return []
+
+
+@DECODERS.register("recurrent")
+class RecurrentDecoder(Decoder):
     """Stacked LSTM/GRU layers, optional attention, the output layer."""
+
+    @classmethod
+    def selected_by(cls, options: ModelOptions) -> bool:
+        return not options.input_feeding
 
     def __init__(self, cell, embedding, layers, attention, combine, output) -> None:
         self.cell, self.embedding, self.layers = cell, embedding, layers
@@ -92,11 +159,14 @@ class RecurrentDecoder:
         )
 
     @property
-    def reads_memory(self) -> bool:
+    def reads_memory(self) -> bool:  # type: ignore[override]
         return self.attention is not None
 
     def state_widths(self) -> list[list[int]]:
         return [[int(layer.units)] * states_per_cell(self.cell) for layer in self.layers]
+
+    def teacher_forced(self, target_in, initial, memory, source) -> Any:
+        return self.run(target_in, initial, memory=memory)[0]
 
     def run(self, target_in, initial, memory=None, memory_mask=None, scores=False):
         """Teacher-forced decoding from ``initial`` (per layer; None = zeros): returns the
@@ -153,8 +223,13 @@ class RecurrentDecoder:
         return list(self.layers)
 
 
-class FeedingDecoder:
+@DECODERS.register("feeding")
+class FeedingDecoder(Decoder):
     """Stacked cells and attention with input feeding, in one layer."""
+
+    @classmethod
+    def selected_by(cls, options: ModelOptions) -> bool:
+        return bool(options.input_feeding)
 
     def __init__(self, embedding, feeding: InputFeedingDecoder, output) -> None:
         self.embedding, self.feeding, self.output = embedding, feeding, output
@@ -192,9 +267,11 @@ class FeedingDecoder:
         )
         return self.output(a), [final], weights
 
-    def training_states(self, initial: list[list[Any] | None]) -> list[Any]:
-        """The given (top) states for the training graph, without zeros built by plain ops."""
-        return _flat([init for init in initial if init is not None])
+    def teacher_forced(self, target_in, initial, memory, source) -> Any:
+        # the given (top) states only: the rest start at zero inside the layer, not as
+        # zeros built by plain ops in the training graph
+        given = _flat([init for init in initial if init is not None])
+        return self.run(target_in, given, memory, source)[0]
 
     def start_state(self, initial, memory, source) -> list[Any]:
         dtype = self.embedding.compute_dtype
@@ -217,16 +294,22 @@ class FeedingDecoder:
         _, _, weights = self.run(target_in, state[:-2], *state[-2:])
         return weights
 
-    def recurrent_layers(self) -> list[keras.layers.Layer]:
-        return []  # the cells run inside one layer: not traced by the inspector
+    # recurrent_layers: none, the cells run inside one layer (not traced by the inspector)
 
 
-def create_decoder(spec: PartSpec, width: int) -> RecurrentDecoder | FeedingDecoder:
-    """The decoder ``spec`` asks for, ``width`` wide."""
-    kind = FeedingDecoder if spec.options.input_feeding else RecurrentDecoder
-    return kind.create(spec, width)
+def create_decoder(spec: PartSpec, width: int) -> Decoder:
+    """The registered decoder the settings select, ``width`` wide.
+
+    Raises:
+        Seq2SeqError: no decoder, or more than one, is selected by the settings.
+    """
+    chosen = [kind for kind in DECODERS if kind.selected_by(spec.options)]
+    if len(chosen) != 1:
+        names = ", ".join(kind.name for kind in chosen) or "none"
+        raise Seq2SeqError(f"the model.* settings select one decoder, not {names}")
+    return chosen[0].create(spec, width)
 
 
-def find_decoder(by_name: dict[str, keras.layers.Layer]) -> RecurrentDecoder | FeedingDecoder:
-    """The decoder of a loaded model, or None."""
-    return FeedingDecoder.find(by_name) or RecurrentDecoder.find(by_name)
+def find_decoder(by_name: dict[str, keras.layers.Layer]) -> Decoder | None:
+    """The decoder of a loaded model (the registered kind whose layers it has), or None."""
+    return next((d for d in (kind.find(by_name) for kind in DECODERS) if d is not None), None)

@@ -2,7 +2,8 @@
 
 * ``FAMILIES`` (``model.name``): :class:`~seq2seq.models.base.Seq2SeqModel` subclasses;
 * ``ENCODERS`` (``model.encoder``): encoder parts (``seq2seq/models/encoders/``);
-* ``BRIDGES`` (``model.bridge``): bridges (:mod:`seq2seq.models.bridges`).
+* ``BRIDGES`` (``model.bridge``): bridges (:mod:`seq2seq.models.bridges`);
+* ``DECODERS``: decoder parts (:mod:`seq2seq.models.decoders`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ FAMILIES: Registry = Registry(
 )
 ENCODERS: Registry = Registry("encoder", "model.encoder")
 BRIDGES: Registry = Registry("bridge", "model.bridge")
+#: Chosen by what the ``model.*`` settings ask for (``Decoder.selected_by``), found again by
+#: layer name in a loaded model.
+DECODERS: Registry = Registry("decoder", "model.input_feeding")
 
 
 def model_family(name: str) -> type:
