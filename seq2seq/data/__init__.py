@@ -17,7 +17,11 @@ from seq2seq.data.parallel import ParallelOptions, ParallelSource, read_parallel
 from seq2seq.data.sources import DATA_SOURCES, DataSource, SourceOptions
 from seq2seq.data.splits import Pair, Splits, filter_long, split_pairs
 from seq2seq.data.stream import StreamedPairs, stream_anki
-from seq2seq.registry import make_options
+from seq2seq.registry import import_modules, make_options
+
+# Every module registers its sources on import, a new one included (the pipeline alone needs
+# TensorFlow, which --help must not wait for).
+import_modules(__name__, __path__, skip=("__main__", "pipeline"))
 
 # Without data.max_length, a training pair longer than this is worth a warning.
 LONG_PAIR = 1000

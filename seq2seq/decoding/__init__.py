@@ -18,6 +18,9 @@ from seq2seq.options.decoding import (
     NoParams,
     SamplingParams,
 )
+from seq2seq.registry import import_modules
+
+import_modules(__name__, __path__)  # every rule registers itself, a new one included
 
 __all__ = [
     "MAX_LENGTH",
