@@ -17,6 +17,7 @@ import numpy as np
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models import Seq2SeqModel, load_model
 from seq2seq.rundir import CONFIG_FILE, VOCAB_FILE, Checkpoint, RunDir, refuse_run_owned_dir
+from seq2seq.vocab.store import read_run_vocab, write_run_vocab
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def write_averaged(run: RunDir, checkpoints: Sequence[Checkpoint], output_dir: s
     out.mkdir(parents=True, exist_ok=True)
     averaged.mark()
     shutil.copyfile(run.path / CONFIG_FILE, out / CONFIG_FILE)
-    averaged.write_vocab(*run.read_vocab())  # with the files it names (tokenizer/)
+    write_run_vocab(averaged, *read_run_vocab(run))  # with the files it names (tokenizer/)
     averaged.save_model(model.training)
     log.info("averaged epochs %s of %s into %s", [c.epoch + 1 for c in checkpoints], run.path,
              averaged.model_file)  # fmt: skip

@@ -22,6 +22,7 @@ from seq2seq.rundir import (
     DATA_FINGERPRINT,
     RunDir,
 )
+from seq2seq.vocab.store import read_run_vocab
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ def run_test_pairs(run_dir: str | Path) -> list[Pair]:
     except (ValueError, TypeError, KeyError, Seq2SeqError) as exc:
         raise Seq2SeqError(f"{run.config_file}: data: {exc}") from None
     fingerprint = getattr(splits.train, "fingerprint", None)
-    saved = run.read_vocab()[2].get(DATA_FINGERPRINT) if run.vocab_file.is_file() else None
+    saved = read_run_vocab(run)[2].get(DATA_FINGERPRINT) if run.vocab_file.is_file() else None
     if fingerprint is not None and saved is not None and saved != fingerprint.as_dict():
         raise changed_error(splits.train.source.path, "its content differs from the scan")
     return splits.test

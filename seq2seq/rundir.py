@@ -59,7 +59,6 @@ from seq2seq.files import (  # noqa: F401 - the writers stay importable from her
     write_target,
     write_user_file,
 )
-from seq2seq.vocab import TokenVocabulary, vocabularies_from_payload, vocabularies_payload
 
 CONFIG_FILE = "config.yaml"
 VOCAB_FILE = "vocab.json"
@@ -355,24 +354,6 @@ class RunDir:
         for name, text in files.items():
             atomic_write_text(self.path / RECORD_DIR / name, text)
 
-    # --- vocab.json ----------------------------------------------------------------------
-    def write_vocab(
-        self,
-        source: TokenVocabulary,
-        target: TokenVocabulary,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        """Writes both vocabularies (their files first) and ``metadata`` (e.g. the longest
-        training lengths)."""
-        for vocab in (source, target):
-            vocab.save_files(self.path / TOKENIZER_DIR)
-        payload = vocabularies_payload(source, target, metadata)
-        atomic_write_text(self.vocab_file, json.dumps(payload, ensure_ascii=False, indent=1))
-
-    def read_vocab(self) -> tuple[TokenVocabulary, TokenVocabulary, dict[str, Any]]:
-        """``(source, target, metadata)`` from ``vocab.json``."""
-        return read_vocabularies(self.vocab_file)
-
     # --- model.keras ---------------------------------------------------------------------
     def save_model(self, model: Any) -> None:
         """Saves a Keras model (anything with ``.save(path)``) as ``model.keras``."""
@@ -496,22 +477,3 @@ def run_owned(path: str | Path) -> Path | None:
         if parent.name in RUN_DIRS and is_run_dir(parent.parent):
             return parent.parent
     return None
-
-
-def read_vocabularies(
-    path: str | Path,
-) -> tuple[TokenVocabulary, TokenVocabulary, dict[str, Any]]:
-    """``(source, target, metadata)`` from a ``vocab.json`` file (and the files it names,
-    in :data:`TOKENIZER_DIR` beside it).
-
-    Raises:
-        Seq2SeqError: the file is missing or malformed.
-    """
-    path = Path(path)
-    try:
-        payload = json.loads(read_run_bytes(path, "vocabulary").decode("utf-8"))
-        return vocabularies_from_payload(payload, path.parent / TOKENIZER_DIR)
-    except FileNotFoundError:
-        raise Seq2SeqError(f"vocabulary file not found: {path}") from None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise Seq2SeqError(f"malformed vocabulary file {path}: {exc}") from None

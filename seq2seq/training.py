@@ -61,6 +61,7 @@ from seq2seq.settings import (
 )
 from seq2seq.translation import Translator, default_max_input_length, default_max_output_length
 from seq2seq.vocab import TOKENIZERS, TokenVocabulary, make_vocabularies
+from seq2seq.vocab.store import read_run_vocab, write_run_vocab
 
 log = logging.getLogger(__name__)
 # What a non-chief worker leaves out of its scratch copy of the chief's run directory.
@@ -374,7 +375,7 @@ def build_vocabularies(
     vocabs = Vocabularies(source, target, train.longest_source, train.longest_target)
     metadata = vocab_metadata(vocabs, splits)
     if resuming:
-        saved_source, saved_target, saved = run.read_vocab()
+        saved_source, saved_target, saved = read_run_vocab(run)
         if (saved_source, saved_target) != (vocabs.source, vocabs.target):
             raise Seq2SeqError(
                 f"cannot resume {run.path}: its vocab.json does not match the data of this config"
@@ -402,7 +403,7 @@ def vocab_metadata(vocabs: Vocabularies, splits: Splits) -> dict[str, Any]:
 
 def write_vocabularies(run: RunDir, vocabs: Vocabularies, splits: Splits) -> None:
     """``vocab.json`` (and ``tokenizer/``) of :func:`build_vocabularies`' vocabularies."""
-    run.write_vocab(vocabs.source, vocabs.target, metadata=vocab_metadata(vocabs, splits))
+    write_run_vocab(run, vocabs.source, vocabs.target, metadata=vocab_metadata(vocabs, splits))
 
 
 def pick_vocabularies(
@@ -417,7 +418,7 @@ def pick_vocabularies(
             init.require(MODEL_FILE, VOCAB_FILE)
         except Seq2SeqError as exc:
             raise Seq2SeqError(f"trainer.init_from: {exc}") from None
-        source, target, _ = init.read_vocab()
+        source, target, _ = read_run_vocab(init)
         if source.name != settings.vocab_name:  # config.yaml must say what is trained
             raise Seq2SeqError(
                 f"trainer.init_from={init_from} has vocab={source.name}, this run"
@@ -427,7 +428,7 @@ def pick_vocabularies(
         report_unseen(splits.train, train, source, target, init_from)
         return source, target
     if resuming and TOKENIZERS.get(settings.vocab_name).kept_on_resume:
-        source, target, _ = run.read_vocab()
+        source, target, _ = read_run_vocab(run)
         return source, target
     return make_vocabularies(settings.vocab_name, settings.vocab_options, splits.train, train)
 

@@ -27,6 +27,7 @@ from seq2seq.errors import Seq2SeqError
 from seq2seq.models import Seq2SeqModel, load_model
 from seq2seq.rundir import MODEL_FILE, VOCAB_FILE, RunDir
 from seq2seq.vocab import START_ID, TokenVocabulary, pad_batch
+from seq2seq.vocab.store import read_run_vocab
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ class Translator:
         """
         run = RunDir(Path(run_dir))
         run.require(MODEL_FILE, VOCAB_FILE)
-        source_vocab, target_vocab, meta = run.read_vocab()
+        source_vocab, target_vocab, meta = read_run_vocab(run)
         model = load_model(run.model_file)
         # vocab.json's lengths are checked when it is read; outputs stay within MAX_LENGTH.
         max_output_length = default_max_output_length(int(meta.get("max_target_length", 50)))

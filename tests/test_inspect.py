@@ -6,6 +6,7 @@ from seq2seq.models import build_model
 from seq2seq.rundir import RunDir
 from seq2seq.translation import Translator
 from seq2seq.vocab import Vocabulary
+from seq2seq.vocab.store import write_run_vocab
 
 CHARS = Vocabulary(list("abcdefghij0123456789 -"))
 
@@ -72,7 +73,7 @@ def test_a_model_without_recurrent_layers_gets_a_one_line_error_with_status_2(tm
     keras.utils.set_random_seed(0)
     model = build_model("lstm", len(CHARS), len(CHARS), units=6, encoder="conv", bridge="dense")
     run.save_model(model.training)
-    run.write_vocab(CHARS, CHARS, {"max_source_length": 10, "max_target_length": 10})
+    write_run_vocab(run, CHARS, CHARS, {"max_source_length": 10, "max_target_length": 10})
     result = cli("inspect", f"run_dir={run.path}", "input=abc", cwd=tmp_path)
     assert result.returncode == 2, result.stderr[-2000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]

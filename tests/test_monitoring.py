@@ -13,6 +13,7 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 
 from seq2seq.losses import SmoothedSparseCategoricalCrossentropy
 from seq2seq.tasks.train import train
+from seq2seq.vocab.store import read_run_vocab
 from tests.conftest import ROOT, TINY, train_config
 
 
@@ -47,7 +48,7 @@ def test_tensorboard_has_translation_tables_each_epoch(trained_run):
     data = dict(run.read_config()["data"])
     pairs = load_task(data.pop("name"), **data).val[:5]
     assert [c[:2] for c in cells] == [[s, t] for s, t in pairs]
-    source, target, _ = run.read_vocab()
+    source, target, _ = read_run_vocab(run)
     checkpoint = run.latest_checkpoint()
     assert checkpoint.epoch == events[-1].step
     reference = Translator.from_run_dir(trained_run)

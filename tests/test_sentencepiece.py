@@ -28,6 +28,7 @@ from seq2seq.vocab import (
     vocabularies_payload,
 )
 from seq2seq.vocab.sentencepiece import SentencePieceVocabulary, sample_pairs
+from seq2seq.vocab.store import read_run_vocab, write_run_vocab
 from tests.cli_runner import run_command
 from tests.conftest import train_config
 
@@ -167,20 +168,20 @@ def test_sizes_the_data_cannot_support_are_one_line():
 def test_vocab_json_names_the_model_files_and_refuses_damaged_ones(tmp_path):
     source, target = make_vocabularies("sentencepiece", _options(), PAIRS)
     run = RunDir(tmp_path)
-    run.write_vocab(source, target, {"max_source_length": 40})
+    write_run_vocab(run, source, target, {"max_source_length": 40})
     assert sorted(p.name for p in (tmp_path / TOKENIZER_DIR).iterdir()) == [
         "source.model",
         "target.model",
     ]
-    again_source, again_target, meta = run.read_vocab()
+    again_source, again_target, meta = read_run_vocab(run)
     assert (again_source, again_target, meta["max_source_length"]) == (source, target, 40)
     model = tmp_path / TOKENIZER_DIR / "target.model"
     model.write_bytes(model.read_bytes()[:-10])
     with pytest.raises(Seq2SeqError, match=r"target.model is damaged or replaced"):
-        run.read_vocab()
+        read_run_vocab(run)
     model.unlink()
     with pytest.raises(Seq2SeqError, match=r"SentencePiece model not found: .*target.model"):
-        run.read_vocab()
+        read_run_vocab(run)
     payload = vocabularies_payload(source, target)
     payload["source"]["model_file"] = "../elsewhere.model"
     with pytest.raises(ValueError, match="model_file must be a file name"):
@@ -354,7 +355,7 @@ def test_streamed_training_pairs_train_sentencepiece_on_a_sample(tmp_path):
             "vocab.sample_size=50", "trainer.epochs=1",
         )
     )  # fmt: skip
-    source, target, _ = RunDir(run).read_vocab()
+    source, target, _ = read_run_vocab(RunDir(run))
     assert len(source) == len(target) == 60
 
 

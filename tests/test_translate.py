@@ -10,6 +10,7 @@ import pytest
 from seq2seq.errors import Seq2SeqError
 from seq2seq.tasks.translate import translate
 from seq2seq.translation import Translator
+from seq2seq.vocab.store import read_run_vocab, write_run_vocab
 from tests.cli_runner import run_command
 from tests.conftest import ROOT, compose_config
 
@@ -100,8 +101,8 @@ def test_vocabulary_that_does_not_match_the_model_is_refused(trained_run, tmp_pa
 
     bad = RunDir(tmp_path / "run")
     shutil.copytree(trained_run, bad.path)
-    src, tgt, meta = bad.read_vocab()
-    bad.write_vocab(Vocabulary(src.characters[:-1]), tgt, meta)
+    src, tgt, meta = read_run_vocab(bad)
+    write_run_vocab(bad, Vocabulary(src.characters[:-1]), tgt, meta)
     with pytest.raises(
         Seq2SeqError, match=r"source vocabulary has \d+ entries but the model expects"
     ):

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from seq2seq.errors import Seq2SeqError
-from seq2seq.rundir import RunDir, read_vocabularies
+from seq2seq.rundir import RunDir
 from seq2seq.vocab import (
     END_ID,
     PAD_ID,
@@ -13,6 +13,7 @@ from seq2seq.vocab import (
     Vocabulary,
     pad_batch,
 )
+from seq2seq.vocab.store import read_run_vocab, read_vocabularies, write_run_vocab
 
 
 def test_reserved_ids_come_first_and_characters_are_sorted():
@@ -52,8 +53,8 @@ def test_min_count_drops_rare_characters():
 def test_save_load_round_trip_keeps_metadata(tmp_path):
     src, tgt = Vocabulary.build(["héllo wörld"]), Vocabulary.build(["2026-11-28"])
     run = RunDir(tmp_path)
-    run.write_vocab(src, tgt, metadata={"max_target_length": 10})
-    src2, tgt2, meta = run.read_vocab()
+    write_run_vocab(run, src, tgt, metadata={"max_target_length": 10})
+    src2, tgt2, meta = read_run_vocab(run)
     path = run.vocab_file
     assert (src2, tgt2) == (src, tgt)
     assert meta["max_target_length"] == 10

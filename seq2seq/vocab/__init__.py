@@ -31,7 +31,7 @@ from seq2seq.vocab.base import (
 )
 from seq2seq.vocab.chars import Vocabulary
 
-import_modules(__name__, __path__, skip=("base", "graph"))
+import_modules(__name__, __path__, skip=("base", "graph", "store"))
 
 __all__ = [
     "END", "END_ID", "PAD", "PAD_ID", "SPECIAL_TOKENS", "START", "START_ID", "TOKENIZERS",
