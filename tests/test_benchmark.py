@@ -11,6 +11,7 @@ from seq2seq.errors import Seq2SeqError
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.e2e  # a benchmark run end to end: the e2e stage, beside the other long runs
 def test_benchmark_reports_every_figure_and_identical_outputs(trained_run):
     result = run_decode_benchmark(
         trained_run,
@@ -54,6 +55,7 @@ def test_benchmark_script_rejects_bad_arguments_in_one_line(tmp_path, cli):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.e2e  # a benchmark run end to end: the e2e stage, beside the other long runs
 def test_train_benchmark_runs_both_pipelines_from_the_same_weights(tmp_path):
     from seq2seq.bench.train import Setup, run_train_benchmark
 
@@ -75,6 +77,7 @@ def test_train_benchmark_runs_both_pipelines_from_the_same_weights(tmp_path):
     assert result["matmul_ceiling_gflops"]["lstm_step_shape"] > 0
 
 
+@pytest.mark.e2e  # a benchmark run end to end: the e2e stage, beside the other long runs
 def test_time_to_quality_stops_ours_once_it_reaches_the_textbooks_loss(tmp_path):
     from seq2seq.bench.train import Setup, run_time_to_quality
 
@@ -110,6 +113,7 @@ def test_memory_benchmark_trains_streamed_files_of_each_size_in_a_child(tmp_path
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("seq2seq-memory")] == []
 
 
+@pytest.mark.e2e  # a benchmark run end to end: the e2e stage, beside the other long runs
 def test_step_benchmark_times_every_combination_of_the_real_model():
     from seq2seq.bench.cli import main
     from seq2seq.bench.step import run_step_benchmark
