@@ -693,27 +693,7 @@ def training_callbacks(
                 num_images=trainer.val_decoding_images,
             )
         )
-    if trainer.early_stopping:
-        watch = trainer.early_stopping
-        found.append(
-            keras.callbacks.EarlyStopping(
-                monitor=watch.monitor,
-                mode=watch.mode,
-                patience=watch.patience,
-                restore_best_weights=True,
-            )
-        )
-    if trainer.reduce_lr:
-        watch = trainer.reduce_lr
-        found.append(
-            keras.callbacks.ReduceLROnPlateau(
-                monitor=watch.monitor,
-                mode=watch.mode,
-                factor=watch.factor,
-                patience=watch.patience,
-                min_lr=watch.min_lr if watch.min_lr is not None else 1e-5,
-            )
-        )
+    found += watching_callbacks(trainer)
     if trainer.lr_schedule == "cosine":
         found.append(CosineSchedule(trainer.learning_rate, trainer.epochs))
     if trainer.max_minutes:
@@ -735,6 +715,33 @@ def training_callbacks(
         # After the history row: a kill between the two leaves a row that resume drops.
         EpochCheckpoint(run, keep=trainer.keep_checkpoints, clock=clock.seconds),
     ]
+
+
+def watching_callbacks(trainer: TrainerSettings) -> list[keras.callbacks.Callback]:
+    """Early stopping and learning-rate reduction on a monitored metric, when configured."""
+    found: list[keras.callbacks.Callback] = []
+    if trainer.early_stopping:
+        watch = trainer.early_stopping
+        found.append(
+            keras.callbacks.EarlyStopping(
+                monitor=watch.monitor,
+                mode=watch.mode,
+                patience=watch.patience,
+                restore_best_weights=True,
+            )
+        )
+    if trainer.reduce_lr:
+        watch = trainer.reduce_lr
+        found.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=watch.monitor,
+                mode=watch.mode,
+                factor=watch.factor,
+                patience=watch.patience,
+                min_lr=watch.min_lr if watch.min_lr is not None else 1e-5,
+            )
+        )
+    return found
 
 
 def evaluate_final(

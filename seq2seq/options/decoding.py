@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -131,8 +132,13 @@ def per_input_keys() -> tuple[str, ...]:
     ``decoding``, the rule's name): every rule's parameters and the shared settings that
     are not :data:`PER_CALL`, from the records themselves, so a new rule's parameters are
     accepted with no list edited."""
+    return _keys_of(tuple(RULE_PARAMS.values()))
+
+
+@functools.cache  # the service asks per input; the answer changes only with the rules
+def _keys_of(records: tuple[type, ...]) -> tuple[str, ...]:
     shared = [f.name for f in SharedDecoding.shared_fields() if f.name not in PER_CALL]
-    params = {f.name: None for p in RULE_PARAMS.values() for f in dataclasses.fields(p)}
+    params = {f.name: None for p in records for f in dataclasses.fields(p)}
     return (*shared, *params)
 
 
