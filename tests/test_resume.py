@@ -86,7 +86,7 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, mo
     import keras
     import numpy as np
 
-    import seq2seq.training as training
+    import seq2seq.training.loop as training
 
     class PoisonAfterFirstEpoch(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):

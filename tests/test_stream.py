@@ -124,7 +124,7 @@ def test_a_streamed_file_deleted_during_training_is_one_error(tmp_path, monkeypa
         def on_epoch_end(self, epoch, logs=None):
             path.unlink(missing_ok=True)
 
-    import seq2seq.training as training
+    import seq2seq.training.loop as training
 
     original = training.training_callbacks
     monkeypatch.setattr(
@@ -149,7 +149,7 @@ def _streamed_config(tmp_path, path, *overrides):
 
 
 def _after_epoch(monkeypatch, action):
-    import seq2seq.training as training
+    import seq2seq.training.loop as training
 
     class Act(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
