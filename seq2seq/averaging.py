@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from seq2seq.destinations import refuse_run_owned_dir
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models import Seq2SeqModel, load_model
-from seq2seq.rundir import CONFIG_FILE, VOCAB_FILE, Checkpoint, RunDir, refuse_run_owned_dir
+from seq2seq.rundir import CONFIG_FILE, VOCAB_FILE, Checkpoint, RunDir
 from seq2seq.vocab.store import read_run_vocab, write_run_vocab
 
 log = logging.getLogger(__name__)

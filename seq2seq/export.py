@@ -28,9 +28,9 @@ import tensorflow as tf
 
 from seq2seq.checks import positive
 from seq2seq.decoding import MAX_LENGTH, SEARCH_RULES
+from seq2seq.destinations import prepare_output_dir, refuse_run_owned_dir
 from seq2seq.errors import Seq2SeqError
 from seq2seq.files import atomic_write
-from seq2seq.rundir import prepare_output_dir, refuse_run_owned_dir
 from seq2seq.settings import DecodingSettings
 from seq2seq.translation import Translator
 from seq2seq.vocab import PAD_ID

@@ -8,7 +8,6 @@ config files do not repeat live here (and in each search rule's ``Params``).
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,40 +18,15 @@ from seq2seq.data.pipeline import BUCKET_SIDES
 from seq2seq.decoding import SEARCH_RULES, SearchRule
 from seq2seq.distribute import STRATEGIES
 from seq2seq.errors import Seq2SeqError
-from seq2seq.options import flatten
 from seq2seq.options.decoding import SEED_PARAM, SharedDecoding, optional_seed
-from seq2seq.registry import make_options, typed_values
-
-OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD", "adamw": "AdamW"}
-# What trainer.early_stopping / trainer.reduce_lr may watch (val_chrf and val_exact_match
-# need trainer.val_decoding.every > 0).
-MONITORS = ("val_loss", "val_accuracy", "val_chrf", "val_exact_match", "loss", "accuracy")
-DECODED_MONITORS = ("val_chrf", "val_exact_match")
-# trainer.lr_schedule: None keeps the rate (or trainer.reduce_lr's); cosine anneals it over
-# trainer.epochs to 1/20 of trainer.learning_rate.
-LR_SCHEDULES = (None, "cosine")
-# Settings a resumed run may change (dotted keys and everything under them). Any other
-# difference from the run's config.yaml would change the model, its data or its optimizer,
-# so resuming refuses it.
-RESUMABLE = (
-    "trainer.epochs",
-    "trainer.max_minutes",
-    "trainer.resume",
-    "trainer.progress_bar",
-    "trainer.progress_seconds",
-    "trainer.keep_checkpoints",
-    "trainer.deterministic",
-    "trainer.jit_compile",
-    "trainer.early_stopping",
-    "trainer.reduce_lr",
-    "trainer.val_decoding",
-    "decoding",
-    "optimized_metric",
-    "paths",
-    "task_name",
+from seq2seq.options.trainer import (
+    DECODED_MONITORS,
+    LR_SCHEDULES,
+    MONITORS,
+    OPTIMIZERS,
+    PRECISIONS,
 )
-# trainer.precision: Keras dtype policies for training (the saved model is always float32).
-PRECISIONS = ("float32", "mixed_bfloat16")
+from seq2seq.registry import make_options, typed_values
 
 
 def plain(node: Any) -> Any:
@@ -60,26 +34,6 @@ def plain(node: Any) -> Any:
     if isinstance(node, DictConfig):
         return OmegaConf.to_container(node, resolve=True)
     return node
-
-
-def resume_conflicts(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """The differences between a run's resolved config and a resuming one that resuming must
-    refuse, as ``key=<run's> in the run, <now> now`` (empty: may resume).
-
-    Keys under :data:`RESUMABLE` may differ. A key only one side has is ignored: the code that
-    wrote the run did not know that setting.
-    """
-    old, new = flatten(saved), flatten(now)
-    found = []
-    for key in sorted(old.keys() & new.keys()):
-        if any(key == p or key.startswith(p + ".") for p in RESUMABLE):
-            continue
-        before, after = old[key], new[key]
-        if key == "data.path" and before and after:
-            before, after = os.path.realpath(str(before)), os.path.realpath(str(after))
-        if before != after:
-            found.append(f"{key}={old[key]!r} in the run, {new[key]!r} now")
-    return found
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import sys
 import pytest
 import tomllib
 
+from seq2seq.advice import plugin_advice
 from seq2seq.callbacks import TrainingProgress
-from seq2seq.cli import plugin_advice
 from seq2seq.extras import EXTRA_OF_HYDRA_OPTION, EXTRA_OF_MODULE
 from tests.conftest import QUIET, ROOT, TINY
 

@@ -8,7 +8,7 @@ from tests.conftest import ROOT
 
 PACKAGE = ROOT / "seq2seq"
 OUTSIDE_THE_LIBRARY = ("tasks", "bench", "configs")
-COMMAND_GLUE = {"commands.py", "cli.py"}
+COMMAND_GLUE = {"commands.py", "cli.py", "advice.py"}
 CONFIG_READERS = {"settings.py", *COMMAND_GLUE}
 
 
@@ -157,3 +157,100 @@ def test_no_import_cycle_between_modules_at_import_time():
 def test_the_cycle_finder_finds_cycles_and_ignores_a_package_importing_its_modules():
     assert cycles_in({"p.a": {"p.b"}, "p.b": {"p.c"}, "p.c": {"p.a"}}) != []
     assert cycles_in({"p.data": {"p.data.x"}, "p.data.x": {"p.data"}}) == []
+
+
+#: The floors of the package, lowest first: a module imports only modules on its own floor
+#: or below (at any depth: an import inside a function counts too). The longest matching
+#: prefix names a module's floor; a new module must be placed here.
+FLOORS = {
+    # 0: leaves and TensorFlow-free records
+    "seq2seq.errors": 0, "seq2seq.files": 0, "seq2seq.checks": 0, "seq2seq.registry": 0,
+    "seq2seq.extras": 0, "seq2seq.options": 0, "seq2seq.distribute": 0, "seq2seq.data.lines": 0,
+    # 1: the run directory, vocabularies, data sources and Keras's small parts
+    "seq2seq.rundir": 1, "seq2seq.vocab": 1, "seq2seq.data": 1, "seq2seq.layers": 1,
+    "seq2seq.losses": 1, "seq2seq.plots": 1,
+    # 2: models and the decode loop
+    "seq2seq.models": 2, "seq2seq.decoding": 2,
+    # 3: what works with a trained model, and the config records
+    "seq2seq.translation": 3, "seq2seq.evaluation": 3, "seq2seq.settings": 3,
+    "seq2seq.inspection": 3, "seq2seq.export": 3, "seq2seq.averaging": 3,
+    "seq2seq.destinations": 3, "seq2seq.callbacks": 3, "seq2seq.compare": 3,
+    # 4: training and the service
+    "seq2seq.training": 4, "seq2seq.api": 4, "seq2seq.serving": 4,
+    # 5: the commands
+    "seq2seq.tasks": 5, "seq2seq.cli": 5, "seq2seq.advice": 5, "seq2seq.commands": 5,
+    "seq2seq.bench": 5, "seq2seq.static": 5, "seq2seq.configs": 5,
+}  # fmt: skip
+
+
+def _module_names() -> dict[str, Path]:
+    names = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        names[".".join(parts).removesuffix(".__init__")] = path
+    return names
+
+
+def floor_of(module: str) -> int | None:
+    """The floor of ``module`` by its longest prefix in :data:`FLOORS` (None: unplaced)."""
+    found = [p for p in FLOORS if module == p or module.startswith(p + ".")]
+    return FLOORS[max(found, key=len)] if found else None
+
+
+def _imports_of(tree: ast.AST, known: set[str]) -> set[str]:
+    """The project modules a module imports; ``from seq2seq import training`` is
+    ``seq2seq.training``."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "seq2seq")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "seq2seq":
+            subs = {f"{node.module}.{a.name}" for a in node.names} & known
+            found.update(subs or {node.module})
+    return found
+
+
+def test_every_module_has_a_floor():
+    assert [m for m in _module_names() if m != "seq2seq" and floor_of(m) is None] == []
+
+
+def test_no_module_imports_one_on_a_higher_floor():
+    names = _module_names()
+    upward = {}
+    for module, path in names.items():
+        if module == "seq2seq":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        mine = floor_of(module)
+        above = sorted(m for m in _imports_of(tree, set(names))
+                       if m != "seq2seq" and (floor_of(m) or 0) > mine)  # fmt: skip
+        if above:
+            upward[module] = above
+    assert upward == {}
+
+
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+def test_no_module_is_over_400_lines():
+    long = {m: n for m, p in _module_names().items()
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}  # fmt: skip
+    assert long == {}
+
+
+def test_no_function_is_over_60_lines():
+    long = {}
+    for module, path in _module_names().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long[f"{module}.{node.name}"] = lines
+    assert long == {}
+
+
+def test_the_floor_check_sees_an_import_inside_a_function_and_a_submodule_import():
+    tree = ast.parse("def f():\n    from seq2seq import training\n")
+    assert _imports_of(tree, {"seq2seq.training"}) == {"seq2seq.training"}
+    assert floor_of("seq2seq.training.loop") == 4 > floor_of("seq2seq.models.composed")

@@ -19,8 +19,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from seq2seq.api import Limits
 from seq2seq.models import build_model
-from seq2seq.serving import Limits, create_app
+from seq2seq.serving import create_app
 from seq2seq.translation import Candidate, Translator
 from seq2seq.vocab import Vocabulary
 from tests.conftest import ROOT, needs_program

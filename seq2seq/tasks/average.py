@@ -10,8 +10,9 @@ from omegaconf import DictConfig
 
 from seq2seq.averaging import chosen_checkpoints, write_averaged
 from seq2seq.checks import positive
+from seq2seq.destinations import refuse_run_owned_dir
 from seq2seq.errors import Seq2SeqError
-from seq2seq.rundir import RunDir, refuse_run_owned_dir
+from seq2seq.rundir import RunDir
 from seq2seq.tasks.common import config_values, optional_path, required_path
 
 USAGE = "s2s-average run_dir=<run> [last=N | epochs=[3,4]] [output_dir=<dir>]"

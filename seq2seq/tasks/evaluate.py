@@ -17,10 +17,11 @@ from omegaconf import DictConfig
 from seq2seq.checks import switch
 from seq2seq.data import read_anki
 from seq2seq.data.splits import Pair
+from seq2seq.destinations import check_output_file, prepare_output_dir
 from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import run_test_pairs, score, signatures
 from seq2seq.files import write_user_file
-from seq2seq.rundir import METRICS_FILE, check_output_file, prepare_output_dir
+from seq2seq.rundir import METRICS_FILE
 from seq2seq.settings import DecodingSettings, inference_decoding
 from seq2seq.tasks.common import (
     batch_size,

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from seq2seq.destinations import refuse_run_owned_dir
 from seq2seq.errors import Seq2SeqError
 from seq2seq.inspection import TRAILING_PAD, Inspection, describe, inspect_input
 from seq2seq.plots import StatesPanel, alignment_figure, save_png, states_figure
-from seq2seq.rundir import refuse_run_owned_dir
 from seq2seq.tasks.common import config_values, given_texts, optional_path, required_path
 from seq2seq.translation import Translator
 

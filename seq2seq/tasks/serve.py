@@ -12,9 +12,10 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from seq2seq.api import Limits, RequestError, decoding_of
 from seq2seq.checks import positive
 from seq2seq.errors import Seq2SeqError
-from seq2seq.serving import Limits, RequestError, create_app, decoding_of
+from seq2seq.serving import create_app
 from seq2seq.tasks.common import config_values, run_dirs
 from seq2seq.translation import Translator
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from omegaconf import DictConfig
 
+from seq2seq.destinations import check_output_file
 from seq2seq.errors import Seq2SeqError
 from seq2seq.files import write_user_file
-from seq2seq.rundir import check_output_file
 from seq2seq.settings import DecodingSettings, inference_decoding
 from seq2seq.tasks.common import (
     batch_size,

@@ -9,15 +9,14 @@ from pathlib import Path
 
 from seq2seq.distribute import Distribution
 from seq2seq.errors import Seq2SeqError
+from seq2seq.options.trainer import RESUMABLE, resume_conflicts
 from seq2seq.rundir import (
     RUN_TAKEN,
     Checkpoint,
     RunDir,
 )
 from seq2seq.settings import (
-    RESUMABLE,
     TrainSettings,
-    resume_conflicts,
 )
 
 log = logging.getLogger(__name__)

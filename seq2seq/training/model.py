@@ -15,6 +15,7 @@ import keras
 from seq2seq.errors import Seq2SeqError
 from seq2seq.losses import SmoothedSparseCategoricalCrossentropy
 from seq2seq.models import Seq2SeqModel, build_model, load_model
+from seq2seq.options.trainer import OPTIMIZERS
 from seq2seq.rundir import (
     MODEL_FILE,
     VOCAB_FILE,
@@ -22,7 +23,6 @@ from seq2seq.rundir import (
     RunDir,
 )
 from seq2seq.settings import (
-    OPTIMIZERS,
     TrainerSettings,
     TrainSettings,
 )
