@@ -13,6 +13,7 @@ arg-max choices.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from seq2seq.models import (
     build_model,
     load_model,
 )
+from seq2seq.models.composed import ComposedSeq2Seq
 from seq2seq.options.model import ModelOptions
 from seq2seq.rundir import RunDir
 from seq2seq.training import copy_weights, dtype_policy
@@ -39,18 +41,29 @@ from seq2seq.translation import Translator
 from seq2seq.vocab import END_ID, PAD_ID, START_ID, Vocabulary, pad_batch
 
 VOCAB = Vocabulary(list("abcdefghijkl"))  # 16 ids with the reserved ones
-TINY = {"units": 8, "embedding_dim": 5}
+TINY = {"units": 8, "embedding_dim": 5, "heads": 2, "ff_units": 16}
 ATOL = 1e-5
+
+
+def tiny_options(family: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` over the tiny sizes that ``family``'s settings record has."""
+    fields = {f.name for f in dataclasses.fields(FAMILIES.get(family).options)}
+    return {**{k: v for k, v in TINY.items() if k in fields}, **options}
+
+
+def composed_families() -> list[str]:
+    """The families composed from the registered parts (the others bring their own)."""
+    return [name for name, family in FAMILIES.items() if issubclass(family, ComposedSeq2Seq)]
 
 
 def contract_cases() -> dict[str, tuple[str, dict[str, Any]]]:
     """``{case id: (family, options)}`` from every registered part's and family's
     ``contract_cases``.
 
-    Every family runs the first case of every part; a part's further cases take the
-    families in turn (so each runs once, and every family meets every part).
+    Every composed family runs the first case of every part; a part's further cases take
+    those families in turn (so each runs once, and every family meets every part).
     """
-    families = FAMILIES.names()
+    families = composed_families()
     cases = {}
     for part in [*ENCODERS, *BRIDGES, *DECODERS]:
         named = list(getattr(part, "contract_cases", {}).items())
@@ -68,7 +81,9 @@ def contract_cases() -> dict[str, tuple[str, dict[str, Any]]]:
 def part_signature(family: str, options: dict[str, Any]) -> set[str]:
     """What a case puts to work: its family, encoder and bridge (the registered parts) and
     the kind of decoder and encoder its options build."""
-    o = ModelOptions(**{**TINY, **options})
+    if family not in composed_families():
+        return {f"family={family}", *(f"{family}.{k}={v}" for k, v in sorted(options.items()))}
+    o = ModelOptions(**tiny_options(family, options))
     return {
         f"family={family}", f"encoder={o.encoder}", f"bridge={o.bridge}",
         f"attention={o.attention}", f"input_feeding={o.input_feeding}",
@@ -96,7 +111,7 @@ def costly_cases(cases: dict[str, tuple[str, dict[str, Any]]]) -> list[str]:
 def tiny_model(family: str, options: dict[str, Any], seed: int = 3, scale: float = 1.0):
     """A tiny model of ``family`` whose weights got seeded random offsets of ``scale``."""
     keras.utils.set_random_seed(seed)
-    model = build_model(family, len(VOCAB), len(VOCAB), **{**TINY, **options})
+    model = build_model(family, len(VOCAB), len(VOCAB), **tiny_options(family, options))
     rng = np.random.default_rng(seed)
     model.training.set_weights(
         [w + rng.normal(0.0, scale, w.shape).astype(w.dtype) for w in model.training.get_weights()]
@@ -122,9 +137,11 @@ def _assert_states_close(a: Any, b: Any, steps: int, what: str) -> None:
         x, y = np.asarray(x), np.asarray(y)
         if x.shape != y.shape:  # [batch, time, ...]: the time axis grew with the padding
             x, y = x[:, :steps], y[:, :steps]
-        np.testing.assert_allclose(
-            x.astype(np.float32), y.astype(np.float32), atol=ATOL, err_msg=f"{what}: state {i}"
-        )
+        # To the tensor's scale: a padded batch's products may be summed in another order
+        # (oneDNN picks its kernel by shape), which moves float32 values in their last bits.
+        scale = max(1.0, float(np.abs(y.astype(np.float32)).max(initial=0.0)))
+        np.testing.assert_allclose(x.astype(np.float32), y.astype(np.float32),
+                                   atol=ATOL * scale, err_msg=f"{what}: state {i}")  # fmt: skip
 
 
 def _steps(model, state, tokens: np.ndarray) -> list[np.ndarray]:
@@ -159,7 +176,8 @@ def check_step_equals_oracle(model) -> None:
     teacher-forced probabilities equal the oracle's step by step."""
     batch = sources()
     fast, oracle = model.encode(batch), model.reference_encode(batch)
-    _assert_states_close(fast, oracle, batch.shape[1], "encode vs oracle")
+    if model.oracle_shares_state:
+        _assert_states_close(fast, oracle, batch.shape[1], "encode vs oracle")
     rng = np.random.default_rng(2)
     target_in = rng.integers(4, len(VOCAB), size=(len(batch), 5)).astype(np.int32)
     target_in[:, 0] = START_ID
@@ -221,12 +239,12 @@ def check_bfloat16_twin(model, family: str, options: dict[str, Any]) -> None:
     """The family builds and runs under ``mixed_bfloat16``; its float32 twin (weights copied
     back) decodes exactly like the float32 model."""
     with dtype_policy("mixed_bfloat16"):
-        low = build_model(family, len(VOCAB), len(VOCAB), **{**TINY, **options})
+        low = build_model(family, len(VOCAB), len(VOCAB), **tiny_options(family, options))
     copy_weights(model, low)
     batch = sources()
     probs, _ = low.step(tf.fill([len(batch)], START_ID), low.encode(batch))
     assert np.isfinite(np.asarray(probs, np.float32)).all()
-    twin = build_model(family, len(VOCAB), len(VOCAB), **{**TINY, **options})
+    twin = build_model(family, len(VOCAB), len(VOCAB), **tiny_options(family, options))
     copy_weights(low, twin)
     a = GreedySearch(model)(batch, max_length=10).ids
     np.testing.assert_array_equal(GreedySearch(twin)(batch, max_length=10).ids, a)

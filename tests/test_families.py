@@ -26,15 +26,16 @@ def _model(case: str):
 def test_every_registered_part_contributes_cases():
     from seq2seq.models import BRIDGES, ENCODERS, FAMILIES
 
-    assert {"lstm", "gru"} <= set(FAMILIES.names())
+    assert {"lstm", "gru", "transformer"} <= set(FAMILIES.names())
     assert {"recurrent", "conv"} <= set(ENCODERS.names())
     for part in [*ENCODERS, *BRIDGES]:
         for case in part.contract_cases:  # each case runs, under some family
             assert any(c.endswith(f"-{case}") for c in CASES), case
         first = next(iter(part.contract_cases), None)
-        for family in FAMILIES.names():  # every family meets every part
+        for family in contract.composed_families():  # every composed family meets every part
             assert first is None or f"{family}-{first}" in CASES
-    assert {"lstm-conv", "gru-conv", "gru-conv-luong", "lstm-keras-example-one-hot"} <= set(CASES)
+    assert {"lstm-conv", "gru-conv", "gru-conv-luong", "lstm-keras-example-one-hot",
+            "transformer-one-layer", "transformer-stacked"} <= set(CASES)  # fmt: skip
 
 
 @pytest.mark.parametrize("case", IDS)

@@ -175,14 +175,17 @@ class SearchRule:
     def _named(self, values) -> dict[str, tf.Tensor]:
         return {spec.name: v for spec, v in zip(self._param_specs, values, strict=True)}
 
-    def start(self, source: tf.Tensor, *param_values: tf.Tensor) -> LoopState:
-        """Encodes ``source``: the loop state before the first step."""
+    def start(
+        self, source: tf.Tensor, max_length: tf.Tensor, *param_values: tf.Tensor
+    ) -> LoopState:
+        """Encodes ``source``: the loop state before the first step (a model's cache, if it
+        keeps one, sized for ``max_length`` steps)."""
         params = self._named(param_values)
         batch = tf.shape(source)[0]
         width = self.width(**params)
         # One copy of the model state per hypothesis: [batch * width, ...].
         model_state = tf.nest.map_structure(
-            lambda x: tf.repeat(x, width, axis=0), self.model.encode(source)
+            lambda x: tf.repeat(x, width, axis=0), self.model.decoding_state(source, max_length)
         )
         # Only slot 0 is alive at the start, so beam search does not expand copies.
         first = tf.one_hot(tf.zeros([batch], tf.int32), width, on_value=0.0, off_value=NEG_INF)
@@ -251,7 +254,10 @@ class SearchRule:
     def decode_graph(self, source, max_length, n_best, *param_values):
         """The whole search as one traceable function: ``(ids, scores, steps)`` tensors."""
         state, seqs, steps = self.run(
-            tf.constant(0), max_length, self.start(source, *param_values), *param_values
+            tf.constant(0),
+            max_length,
+            self.start(source, max_length, *param_values),
+            *param_values,
         )
         ranked = self.final_scores(state.scores, state.lengths, **self._named(param_values))
         n = tf.minimum(n_best, tf.shape(state.scores)[1])
@@ -286,15 +292,19 @@ class SearchRule:
         )
         return Hypotheses(ids=ids.numpy()[:, :, : int(steps)], scores=scores.numpy())
 
-    def _compiled_chunks(self, source: tf.Tensor, values: list) -> LoopState:
+    def _compiled_chunks(self, source: tf.Tensor, max_length: int, values: list) -> LoopState:
         """The start state, compiling the start and chunk functions on first use."""
         if self._start_fn is None:
             self._start_fn = tf.function(
                 self.start,
-                input_signature=[tf.TensorSpec([None, None], tf.int32), *self._param_specs],
+                input_signature=[
+                    tf.TensorSpec([None, None], tf.int32),
+                    tf.TensorSpec([], tf.int32),
+                    *self._param_specs,
+                ],
                 jit_compile=self.jit_compile,
             )
-        state = self._start_fn(source, *values)
+        state = self._start_fn(source, tf.constant(max_length, tf.int32), *values)
         if self._loop_fn is None:
             # Every axis may vary between batches (e.g. an attention memory's source length).
             state_spec = tf.nest.map_structure(
@@ -314,7 +324,7 @@ class SearchRule:
         ids = np.full((batch, max_length), PAD_ID, np.int32)
         final = np.zeros(batch, np.float32)
         active = np.arange(batch)  # original row of each real slot
-        state = self._compiled_chunks(source, values)
+        state = self._compiled_chunks(source, max_length, values)
         t = 0
         while True:
             budget = min(self.chunk_steps, max_length - t)

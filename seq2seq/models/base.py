@@ -88,6 +88,9 @@ class Seq2SeqModel(ABC):
     keras_name: ClassVar[str] = ""
     #: The family's ``model.*`` settings: a frozen dataclass that checks its values.
     options: ClassVar[type] = object
+    #: Whether the oracle's state is the fast path's (then the harness compares them); a
+    #: family whose oracle recomputes instead of caching (the Transformer) says False.
+    oracle_shares_state: ClassVar[bool] = True
 
     def __init__(self, training: keras.Model, encoder: keras.Model, decoder_step: keras.Model):
         self.training = training
@@ -128,6 +131,12 @@ class Seq2SeqModel(ABC):
     @abstractmethod
     def step(self, tokens: tf.Tensor, state: Any) -> tuple[tf.Tensor, Any]:
         """One decoder step: ``[batch]`` int32 tokens -> ``([batch, vocab] probs, new state)``."""
+
+    def decoding_state(self, source: tf.Tensor, max_length: tf.Tensor) -> Any:
+        """The state the decode loop starts from for at most ``max_length`` steps: a model
+        whose state holds a cache of the output (the Transformer's) preallocates it to that
+        length. By default :meth:`encode`."""
+        return self.encode(source)
 
     def recurrent_stack(self) -> RecurrentStack:
         """The model's recurrent layers in order (for the inspector); optional.

@@ -68,6 +68,9 @@ class Ensemble(Seq2SeqModel):
     def encode(self, source: tf.Tensor) -> tuple:
         return tuple(m.encode(source) for m in self.members)
 
+    def decoding_state(self, source: tf.Tensor, max_length: tf.Tensor) -> tuple:
+        return tuple(m.decoding_state(source, max_length) for m in self.members)
+
     def step(self, tokens: tf.Tensor, state: tuple) -> tuple[tf.Tensor, tuple]:
         results = [m.step(tokens, s) for m, s in zip(self.members, state, strict=True)]
         probs = tf.add_n([p for p, _ in results]) / float(len(results))

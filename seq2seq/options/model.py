@@ -98,7 +98,53 @@ class ModelOptions:
         )
 
 
+@dataclass(frozen=True)
+class TransformerOptions:
+    """The ``model.*`` settings of the ``transformer`` family (pre-norm encoder and decoder).
+
+    Attributes:
+        units: the model width (embeddings, attention, every block's output); a multiple of
+            ``heads`` and even (the sinusoidal positions come in sine/cosine pairs).
+        heads: attention heads of every attention layer.
+        ff_units: the inner width of every block's feed-forward layer.
+        encoder_layers: encoder blocks.
+        decoder_layers: decoder blocks.
+        dropout: on the embeddings and every residual branch.
+        attention_dropout: on the attention weights.
+        max_positions: the output steps a state from ``encode`` has room for (the decode
+            loop sizes its cache to each call's ``max_length`` instead).
+    """
+
+    units: int = 128
+    heads: int = 4
+    ff_units: int = 512
+    encoder_layers: int = 2
+    decoder_layers: int = 2
+    dropout: float | None = 0.1
+    attention_dropout: float | None = 0.0
+    max_positions: int = 512
+
+    def __post_init__(self) -> None:
+        for key in ("units", "heads", "ff_units", "encoder_layers", "decoder_layers",
+                    "max_positions"):  # fmt: skip
+            most = MOST.get(key, 8192 if key != "heads" else 64)
+            object.__setattr__(
+                self, key, positive(f"model.{key}", getattr(self, key), at_most=most)
+            )
+        if self.units % self.heads or self.units % 2:
+            raise Seq2SeqError(
+                f"model.units={self.units} must be even and a multiple of model.heads={self.heads}"
+            )
+        for key in ("dropout", "attention_dropout"):
+            value = getattr(self, key) or 0.0
+            object.__setattr__(self, key, fraction(f"model.{key}", value))
+
+
 #: The settings record of each model family (``model.name``), declared here so that Hydra's
 #: config groups are built without importing the families' Keras code; a family registered
 #: in :mod:`seq2seq.models` under a name missing here is refused.
-FAMILY_OPTIONS: dict[str, type] = {"lstm": ModelOptions, "gru": ModelOptions}
+FAMILY_OPTIONS: dict[str, type] = {
+    "lstm": ModelOptions,
+    "gru": ModelOptions,
+    "transformer": TransformerOptions,
+}
