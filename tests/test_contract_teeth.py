@@ -73,3 +73,32 @@ def test_a_step_that_is_not_the_oracle_step_fails(monkeypatch):
     monkeypatch.setattr(type(model), "step", off_by_a_little)
     message = contract.assert_fails(contract.check_step_equals_oracle, model)
     assert "vs oracle step" in message
+
+
+class _ForgetfulDecoderBlock:
+    """Wraps a Transformer decoder block: its step writes into the cache but attends only to
+    the newest position (a cache that is never read)."""
+
+    def __init__(self, block):
+        self.block = block
+
+    def __getattr__(self, name):
+        return getattr(self.block, name)
+
+    def __call__(self, *args, **kwargs):
+        return self.block(*args, **kwargs)
+
+    def step(self, x, cache, t, cross, cross_mask):
+        from keras import ops
+
+        out, (keys, values) = self.block.step(x, cache, ops.zeros_like(t), cross, cross_mask)
+        return out, (keys, values)
+
+
+def test_a_transformer_step_that_ignores_its_cache_fails_the_oracle_check():
+    model = contract.tiny_model("transformer", {"encoder_layers": 1, "decoder_layers": 1})
+    contract.check_step_equals_oracle(model)  # as built, it holds
+    stack = model.decoder_stack
+    stack.blocks = [_ForgetfulDecoderBlock(b) for b in stack.blocks]
+    message = contract.assert_fails(contract.check_step_equals_oracle, model)
+    assert "vs oracle step" in message
