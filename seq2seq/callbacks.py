@@ -170,6 +170,43 @@ class CosineSchedule(keras.callbacks.Callback):
             logs["learning_rate"] = float(self.model.optimizer.learning_rate.numpy())
 
 
+class StepSchedule(keras.callbacks.Callback):
+    """Sets the learning rate before every update: a linear warm-up over ``warmup_steps``
+    updates to the epoch's rate (``rate_of_epoch``: constant, or the cosine schedule's),
+    then, with ``inverse_sqrt``, a decay as ``1 / sqrt(update)`` from that peak (Vaswani et
+    al. 2017). The update count is the optimizer's, so a resumed run stays on the curve."""
+
+    def __init__(self, rate_of_epoch: Any, warmup_steps: int, inverse_sqrt: bool) -> None:
+        super().__init__()
+        self.rate_of_epoch, self.warmup, self.inverse_sqrt = (
+            rate_of_epoch,
+            warmup_steps,
+            inverse_sqrt,
+        )
+        self.epoch = 0
+
+    def factor(self, update: int) -> float:
+        """The multiplier of the epoch's rate at 1-based ``update``."""
+        if update < self.warmup:
+            return update / self.warmup
+        if self.inverse_sqrt:
+            return math.sqrt(max(self.warmup, 1) / update)
+        return 1.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        update = int(self.model.optimizer.iterations.numpy()) + 1
+        if update <= self.warmup or self.inverse_sqrt:  # after a warm-up alone: hands off
+            rate = self.rate_of_epoch(self.epoch) * self.factor(update)
+            self.model.optimizer.learning_rate.assign(rate)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate.numpy())
+
+
 class RequireTrainingPairs(keras.callbacks.Callback):
     """Stops training with an error when an epoch saw no training batch (e.g. a streamed
     file emptied while training): first of the callbacks, so such an epoch is never logged,

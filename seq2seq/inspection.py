@@ -18,12 +18,13 @@ and (with attention) the alignment matrix.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 
 from seq2seq.errors import Seq2SeqError
+from seq2seq.models.base import AttentionMap, CapabilityError
 from seq2seq.translation import Translator
 from seq2seq.vocab import PAD_ID, START_ID
 
@@ -148,6 +149,7 @@ class Inspection:
     source_tokens: list[str]
     output_tokens: list[str]
     unit: str = "characters"
+    attention: list[AttentionMap] = field(default_factory=list)
 
 
 def inspect_input(translator: Translator, text: str) -> Inspection:
@@ -157,7 +159,10 @@ def inspect_input(translator: Translator, text: str) -> Inspection:
     if not ids:
         raise Seq2SeqError('input is empty: give input="some text"')
     output = translator.translate([text])[0]
-    stack = translator.model.recurrent_stack()
+    try:
+        stack = translator.model.recurrent_stack()
+    except CapabilityError as no_stack:
+        return inspect_attention(translator, ids, output, no_stack)
     source = np.asarray([ids + [PAD_ID] * TRAILING_PAD], np.int32)
     x, mask = stack.source_embedding(source), source != PAD_ID
     encoder, finals = [], []
@@ -183,6 +188,24 @@ def inspect_input(translator: Translator, text: str) -> Inspection:
                       unit=translator.source_vocab.unit)  # fmt: skip
 
 
+def inspect_attention(
+    translator: Translator, ids: list[int], output: str, no_stack: CapabilityError
+) -> Inspection:
+    """A model without recurrent layers (the Transformer): every attention layer's weights
+    instead of layer traces (``no_stack`` is raised when it has neither)."""
+    target_ids = translator.target_vocab.encode(output)
+    target_in = np.asarray([[START_ID, *target_ids]], np.int32)
+    try:
+        maps = translator.model.attention_maps(np.asarray([ids], np.int32), target_in)
+    except CapabilityError:
+        raise no_stack from None
+    weights = translator.model.alignments(np.asarray([ids], np.int32), target_in)
+    tokens = translator.source_vocab.tokens(ids), translator.target_vocab.tokens(target_ids)
+    return Inspection(translator.source_vocab.decode(ids), output, [], [],
+                      None if weights is None else np.asarray(weights)[0], *tokens,
+                      unit=translator.source_vocab.unit, attention=maps)  # fmt: skip
+
+
 def describe(found: Inspection) -> str:
     """The inspection as text: one block per layer."""
     lines = [
@@ -190,6 +213,12 @@ def describe(found: Inspection) -> str:
         f" {TRAILING_PAD} PAD steps, as in a batch with a longer sentence)",
         f"output: {found.output!r} (greedy; the decoder reads START + this output)",
     ]
+    for entry in found.attention:
+        lines += [
+            f"{entry.name}: weights {entry.weights.shape} ({entry.queries} x {entry.keys},"
+            " heads averaged; each row sums to 1)",
+            f"  strongest key per query: {_strongest(found, entry)}",
+        ]
     for side, traces in (("encoder", found.encoder), ("decoder", found.decoder)):
         for trace in traces:
             shapes = ", ".join(f"{n} {(1, *v.shape)}" for n, v in trace.states.items())
@@ -200,3 +229,12 @@ def describe(found: Inspection) -> str:
                 *(f"  {check}" for check in trace.checks),
             ]
     return "\n".join(lines) + "\n"
+
+
+def _strongest(found: Inspection, entry: AttentionMap) -> str:
+    """``query->key`` tokens of each row's largest weight."""
+    tokens = {"source": found.source_tokens, "target": ["<s>", *found.output_tokens]}
+    rows, keys = tokens[entry.queries], tokens[entry.keys]
+    pairs = [f"{rows[i]!r}->{keys[j]!r}" if i < len(rows) and j < len(keys) else "?"
+             for i, j in enumerate(np.argmax(entry.weights, axis=-1))]  # fmt: skip
+    return " ".join(pairs)

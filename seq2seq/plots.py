@@ -45,6 +45,26 @@ def alignment_figure(
     return fig
 
 
+def attention_grid_figure(
+    panels: Sequence[tuple[str, np.ndarray, Sequence[str], Sequence[str]]], columns: int = 3
+):
+    """Several attention maps side by side: each panel ``(title, weights [rows, cols], row
+    labels, column labels)``, ``columns`` to a row (a Transformer: encoder self-attention,
+    decoder self-attention, cross-attention per block)."""
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.6 * rows), squeeze=False)
+    for ax in axes.flat[len(panels) :]:
+        ax.axis("off")
+    for ax, (title, weights, ys, xs) in zip(axes.flat, panels, strict=False):
+        ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+        ax.set_xticks(range(weights.shape[1]), [_label(c) for c in xs[: weights.shape[1]]])
+        ax.set_yticks(range(weights.shape[0]), [_label(c) for c in ys[: weights.shape[0]]])
+        ax.tick_params(labelsize=7)
+        ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 class StatesPanel(NamedTuple):
     """One recurrent layer as :func:`states_figure` draws it.
 

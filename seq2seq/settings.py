@@ -190,6 +190,8 @@ class TrainerSettings:
     distribute: str | None = None
     precision: str = "float32"
     init_from: str | None = None
+    warmup_steps: int = 0
+    beta_2: float = 0.999
 
     @classmethod
     def from_config(cls, node: dict[str, Any]) -> TrainerSettings:
@@ -250,6 +252,8 @@ class TrainerSettings:
             distribute=node.get("distribute"),
             precision=str(node.get("precision", "float32")),
             init_from=_optional_path("trainer.init_from", node.get("init_from")),
+            warmup_steps=non_negative("trainer.warmup_steps", node.get("warmup_steps") or 0),
+            beta_2=fraction("trainer.beta_2", node.get("beta_2", 0.999)),
         )
 
     def __post_init__(self) -> None:

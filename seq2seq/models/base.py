@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from seq2seq.errors import Seq2SeqError
@@ -69,6 +70,23 @@ class RecurrentStack:
     encoder: list
     decoder: list
     starts: list
+
+
+@dataclass
+class AttentionMap:
+    """One attention layer's weights for one input, heads averaged, for inspection.
+
+    Attributes:
+        name: e.g. ``decoder block_1 cross-attention``.
+        weights: ``[queries, keys]``; each row sums to 1.
+        queries: ``source`` or ``target`` (what the rows read).
+        keys: ``source`` or ``target`` (what the columns are).
+    """
+
+    name: str
+    weights: np.ndarray
+    queries: str
+    keys: str
 
 
 class Seq2SeqModel(ABC):
@@ -147,6 +165,15 @@ class Seq2SeqModel(ABC):
         raise CapabilityError(
             f"model family {self.name!r} has no recurrent layers for the inspector to trace"
         )
+
+    def attention_maps(self, source: Any, target_in: Any) -> list[AttentionMap]:
+        """Every attention layer's weights for one input (``[1, time]`` ids), in order; the
+        inspector's view of a model without recurrent layers. Optional.
+
+        Raises:
+            CapabilityError: the model has no attention layers to show.
+        """
+        raise CapabilityError(f"model family {self.name!r} has no attention layers to show")
 
     def alignments(self, source: Any, target_in: Any) -> tf.Tensor | None:
         """Attention weights ``[batch, target, source]`` when the decoder reads

@@ -20,10 +20,11 @@ from dataclasses import asdict
 from typing import Any, ClassVar
 
 import keras
+import numpy as np
 from keras import ops
 
 from seq2seq.data.pipeline import SOURCE_KEY, TARGET_IN_KEY
-from seq2seq.models.base import Seq2SeqModel
+from seq2seq.models.base import AttentionMap, Seq2SeqModel
 from seq2seq.models.registry import FAMILIES
 from seq2seq.models.transformer_layers import (
     PAD_ID,
@@ -64,12 +65,15 @@ class TransformerEncoder(keras.layers.Layer):
         self.norm.build((None, None, self.config["units"]))
         self.built = True
 
-    def call(self, source, training=None):
+    def call(self, source, training=None, weights: bool = False):
+        """The memory (and, with ``weights``, each block's ``[B, H, S, S]`` weights)."""
         mask = ops.expand_dims(ops.not_equal(source, PAD_ID), 1)  # [B, 1, S]: real keys
         x = self.embedding(source, training=training)
+        found = []
         for block in self.blocks:
-            x = block(x, mask, training=training)
-        return self.norm(x)
+            x, probs = block(x, mask, training=training, weights=True)
+            found.append(probs)
+        return (self.norm(x), found) if weights else self.norm(x)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), **self.config}
@@ -105,7 +109,8 @@ class TransformerDecoder(keras.layers.Layer):
         return ops.not_equal(inputs, PAD_ID)
 
     def _run(self, target_in, memory, source, training=None):
-        """The blocks over every target position; the last block's cross-attention weights."""
+        """The blocks over every target position, and each block's ``(self, cross)``
+        attention weights."""
         steps = ops.shape(target_in)[1]
         causal = ops.expand_dims(ops.arange(steps)[:, None] >= ops.arange(steps)[None, :], 0)
         cross_mask = ops.expand_dims(ops.not_equal(source, PAD_ID), 1)
@@ -229,4 +234,24 @@ class TransformerSeq2Seq(Seq2SeqModel):
         memory = self.encoder_stack(source, training=False)
         target_in = ops.convert_to_tensor(target_in, "int32")
         _, weights = self.decoder_stack._run(target_in, memory, source, training=False)
-        return ops.mean(weights[layer], axis=1)
+        return ops.mean(weights[layer][1], axis=1)
+
+    def attention_maps(self, source, target_in) -> list[AttentionMap]:
+        """Each block's attention for one input: the encoder's self-attention, then per
+        decoder block its (causal) self-attention and its cross-attention; heads averaged."""
+        source = ops.convert_to_tensor(source, "int32")
+        memory, encoder = self.encoder_stack(source, training=False, weights=True)
+        target_in = ops.convert_to_tensor(target_in, "int32")
+        _, decoder = self.decoder_stack._run(target_in, memory, source, training=False)
+
+        def mean(probs) -> np.ndarray:
+            return np.asarray(ops.mean(probs, axis=1))[0]
+
+        found = [AttentionMap(f"encoder {b.name} self-attention", mean(w), "source", "source")
+                 for b, w in zip(self.encoder_stack.blocks, encoder, strict=True)]  # fmt: skip
+        for block, (own, cross) in zip(self.decoder_stack.blocks, decoder, strict=True):
+            found.append(AttentionMap(f"decoder {block.name} self-attention", mean(own),
+                                      "target", "target"))  # fmt: skip
+            found.append(AttentionMap(f"decoder {block.name} cross-attention", mean(cross),
+                                      "target", "source"))  # fmt: skip
+        return found

@@ -162,10 +162,13 @@ class EncoderBlock(_Block):
         self.build_feed_forward()
         self.built = True
 
-    def call(self, x, mask, training=None):
+    def call(self, x, mask, training=None, weights: bool = False):
         h = self.self_norm(x)
-        x = x + self.dropout(self.self_attention(h, h, mask, training=training), training=training)
-        return self.feed_forward(x, training=training)
+        attention = self.self_attention
+        out, probs = attention.attend(attention.queries(h), *attention.keys_values(h), mask,
+                                      training, weights=True)  # fmt: skip
+        x = self.feed_forward(x + self.dropout(out, training=training), training=training)
+        return (x, probs) if weights else x
 
 
 @keras.saving.register_keras_serializable(package="seq2seq")
@@ -190,12 +193,14 @@ class DecoderBlock(_Block):
     def call(self, x, cross, self_mask, cross_mask, training=None, weights: bool = False):
         """Teacher forcing over ``[B, T, units]``; ``cross`` is the memory's keys/values."""
         h = self.self_norm(x)
-        x = x + self.dropout(self.self_attention(h, h, self_mask, training=training),
-                             training=training)  # fmt: skip
+        attention = self.self_attention
+        out, self_probs = attention.attend(attention.queries(h), *attention.keys_values(h),
+                                           self_mask, training, weights=True)  # fmt: skip
+        x = x + self.dropout(out, training=training)
         q = self.cross_attention.queries(self.cross_norm(x))
         out, probs = self.cross_attention.attend(q, *cross, cross_mask, training, weights=True)
         x = self.feed_forward(x + self.dropout(out, training=training), training=training)
-        return (x, probs) if weights else x
+        return (x, (self_probs, probs)) if weights else x
 
     def step(self, x, cache: tuple[Any, Any], t, cross, cross_mask):
         """One position ``[B, 1, units]`` at step ``t`` (``[B]``): its key and value are

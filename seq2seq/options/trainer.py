@@ -14,8 +14,9 @@ OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD", "adamw": "Adam
 MONITORS = ("val_loss", "val_accuracy", "val_chrf", "val_exact_match", "loss", "accuracy")
 DECODED_MONITORS = ("val_chrf", "val_exact_match")
 # trainer.lr_schedule: None keeps the rate (or trainer.reduce_lr's); cosine anneals it over
-# trainer.epochs to 1/20 of trainer.learning_rate.
-LR_SCHEDULES = (None, "cosine")
+# trainer.epochs to 1/20 of trainer.learning_rate; inverse_sqrt decays it as 1/sqrt(update)
+# after trainer.warmup_steps (the Transformer's schedule).
+LR_SCHEDULES = (None, "cosine", "inverse_sqrt")
 # Settings a resumed run may change (dotted keys and everything under them). Any other
 # difference from the run's config.yaml would change the model, its data or its optimizer,
 # so resuming refuses it.

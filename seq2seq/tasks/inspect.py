@@ -1,5 +1,6 @@
 """``s2s-inspect``: what each recurrent layer returns for one input, as text on stdout and
-PNGs of the state trajectories (and, with attention, of the alignment matrix)."""
+PNGs of the state trajectories (and, with attention, of the alignment matrix); for a
+Transformer, every attention layer's weights instead."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from omegaconf import DictConfig
 from seq2seq.destinations import refuse_run_owned_dir
 from seq2seq.errors import Seq2SeqError
 from seq2seq.inspection import TRAILING_PAD, Inspection, describe, inspect_input
-from seq2seq.plots import StatesPanel, alignment_figure, save_png, states_figure
+from seq2seq.plots import (
+    StatesPanel,
+    alignment_figure,
+    attention_grid_figure,
+    save_png,
+    states_figure,
+)
 from seq2seq.tasks.common import config_values, given_texts, optional_path, required_path
 from seq2seq.translation import Translator
 
@@ -59,7 +66,9 @@ def inspect(cfg: DictConfig) -> Inspection:
     found = inspect_input(Translator.from_run_dir(settings.run_dir), settings.input)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        written = [_write_states(found, out_dir / "states.png")]
+        written = [_write_states(found, out_dir / "states.png")] if found.encoder else []
+        if found.attention:
+            written.append(_write_attention(found, out_dir / "attention.png"))
         if found.alignment is not None:
             fig = alignment_figure(found.source_tokens, found.output_tokens, found.alignment)
             written.append(save_png(fig, out_dir / "alignment.png"))
@@ -81,3 +90,10 @@ def _write_states(found: Inspection, path: Path) -> Path:
         for t in traces
     ]  # fmt: skip
     return save_png(states_figure(panels), path)
+
+
+def _write_attention(found: Inspection, path: Path) -> Path:
+    """``attention.png``: every attention layer's weights (a model without recurrent layers)."""
+    tokens = {"source": found.source_tokens, "target": ["<s>", *found.output_tokens]}
+    panels = [(m.name, m.weights, tokens[m.queries], tokens[m.keys]) for m in found.attention]
+    return save_png(attention_grid_figure(panels), path)

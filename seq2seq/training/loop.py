@@ -18,6 +18,7 @@ from seq2seq.callbacks import (
     EpochCheckpoint,
     EpochSummary,
     RequireTrainingPairs,
+    StepSchedule,
     TimeBudget,
     TrainingProgress,
     ValidationDecoding,
@@ -163,8 +164,7 @@ def training_callbacks(fitting: Fitting, resumed: bool = False) -> list[keras.ca
             )
         )
     found += watching_callbacks(trainer)
-    if trainer.lr_schedule == "cosine":
-        found.append(CosineSchedule(trainer.learning_rate, trainer.epochs))
+    found += schedule_callbacks(trainer)
     if trainer.max_minutes:
         found.append(TimeBudget(trainer.max_minutes, agree=dist.any_worker))
     return [
@@ -184,6 +184,31 @@ def training_callbacks(fitting: Fitting, resumed: bool = False) -> list[keras.ca
         # After the history row: a kill between the two leaves a row that resume drops.
         EpochCheckpoint(run, keep=trainer.keep_checkpoints, clock=fitting.clock.seconds),
     ]
+
+
+def schedule_callbacks(trainer: TrainerSettings) -> list[keras.callbacks.Callback]:
+    """The learning-rate schedule: cosine over the epochs, and a per-update warm-up (then,
+    for ``inverse_sqrt``, the decay) on top of it."""
+    found: list[keras.callbacks.Callback] = []
+    rate = ConstantRate(trainer.learning_rate)
+    if trainer.lr_schedule == "cosine":
+        cosine = CosineSchedule(trainer.learning_rate, trainer.epochs)
+        found.append(cosine)
+        rate = cosine.rate
+    inverse_sqrt = trainer.lr_schedule == "inverse_sqrt"
+    if trainer.warmup_steps or inverse_sqrt:
+        found.append(StepSchedule(rate, trainer.warmup_steps, inverse_sqrt))
+    return found
+
+
+class ConstantRate:
+    """The learning rate of every epoch: one value."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+
+    def __call__(self, epoch: int) -> float:
+        return self.rate
 
 
 def watching_callbacks(trainer: TrainerSettings) -> list[keras.callbacks.Callback]:

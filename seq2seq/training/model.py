@@ -152,6 +152,8 @@ def compile_model(training: keras.Model, trainer: TrainerSettings) -> None:
     optimizer_config: dict[str, Any] = {"learning_rate": trainer.learning_rate}
     if trainer.clipnorm:
         optimizer_config["clipnorm"] = trainer.clipnorm
+    if trainer.optimizer in ("adam", "adamw"):
+        optimizer_config["beta_2"] = trainer.beta_2
     optimizer = keras.optimizers.get(
         {"class_name": OPTIMIZERS[trainer.optimizer], "config": optimizer_config}
     )
