@@ -1,5 +1,6 @@
-"""``s2s-benchmark decode|train|time_to_quality|memory|serve|step key=value ...``: parses the
-arguments and runs one benchmark, printing its report as one JSON object on stdout."""
+"""``s2s-benchmark <name> key=value ...`` (decode, train, time_to_quality, memory, serve, step,
+startup, tokens): parses the arguments and runs one benchmark, printing its report as one
+JSON object on stdout."""
 
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ SETUP_KEYS = ("units", "batch_size", "learning_rate", "bucket_width", "bucket_by
 SERVE_ARGS = {"run_dir": str, "concurrency": int_list, "requests": int, "max_seconds": float,
               "max_batch_size": int, "max_wait_ms": float, "num_inputs": int}  # fmt: skip
 MEMORY_ARGS = {"data_path": str, "lines": int_list, "steps": int, "work_dir": str}
+TOKENS_ARGS = {"run_dir": str, "positions": int_list, "batch_size": int, "source_length": int,
+               "vocab_size": int, "repeats": int}  # fmt: skip
 
 
 def float_list(value: str) -> tuple[float, ...]:
@@ -69,8 +72,9 @@ USAGE = (
     " | s2s-benchmark serve run_dir=<run> [concurrency=1,16,64,256] [requests=5000] [...]"
     " | s2s-benchmark step [vocab_sizes=100,2000,4000] [dropout=0,0.2] [precision=...] [...]"
     " | s2s-benchmark startup [repeats=5]"
+    " | s2s-benchmark tokens [run_dir=<transformer run>] [positions=10,100] [batch_size=1]"
 )
-BENCHMARKS = ("decode", "train", "time_to_quality", "memory", "serve", "step", "startup")
+BENCHMARKS = ("decode", "train", "time_to_quality", "memory", "serve", "step", "startup", "tokens")
 
 
 def parse_args(args: Sequence[str], types: dict[str, type]) -> dict[str, Any]:
@@ -94,7 +98,11 @@ def main(argv: Sequence[str]) -> int:
     """``s2s-benchmark decode|train|memory|serve key=value ...``: prints one JSON object."""
     if not argv or argv[0] not in BENCHMARKS:
         raise Seq2SeqError(USAGE)
-    if argv[0] == "startup":
+    if argv[0] == "tokens":
+        from seq2seq.bench.tokens import run_tokens_benchmark
+
+        report = run_tokens_benchmark(**parse_args(argv[1:], TOKENS_ARGS))
+    elif argv[0] == "startup":
         from seq2seq.bench.startup import run_startup_benchmark
 
         report = run_startup_benchmark(**parse_args(argv[1:], {"repeats": int}))

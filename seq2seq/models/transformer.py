@@ -52,6 +52,7 @@ class TransformerEncoder(keras.layers.Layer):
     def __init__(self, vocab_size: int, layers: int, **block: Any) -> None:
         kwargs = {k: block.pop(k) for k in list(block) if k not in BLOCK_KEYS}
         super().__init__(**kwargs)
+        self.supports_masking = True
         self.config = {"vocab_size": int(vocab_size), "layers": int(layers), **block}
         units = int(block["units"])
         self.embedding = TokenPositions(vocab_size, units, block["dropout"], name="embedding")
@@ -64,6 +65,9 @@ class TransformerEncoder(keras.layers.Layer):
             block.build()
         self.norm.build((None, None, self.config["units"]))
         self.built = True
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return ops.not_equal(inputs, PAD_ID)  # the memory's PAD steps (a recurrent decoder's)
 
     def call(self, source, training=None, weights: bool = False):
         """The memory (and, with ``weights``, each block's ``[B, H, S, S]`` weights)."""

@@ -20,7 +20,7 @@ ATTENTIONS = ("luong", "bahdanau")
 #: The largest value of each size setting: beyond these a model does not fit in memory (an
 #: LSTM of 8,192 units already holds 4 x 8,192 x 16,384 weights per layer).
 MOST = {"units": 8192, "embedding_dim": 8192, "encoder_layers": 32, "decoder_layers": 32,
-        "kernel_size": 63}  # fmt: skip
+        "kernel_size": 63, "heads": 64, "ff_units": 32768}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class ModelOptions:
         attention: ``null`` (none), ``luong`` or ``bahdanau``.
         input_feeding: feed each step's attentional vector into the next step's input
             (Luong et al. 2015); needs ``attention``. Its decoder cells have no dropout.
+        heads: attention heads of the ``transformer`` encoder part.
+        ff_units: feed-forward width of the ``transformer`` encoder part's blocks.
     """
 
     units: int = 128
@@ -60,6 +62,8 @@ class ModelOptions:
     decoder_layers: int = 1
     attention: str | None = None
     input_feeding: bool = False
+    heads: int = 4
+    ff_units: int = 512
 
     def __post_init__(self) -> None:
         for key, most in MOST.items():
@@ -127,7 +131,7 @@ class TransformerOptions:
     def __post_init__(self) -> None:
         for key in ("units", "heads", "ff_units", "encoder_layers", "decoder_layers",
                     "max_positions"):  # fmt: skip
-            most = MOST.get(key, 8192 if key != "heads" else 64)
+            most = MOST.get(key, 8192)
             object.__setattr__(
                 self, key, positive(f"model.{key}", getattr(self, key), at_most=most)
             )

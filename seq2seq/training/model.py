@@ -85,7 +85,8 @@ def init_weights(model: Seq2SeqModel, settings: TrainSettings) -> None:
     init.require(MODEL_FILE, VOCAB_FILE)
     there = dict(init.read_config().get("model") or {})
     here = dict(settings.resolved.get("model") or {})
-    differ = sorted(k for k in there.keys() | here.keys() if there.get(k) != here.get(k))
+    # A key only one side has is a setting the code that trained that run did not know.
+    differ = sorted(k for k in there.keys() & here.keys() if there[k] != here[k])
     if differ:
         key = differ[0]
         raise Seq2SeqError(
