@@ -61,8 +61,14 @@ def _as_list(outputs: Any) -> list:
 
 def textbook_decode(translator: Translator, text: str, max_length: int, call: str) -> str:
     """The Keras example's loop for one sentence (``call``: ``predict`` or ``predict_on_batch``)
-    over the model's oracle Keras models, whatever its state holds."""
+    over the model's oracle Keras models, whatever its state holds. A model without them (the
+    Transformer, whose oracle re-runs the decoder over the prefix) runs its oracle eagerly."""
     encoder, step = translator.model.encoder, translator.model.decoder_step
+    source = np.asarray([translator.source_vocab.encode(normalize_input(text))], np.int32)
+    if encoder is None:
+        model = translator.model
+        out = greedy_loop(model.reference_encode, model.reference_step, source, max_length)
+        return translator.target_vocab.decode(out)
 
     def run(model, x):
         return model.predict(x, verbose=0) if call == "predict" else model.predict_on_batch(x)
@@ -71,7 +77,6 @@ def textbook_decode(translator: Translator, text: str, max_length: int, call: st
         probs, *state = run(step, [token, *state])
         return probs[:, -1], state
 
-    source = np.asarray([translator.source_vocab.encode(normalize_input(text))], np.int32)
     out = greedy_loop(lambda x: _as_list(run(encoder, x)), decoder_step, source, max_length)
     return translator.target_vocab.decode(out)
 
