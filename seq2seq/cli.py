@@ -279,7 +279,7 @@ def register_configs() -> None:
     from seq2seq.options.decoding import decoding_config_nodes
     from seq2seq.options.model import FAMILY_OPTIONS
     from seq2seq.registry import option_defaults
-    from seq2seq.vocab import TOKENIZERS
+    from seq2seq.vocab import VOCABULARIES
 
     store = ConfigStore.instance()
     for name, node in decoding_config_nodes().items():
@@ -287,7 +287,7 @@ def register_configs() -> None:
     records = {
         "model_family": FAMILY_OPTIONS,
         "data_source": {name: entry.options for name, entry in DATA_SOURCES.items()},
-        "vocab_kind": {name: entry.options for name, entry in TOKENIZERS.items()},
+        "vocab_kind": {name: entry.options for name, entry in VOCABULARIES.items()},
     }
     for group, options in records.items():
         for name, record in options.items():

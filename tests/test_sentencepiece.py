@@ -20,8 +20,8 @@ from seq2seq.translation import Translator
 from seq2seq.vocab import (
     END_ID,
     START_ID,
-    TOKENIZERS,
     UNK_ID,
+    VOCABULARIES,
     make_vocabularies,
     vocab_options,
     vocabularies_from_payload,
@@ -189,7 +189,7 @@ def test_vocab_json_names_the_model_files_and_refuses_damaged_ones(tmp_path):
 
 
 def test_a_third_kind_is_one_registered_class():
-    assert TOKENIZERS.names() == ["char", "sentencepiece"]
+    assert VOCABULARIES.names() == ["char", "sentencepiece"]
     with pytest.raises(Seq2SeqError, match=r"vocab.name='words' is unknown; choose one of"):
         vocab_options("words")
 

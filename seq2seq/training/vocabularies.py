@@ -25,7 +25,7 @@ from seq2seq.rundir import (
 from seq2seq.settings import (
     TrainSettings,
 )
-from seq2seq.vocab import TOKENIZERS, TokenVocabulary, make_vocabularies
+from seq2seq.vocab import VOCABULARIES, TokenVocabulary, make_vocabularies
 from seq2seq.vocab.store import read_run_vocab, write_run_vocab
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ def pick_vocabularies(
             )
         report_unseen(splits.train, train, source, target, init_from)
         return source, target
-    if resuming and TOKENIZERS.get(settings.vocab_name).kept_on_resume:
+    if resuming and VOCABULARIES.get(settings.vocab_name).kept_on_resume:
         source, target, _ = read_run_vocab(run)
         return source, target
     return make_vocabularies(settings.vocab_name, settings.vocab_options, splits.train, train)

@@ -3,7 +3,7 @@ SentencePiece subwords; ``vocab.json`` reading and writing.
 
 A new kind is one module in this package that subclasses
 :class:`~seq2seq.vocab.base.TokenVocabulary` and registers itself with
-``@TOKENIZERS.register("<name>")``, plus ``configs/vocab/<name>.yaml``.
+``@VOCABULARIES.register("<name>")``, plus ``configs/vocab/<name>.yaml``.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from seq2seq.vocab.base import (
     SPECIAL_TOKENS,
     START,
     START_ID,
-    TOKENIZERS,
     UNK,
     UNK_ID,
     UNK_TEXT,
+    VOCABULARIES,
     TokenVocabulary,
     cut_at_end,
     pad_batch,
@@ -34,9 +34,25 @@ from seq2seq.vocab.chars import Vocabulary
 import_modules(__name__, __path__, skip=("base", "graph", "store"))
 
 __all__ = [
-    "END", "END_ID", "PAD", "PAD_ID", "SPECIAL_TOKENS", "START", "START_ID", "TOKENIZERS",
-    "UNK", "UNK_ID", "UNK_TEXT", "VOCAB_FORMAT_VERSION", "TokenVocabulary", "Vocabulary",
-    "cut_at_end", "make_vocabularies", "pad_batch", "vocab_options", "vocabularies_from_payload",
+    "END",
+    "END_ID",
+    "PAD",
+    "PAD_ID",
+    "SPECIAL_TOKENS",
+    "START",
+    "START_ID",
+    "UNK",
+    "UNK_ID",
+    "UNK_TEXT",
+    "VOCABULARIES",
+    "VOCAB_FORMAT_VERSION",
+    "TokenVocabulary",
+    "Vocabulary",
+    "cut_at_end",
+    "make_vocabularies",
+    "pad_batch",
+    "vocab_options",
+    "vocabularies_from_payload",
     "vocabularies_payload",
 ]  # fmt: skip
 
@@ -51,14 +67,14 @@ def vocab_options(name: str, **values: Any) -> Any:
     Raises:
         Seq2SeqError: an unknown kind or setting, or a bad value.
     """
-    return make_options(TOKENIZERS.get(name).options, "vocab", values)
+    return make_options(VOCABULARIES.get(name).options, "vocab", values)
 
 
 def make_vocabularies(
     name: str, options: Any, pairs: Iterable[tuple[str, str]], profile: Any = None
 ) -> tuple[TokenVocabulary, TokenVocabulary]:
     """The source and target vocabularies of kind ``name`` built from the training pairs."""
-    return TOKENIZERS.get(name).build_pair(options, pairs, profile)
+    return VOCABULARIES.get(name).build_pair(options, pairs, profile)
 
 
 def vocabularies_payload(
@@ -77,9 +93,9 @@ def _side(data: Any, directory: Path) -> TokenVocabulary:
     if not isinstance(data, dict):
         raise ValueError(f"a vocabulary must be an object, got {type(data).__name__}")
     name = data.get(KIND_KEY, "char")
-    if name not in TOKENIZERS:
-        raise ValueError(f"unknown vocabulary kind {name!r}; known: {TOKENIZERS.names()}")
-    return TOKENIZERS.get(name).from_dict(data, directory)
+    if name not in VOCABULARIES:
+        raise ValueError(f"unknown vocabulary kind {name!r}; known: {VOCABULARIES.names()}")
+    return VOCABULARIES.get(name).from_dict(data, directory)
 
 
 def vocabularies_from_payload(

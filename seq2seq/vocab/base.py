@@ -8,7 +8,7 @@ Ids ``0..3`` are reserved in every vocabulary:
 * ``UNK_ID`` (3) stands for anything the vocabulary cannot represent; it reads as U+FFFD.
 
 A vocabulary kind (``vocab.name``: characters, SentencePiece, ...) is a subclass of
-:class:`TokenVocabulary` registered in :data:`TOKENIZERS`, with a frozen dataclass of its
+:class:`TokenVocabulary` registered in :data:`VOCABULARIES`, with a frozen dataclass of its
 ``vocab.*`` settings. It knows nothing of models or Hydra.
 """
 
@@ -28,7 +28,7 @@ PAD_ID, START_ID, END_ID, UNK_ID = 0, 1, 2, 3
 #: How an unknown token reads in text (the Unicode replacement character).
 UNK_TEXT = "\ufffd"
 
-TOKENIZERS: Registry = Registry("vocabulary", "vocab.name")
+VOCABULARIES: Registry = Registry("vocabulary", "vocab.name")
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class VocabOptions:
 class TokenVocabulary(ABC):
     """One side's vocabulary: a registered kind that maps text to ids and back."""
 
-    #: Registry name (``vocab.name``); set by ``TOKENIZERS.register``.
+    #: Registry name (``vocab.name``); set by ``VOCABULARIES.register``.
     name: ClassVar[str] = ""
     #: The kind's ``vocab.*`` settings (a frozen dataclass).
     options: ClassVar[type] = VocabOptions

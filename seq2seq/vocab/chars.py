@@ -17,9 +17,9 @@ from seq2seq.vocab.base import (
     PAD_ID,
     SPECIAL_TOKENS,
     START_ID,
-    TOKENIZERS,
     UNK_ID,
     UNK_TEXT,
+    VOCABULARIES,
     TokenVocabulary,
     VocabOptions,
 )
@@ -30,7 +30,7 @@ class CharOptions(VocabOptions):
     """``vocab=char`` has no settings: every training character gets an id."""
 
 
-@TOKENIZERS.register("char")
+@VOCABULARIES.register("char")
 class Vocabulary(TokenVocabulary):
     """A bijection between characters and ids, plus the four reserved tokens."""
 

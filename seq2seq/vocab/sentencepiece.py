@@ -32,10 +32,10 @@ from seq2seq.vocab.base import (
     PAD_ID,
     START,
     START_ID,
-    TOKENIZERS,
     UNK,
     UNK_ID,
     UNK_TEXT,
+    VOCABULARIES,
     TokenVocabulary,
     VocabOptions,
     cut_at_end,
@@ -171,7 +171,7 @@ def _reason(exc: Exception) -> str:
     )
 
 
-@TOKENIZERS.register("sentencepiece")
+@VOCABULARIES.register("sentencepiece")
 class SentencePieceVocabulary(TokenVocabulary):
     """One side's SentencePiece model (its serialized bytes, saved as ``<role>.model``)."""
 
