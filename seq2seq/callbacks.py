@@ -118,22 +118,47 @@ class TrainingProgress(keras.callbacks.Callback):
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stops training cleanly after the epoch during which ``max_minutes`` ran out (the
-    run then saves, evaluates and reports as usual)."""
+    """Stops training cleanly once ``max_minutes`` of training have run (the run then
+    saves, evaluates and reports as usual): at the update that crosses the deadline (the
+    epoch then ends there: its validation and checkpoint follow), or with ``per_update``
+    false (several workers, which must agree) after the epoch that crosses it. With a
+    ``clock`` the minutes count over every resume of the run; without, from this fit."""
 
-    def __init__(self, max_minutes: float, agree: Callable[[bool], bool] = bool) -> None:
+    def __init__(
+        self,
+        max_minutes: float,
+        agree: Callable[[bool], bool] = bool,
+        clock: Callable[[], float] | None = None,
+        per_update: bool = False,
+    ) -> None:
         """``agree`` turns this process's verdict into the one all workers share (multi-worker
         training: stop when any worker's budget ran out)."""
         super().__init__()
         self.max_seconds = 60.0 * max_minutes
-        self.agree = agree
+        self.agree, self.clock, self.per_update = agree, clock, per_update
         self._start = time.perf_counter()
+        self._epoch = 0
+
+    def elapsed(self) -> float:
+        """Seconds of training counted against the budget."""
+        return self.clock() if self.clock else time.perf_counter() - self._start
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._start = time.perf_counter()
 
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.per_update and not self.model.stop_training and self.elapsed() >= self.max_seconds:
+            log.info("time budget of %.1f min used up in epoch %d, after its update %d:"
+                     " stopping", self.max_seconds / 60, self._epoch + 1, batch + 1)  # fmt: skip
+            self.model.stop_training = True
+
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        elapsed = time.perf_counter() - self._start
+        if self.per_update:
+            return
+        elapsed = self.elapsed()
         if self.agree(elapsed >= self.max_seconds):
             log.info(
                 "time budget of %.1f min used up after epoch %d (%.1f min): stopping",
@@ -142,6 +167,23 @@ class TimeBudget(keras.callbacks.Callback):
                 elapsed / 60,
             )
             self.model.stop_training = True
+
+
+class TimeCosine:
+    """A half cosine over the time budget: the learning rate of the moment, from
+    ``learning_rate`` at the start to ``learning_rate * final_fraction`` at the deadline
+    (``clock``: training seconds over every resume)."""
+
+    def __init__(self, learning_rate: float, max_minutes: float, clock: Callable[[], float],
+                 final_fraction: float = 0.05) -> None:  # fmt: skip
+        self.learning_rate, self.seconds, self.clock = learning_rate, 60.0 * max_minutes, clock
+        self.final = learning_rate * final_fraction
+
+    def __call__(self, epoch: int) -> float:
+        progress = min(1.0, self.clock() / self.seconds)
+        return self.final + (self.learning_rate - self.final) * 0.5 * (
+            1 + math.cos(math.pi * progress)
+        )
 
 
 class CosineSchedule(keras.callbacks.Callback):
@@ -176,13 +218,13 @@ class StepSchedule(keras.callbacks.Callback):
     then, with ``inverse_sqrt``, a decay as ``1 / sqrt(update)`` from that peak (Vaswani et
     al. 2017). The update count is the optimizer's, so a resumed run stays on the curve."""
 
-    def __init__(self, rate_of_epoch: Any, warmup_steps: int, inverse_sqrt: bool) -> None:
+    def __init__(self, rate_of_epoch: Any, warmup_steps: int, inverse_sqrt: bool,
+                 every_update: bool = False) -> None:  # fmt: skip
+        """``every_update``: set the rate at every update, not only while warming up (a
+        rate that moves within an epoch: ``inverse_sqrt``, or one that follows the clock)."""
         super().__init__()
-        self.rate_of_epoch, self.warmup, self.inverse_sqrt = (
-            rate_of_epoch,
-            warmup_steps,
-            inverse_sqrt,
-        )
+        self.rate_of_epoch, self.warmup = rate_of_epoch, warmup_steps
+        self.inverse_sqrt, self.every_update = inverse_sqrt, every_update or inverse_sqrt
         self.epoch = 0
 
     def factor(self, update: int) -> float:
@@ -198,7 +240,7 @@ class StepSchedule(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         update = int(self.model.optimizer.iterations.numpy()) + 1
-        if update <= self.warmup or self.inverse_sqrt:  # after a warm-up alone: hands off
+        if update <= self.warmup or self.every_update:  # after a warm-up alone: hands off
             rate = self.rate_of_epoch(self.epoch) * self.factor(update)
             self.model.optimizer.learning_rate.assign(rate)
 

@@ -104,3 +104,41 @@ def test_transformer_settings_are_checked_in_one_line(cli, tmp_path):
     assert done.stderr.strip() == (
         "error: model.units=10 must be even and a multiple of model.heads=4"
     )
+
+
+def test_an_ensemble_of_a_transformer_run_with_itself_translates_as_the_run(transformer_run, cli):
+    inputs = 'inputs=["May 5 2001","1999-12-31","3/4/1950"]'
+    alone = cli("translate", f"run_dir={transformer_run}", inputs, "decoding=beam")
+    pair = cli("translate", f"run_dirs=[{transformer_run},{transformer_run}]", inputs,
+               "decoding=beam")  # fmt: skip
+    assert pair.returncode == 0, pair.stderr
+    assert pair.stdout == alone.stdout
+
+
+def test_a_transformer_run_averages_its_checkpoints_and_fine_tunes(transformer_run, cli, tmp_path):
+    averaged = tmp_path / "averaged"
+    done = cli("average", f"run_dir={transformer_run}", "last=2", f"output_dir={averaged}")
+    assert done.returncode == 0, done.stderr
+    done = cli("translate", f"run_dir={averaged}", 'inputs=["May 5 2001"]')
+    assert done.returncode == 0 and len(done.stdout.splitlines()) == 1, done.stderr
+    tuned = tmp_path / "tuned"
+    done = cli("train", *_TINY, *TRANSFORMER, "trainer.epochs=1", f"hydra.run.dir={tuned}",
+               f"trainer.init_from={transformer_run}", "data.num_samples=100")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "starting from the weights of" in done.stderr
+
+
+def test_a_transformer_encoder_with_an_lstm_decoder_trains_translates_and_is_inspected(
+    tmp_path, cli
+):
+    run = tmp_path / "mixed"
+    done = cli("train", *TINY, *QUIET, "trainer.epochs=1", "model.encoder=transformer",
+               "model.bridge=dense", "model.attention=luong", "model.heads=2",
+               "model.ff_units=32", f"hydra.run.dir={run}")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    done = cli("translate", f"run_dir={run}", 'inputs=["May 5 2001"]', "decoding=beam")
+    assert done.returncode == 0 and len(done.stdout.splitlines()) == 1, done.stderr
+    done = cli("inspect", f"run_dir={run}", "input=May 5 2001", f"output_dir={tmp_path / 'i'}")
+    assert done.returncode == 0, done.stderr
+    assert "decoder attention: weights" in done.stdout
+    assert (tmp_path / "i" / "attention.png").is_file()

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import keras
+import numpy as np
 from keras import ops
 
 from seq2seq.data.pipeline import SOURCE_KEY, TARGET_IN_KEY
 from seq2seq.errors import Seq2SeqError
-from seq2seq.models.base import CapabilityError, RecurrentStack, Seq2SeqModel
+from seq2seq.models.base import AttentionMap, CapabilityError, RecurrentStack, Seq2SeqModel
 from seq2seq.models.bridges import Bridge, DirectBridge, top_aligned
 from seq2seq.models.decoders import Decoder, create_decoder, find_decoder
 from seq2seq.models.encoders import Encoder
@@ -137,6 +138,14 @@ class ComposedSeq2Seq(Seq2SeqModel):
         decoding used). None without attention."""
         state = self.reference_encode(source)
         return self.parts.decoder.alignments(state, ops.convert_to_tensor(target_in, "int32"))
+
+    def attention_maps(self, source, target_in) -> list[AttentionMap]:
+        """The decoder's attention over the encoder's memory (the inspector's view when the
+        encoder has no recurrent layers, e.g. ``model.encoder=transformer``)."""
+        weights = self.alignments(source, target_in)
+        if weights is None:
+            raise CapabilityError(f"the {self.parts.encoder.name} encoder's model has no attention")
+        return [AttentionMap("decoder attention", np.asarray(weights)[0], "target", "source")]
 
     def recurrent_stack(self) -> RecurrentStack:
         """The recurrent layers (an input-feeding decoder's cells run inside one layer, so

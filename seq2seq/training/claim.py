@@ -10,14 +10,8 @@ from pathlib import Path
 from seq2seq.distribute import Distribution
 from seq2seq.errors import Seq2SeqError
 from seq2seq.options.trainer import RESUMABLE, resume_conflicts
-from seq2seq.rundir import (
-    RUN_TAKEN,
-    Checkpoint,
-    RunDir,
-)
-from seq2seq.settings import (
-    TrainSettings,
-)
+from seq2seq.rundir import RUN_TAKEN, Checkpoint, RunDir
+from seq2seq.settings import TrainSettings
 
 log = logging.getLogger(__name__)
 

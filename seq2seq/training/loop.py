@@ -20,18 +20,15 @@ from seq2seq.callbacks import (
     RequireTrainingPairs,
     StepSchedule,
     TimeBudget,
+    TimeCosine,
     TrainingProgress,
     ValidationDecoding,
 )
 from seq2seq.distribute import Distribution
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models import Seq2SeqModel
-from seq2seq.rundir import (
-    RunDir,
-)
-from seq2seq.settings import (
-    TrainerSettings,
-)
+from seq2seq.rundir import RunDir
+from seq2seq.settings import TrainerSettings
 from seq2seq.training.model import copy_weights
 from seq2seq.training.vocabularies import Datasets
 from seq2seq.translation import Translator
@@ -164,9 +161,11 @@ def training_callbacks(fitting: Fitting, resumed: bool = False) -> list[keras.ca
             )
         )
     found += watching_callbacks(trainer)
-    found += schedule_callbacks(trainer)
+    found += schedule_callbacks(trainer, fitting.clock)
     if trainer.max_minutes:
-        found.append(TimeBudget(trainer.max_minutes, agree=dist.any_worker))
+        found.append(TimeBudget(trainer.max_minutes, agree=dist.any_worker,
+                                clock=fitting.clock.seconds,
+                                per_update=dist.num_workers == 1))  # fmt: skip
     return [
         *found,
         keras.callbacks.TerminateOnNaN(),
@@ -186,18 +185,28 @@ def training_callbacks(fitting: Fitting, resumed: bool = False) -> list[keras.ca
     ]
 
 
-def schedule_callbacks(trainer: TrainerSettings) -> list[keras.callbacks.Callback]:
-    """The learning-rate schedule: cosine over the epochs, and a per-update warm-up (then,
-    for ``inverse_sqrt``, the decay) on top of it."""
+def schedule_callbacks(
+    trainer: TrainerSettings, clock: TrainingClock | None = None
+) -> list[keras.callbacks.Callback]:
+    """The learning-rate schedule: cosine over the epochs, or with ``trainer.max_minutes``
+    over the time budget (it anneals at the deadline, whatever the machine's speed), and a
+    per-update warm-up (then, for ``inverse_sqrt``, the decay) on top of it."""
     found: list[keras.callbacks.Callback] = []
-    rate = ConstantRate(trainer.learning_rate)
-    if trainer.lr_schedule == "cosine":
+    rate: Any = ConstantRate(trainer.learning_rate)
+    by_time = trainer.lr_schedule == "cosine" and bool(trainer.max_minutes) and clock is not None
+    if by_time:
+        rate = TimeCosine(trainer.learning_rate, trainer.max_minutes, clock.seconds)
+        if trainer.deterministic:
+            log.warning("trainer.deterministic=true, but the cosine schedule follows the clock"
+                        " (trainer.max_minutes): the learning rates, so the weights, differ"
+                        " between runs")  # fmt: skip
+    elif trainer.lr_schedule == "cosine":
         cosine = CosineSchedule(trainer.learning_rate, trainer.epochs)
         found.append(cosine)
         rate = cosine.rate
     inverse_sqrt = trainer.lr_schedule == "inverse_sqrt"
-    if trainer.warmup_steps or inverse_sqrt:
-        found.append(StepSchedule(rate, trainer.warmup_steps, inverse_sqrt))
+    if trainer.warmup_steps or inverse_sqrt or by_time:
+        found.append(StepSchedule(rate, trainer.warmup_steps, inverse_sqrt, every_update=by_time))
     return found
 
 

@@ -16,16 +16,8 @@ from seq2seq.errors import Seq2SeqError
 from seq2seq.losses import SmoothedSparseCategoricalCrossentropy
 from seq2seq.models import Seq2SeqModel, build_model, load_model
 from seq2seq.options.trainer import OPTIMIZERS
-from seq2seq.rundir import (
-    MODEL_FILE,
-    VOCAB_FILE,
-    Checkpoint,
-    RunDir,
-)
-from seq2seq.settings import (
-    TrainerSettings,
-    TrainSettings,
-)
+from seq2seq.rundir import MODEL_FILE, VOCAB_FILE, Checkpoint, RunDir
+from seq2seq.settings import TrainerSettings, TrainSettings
 from seq2seq.training.vocabularies import Vocabularies
 
 log = logging.getLogger(__name__)

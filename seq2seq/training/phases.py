@@ -19,13 +19,8 @@ import tensorflow as tf
 
 from seq2seq.distribute import Distribution, build_before_fit, make_distribution
 from seq2seq.evaluation import signatures
-from seq2seq.rundir import (
-    Checkpoint,
-    RunDir,
-)
-from seq2seq.settings import (
-    TrainSettings,
-)
+from seq2seq.rundir import Checkpoint, RunDir
+from seq2seq.settings import TrainSettings
 from seq2seq.training.claim import commit_launch, leave_log_files_in, start_together, wants_more
 from seq2seq.training.loop import Fitting, TrainingClock, end_training, fit
 from seq2seq.training.model import build_or_resume, copy_weights, inference_model

@@ -6,20 +6,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from seq2seq.callbacks import (
-    flatten_hparams,
-    write_hparams,
-)
+from seq2seq.callbacks import flatten_hparams, write_hparams
 from seq2seq.data.splits import Splits
 from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import SCORE_KEYS, score
 from seq2seq.models import Seq2SeqModel
-from seq2seq.rundir import (
-    RunDir,
-)
-from seq2seq.settings import (
-    TrainSettings,
-)
+from seq2seq.rundir import RunDir
+from seq2seq.settings import TrainSettings
 from seq2seq.training.vocabularies import Datasets
 from seq2seq.translation import Translator
 

@@ -16,15 +16,8 @@ from seq2seq.data.pipeline import make_dataset
 from seq2seq.data.splits import Splits, TrainProfile, profile
 from seq2seq.data.stream import changed_error
 from seq2seq.errors import Seq2SeqError
-from seq2seq.rundir import (
-    DATA_FINGERPRINT,
-    MODEL_FILE,
-    VOCAB_FILE,
-    RunDir,
-)
-from seq2seq.settings import (
-    TrainSettings,
-)
+from seq2seq.rundir import DATA_FINGERPRINT, MODEL_FILE, VOCAB_FILE, RunDir
+from seq2seq.settings import TrainSettings
 from seq2seq.vocab import VOCABULARIES, TokenVocabulary, make_vocabularies
 from seq2seq.vocab.store import read_run_vocab, write_run_vocab
 
