@@ -43,14 +43,8 @@ def test_with_a_budget_the_cosine_schedule_is_set_every_update_from_the_clock():
     from seq2seq.settings import TrainSettings
     from tests.conftest import train_config
 
-    settings = TrainSettings.from_config(
-        train_config(
-            "unused",
-            "trainer.lr_schedule=cosine",
-            "trainer.reduce_lr=null",
-            "trainer.max_minutes=5",
-        )  # fmt: skip
-    )
+    overrides = ["trainer.lr_schedule=cosine", "trainer.reduce_lr=null", "trainer.max_minutes=5"]
+    settings = TrainSettings.from_config(train_config("unused", *overrides))
     found = schedule_callbacks(settings.trainer, TrainingClock())
     assert [type(c) for c in found] == [StepSchedule]
     assert found[0].every_update and isinstance(found[0].rate_of_epoch, TimeCosine)
