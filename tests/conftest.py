@@ -30,6 +30,7 @@ TINY = [
     "trainer.epochs=2",
     "trainer.batch_size=32",
     "trainer.progress_bar=false",
+    "trainer.precision=float32",  # not auto: no start-up micro-benchmark per tiny run
     "seed=0",
 ]
 

@@ -21,6 +21,7 @@ TINY = [
     "model.embedding_dim=4",
     "trainer.epochs=1",
     "trainer.batch_size=32",
+    "trainer.precision=float32",
     "seed=0",
 ]
 # Our log lines ([time][logger][LEVEL] ... in training, [LEVEL] ... in the other commands) and

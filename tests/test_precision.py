@@ -40,3 +40,48 @@ def test_mixed_bfloat16_trains_like_float32_and_saves_a_float32_model(tmp_path):
 def test_unknown_precision_is_refused(tmp_path):
     with pytest.raises(Seq2SeqError, match=r"trainer\.precision='float16' is unknown"):
         TrainSettings.from_config(train_config(tmp_path, "trainer.precision=float16"))
+
+
+def test_auto_reads_native_bfloat16_from_the_cpu_flags(tmp_path):
+    from seq2seq.training.precision import native_bf16
+
+    amx = tmp_path / "amx"
+    amx.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16 amx_bf16 amx_tile\n")
+    zen = tmp_path / "zen"
+    zen.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 fma\n")
+    assert native_bf16(amx) == "amx_bf16"
+    assert native_bf16(zen) is None
+    assert native_bf16(tmp_path / "missing") is None
+
+
+def test_auto_chooses_float32_without_native_bfloat16_and_measures_with_it(tmp_path):
+    from seq2seq.training import vocabularies as phase
+    from seq2seq.training.precision import choose_precision
+
+    zen = tmp_path / "zen"
+    zen.write_text("flags\t\t: fpu sse2 avx2 fma\n")
+    amx = tmp_path / "amx"
+    amx.write_text("flags\t\t: fpu amx_bf16\n")
+    settings = TrainSettings.from_config(train_config(tmp_path / "run", "trainer.precision=auto"))
+    splits = phase.load_data(settings)
+    vocabs = phase.build_vocabularies(splits, None, resuming=False, settings=settings)
+    datasets = phase.make_datasets(splits, vocabs, settings)
+    without = choose_precision(vocabs, settings, datasets, cpuinfo=zen)
+    assert (without.name, without.speedup) == ("float32", None)
+    measured = choose_precision(vocabs, settings, datasets, cpuinfo=amx)
+    assert measured.speedup > 0
+    assert measured.name == ("mixed_bfloat16" if measured.speedup >= 1.1 else "float32")
+
+
+def test_auto_is_recorded_in_metrics_json(tmp_path, cli):
+    import json
+
+    from tests.conftest import QUIET, TINY
+
+    run = tmp_path / "run"
+    done = cli("train", *TINY, *QUIET, "trainer.epochs=1", "trainer.precision=auto",
+               f"hydra.run.dir={run}")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["train/precision"] in ("float32", "mixed_bfloat16")
+    assert "trainer.precision=auto:" in done.stderr

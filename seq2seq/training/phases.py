@@ -24,6 +24,7 @@ from seq2seq.settings import TrainSettings
 from seq2seq.training.claim import commit_launch, leave_log_files_in, start_together, wants_more
 from seq2seq.training.loop import Fitting, TrainingClock, end_training, fit
 from seq2seq.training.model import build_or_resume, copy_weights, inference_model
+from seq2seq.training.precision import resolve_precision
 from seq2seq.training.report import check_optimized_metric, evaluate_final, log_summary
 from seq2seq.training.vocabularies import (
     build_vocabularies,
@@ -90,6 +91,7 @@ def train_in(
     check_optimized_metric(settings, has_test=bool(splits.test))
     vocabs = build_vocabularies(splits, run, resuming=checkpoint is not None, settings=settings)
     datasets = make_datasets(splits, vocabs, settings)
+    settings, precision = resolve_precision(vocabs, settings, datasets, checkpoint is not None)
     with dist.strategy.scope():  # variables (and the optimizer's) mirrored across replicas
         model, checkpoint = build_or_resume(run, checkpoint, vocabs, settings)
     commit_launch(run, settings, launch)
@@ -115,6 +117,7 @@ def train_in(
     run.save_model(inference.training)
     log.info("saved %s", run.model_file)
     metrics = evaluate_final(inference, datasets, translator, splits, run, clock.seconds())
+    metrics |= precision.metrics() if precision else {}
     run.write_metrics({**metrics, **signatures()} if splits.test else metrics)
     log_summary(run, settings, metrics)
     return metrics.get(settings.optimized_metric) if settings.optimized_metric else None
