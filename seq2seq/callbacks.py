@@ -150,7 +150,8 @@ class TimeBudget(keras.callbacks.Callback):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if self.per_update and not self.model.stop_training and self.elapsed() >= self.max_seconds:
+        stopped = getattr(self.model, "stop_training", False)
+        if self.per_update and not stopped and self.elapsed() >= self.max_seconds:
             log.info("time budget of %.1f min used up in epoch %d, after its update %d:"
                      " stopping", self.max_seconds / 60, self._epoch + 1, batch + 1)  # fmt: skip
             self.model.stop_training = True

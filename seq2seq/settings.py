@@ -151,6 +151,12 @@ class Watch:
         return cls(monitor, mode, patience, factor, None if min_lr is None else float(min_lr))
 
 
+def _optional_positive(node: dict[str, Any], key: str, kind: type = int) -> Any:
+    """``trainer.<key>``: None, or a positive number of ``kind``."""
+    value = node.get(key)
+    return None if value is None else positive(f"trainer.{key}", value, kind)
+
+
 def _optional_path(key: str, value: Any) -> str | None:
     if value is None or value == "":
         return None
@@ -206,24 +212,12 @@ class TrainerSettings:
         val = node.get("val_decoding") or {}
         return cls(
             epochs=positive("trainer.epochs", node["epochs"]),
-            steps_per_epoch=(
-                None
-                if node.get("steps_per_epoch") is None
-                else positive("trainer.steps_per_epoch", node["steps_per_epoch"])
-            ),
-            max_minutes=(
-                None
-                if node.get("max_minutes") is None
-                else positive("trainer.max_minutes", node["max_minutes"], float)
-            ),
+            steps_per_epoch=_optional_positive(node, "steps_per_epoch"),
+            max_minutes=_optional_positive(node, "max_minutes", float),
             batch_size=positive("trainer.batch_size", node["batch_size"]),
             bucket_width=None if bucket is None else positive("trainer.bucket_width", bucket),
             bucket_by=str(node.get("bucket_by", "source")),
-            batch_tokens=(
-                None
-                if node.get("batch_tokens") is None
-                else positive("trainer.batch_tokens", node["batch_tokens"])
-            ),
+            batch_tokens=_optional_positive(node, "batch_tokens"),
             learning_rate=positive("trainer.learning_rate", node["learning_rate"], float),
             optimizer=optimizer,
             clipnorm=None if clip is None else positive("trainer.clipnorm", clip, float),
