@@ -54,6 +54,7 @@ def test_the_budget_stops_at_the_update_that_crosses_it():
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
     clock = Clock(59.0)
     budget = TimeBudget(1.0, clock=clock, per_update=True)
+    model.stop_training = False  # as fit sets it
     budget.set_model(model)
     budget.on_epoch_begin(2)
     budget.on_train_batch_end(0)
