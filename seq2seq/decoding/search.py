@@ -79,6 +79,13 @@ def _as_dtype(value: Any, dtype: tf.DType) -> Any:
     return value
 
 
+def _decoding_state(model: Any, source: tf.Tensor, max_length: tf.Tensor) -> Any:
+    """The state the loop starts from: ``model.decoding_state`` (a cache sized for
+    ``max_length`` steps), or ``encode`` for a model with the bare contract (a test stub)."""
+    prepare = getattr(model, "decoding_state", None)
+    return prepare(source, max_length) if prepare is not None else model.encode(source)
+
+
 def _batch_shape(x: tf.Tensor) -> tf.TensorShape:
     return tf.TensorShape([None, *x.shape[1:]])
 
@@ -185,7 +192,7 @@ class SearchRule:
         width = self.width(**params)
         # One copy of the model state per hypothesis: [batch * width, ...].
         model_state = tf.nest.map_structure(
-            lambda x: tf.repeat(x, width, axis=0), self.model.decoding_state(source, max_length)
+            lambda x: tf.repeat(x, width, axis=0), _decoding_state(self.model, source, max_length)
         )
         # Only slot 0 is alive at the start, so beam search does not expand copies.
         first = tf.one_hot(tf.zeros([batch], tf.int32), width, on_value=0.0, off_value=NEG_INF)
