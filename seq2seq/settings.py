@@ -198,6 +198,7 @@ class TrainerSettings:
     init_from: str | None = None
     warmup_steps: int = 0
     beta_2: float = 0.999
+    average_last: int | None = None
 
     @classmethod
     def from_config(cls, node: dict[str, Any]) -> TrainerSettings:
@@ -248,6 +249,7 @@ class TrainerSettings:
             init_from=_optional_path("trainer.init_from", node.get("init_from")),
             warmup_steps=non_negative("trainer.warmup_steps", node.get("warmup_steps") or 0),
             beta_2=fraction("trainer.beta_2", node.get("beta_2", 0.999)),
+            average_last=_optional_positive(node, "average_last"),
         )
 
     def __post_init__(self) -> None:
@@ -267,6 +269,11 @@ class TrainerSettings:
             raise Seq2SeqError(
                 f"trainer.lr_schedule={self.lr_schedule} and trainer.reduce_lr both set the"
                 " learning rate: add trainer.reduce_lr=null"
+            )
+        if self.average_last and not 2 <= self.average_last <= self.keep_checkpoints:
+            raise Seq2SeqError(
+                f"trainer.average_last={self.average_last} needs 2 or more, and at most"
+                f" trainer.keep_checkpoints={self.keep_checkpoints} (the checkpoints kept)"
             )
         if self.precision not in PRECISIONS:
             raise Seq2SeqError(

@@ -73,3 +73,23 @@ def test_a_run_stopped_by_its_budget_mid_epoch_is_checkpointed_and_reported(tmp_
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["train/epochs"] == 1 and "test/chrf" in metrics
     assert (run / "checkpoints" / "epoch-0001").is_dir()
+
+
+def test_average_last_reports_the_average_of_the_last_checkpoints_beside_the_final(tmp_path, cli):
+    run = tmp_path / "run"
+    done = cli("train", *TINY, *QUIET, "trainer.epochs=3", "trainer.keep_checkpoints=2",
+               "trainer.average_last=2", f"hydra.run.dir={run}")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["averaged/checkpoints"] == ["epoch-0002", "epoch-0003"]
+    assert 0 <= metrics["averaged/test/chrf"] <= 100 and "test/chrf" in metrics
+
+
+def test_average_last_needs_the_checkpoints_it_averages(tmp_path, cli):
+    done = cli("train", *TINY, "trainer.keep_checkpoints=2", "trainer.average_last=3",
+               f"hydra.run.dir={tmp_path / 'run'}")  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith(
+        "trainer.average_last=3 needs 2 or more, and at most trainer.keep_checkpoints=2"
+        " (the checkpoints kept)"
+    )

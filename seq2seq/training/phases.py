@@ -25,7 +25,12 @@ from seq2seq.training.claim import commit_launch, leave_log_files_in, start_toge
 from seq2seq.training.loop import Fitting, TrainingClock, end_training, fit
 from seq2seq.training.model import build_or_resume, copy_weights, inference_model
 from seq2seq.training.precision import resolve_precision
-from seq2seq.training.report import check_optimized_metric, evaluate_final, log_summary
+from seq2seq.training.report import (
+    check_optimized_metric,
+    evaluate_averaged,
+    evaluate_final,
+    log_summary,
+)
 from seq2seq.training.vocabularies import (
     build_vocabularies,
     load_data,
@@ -118,6 +123,8 @@ def train_in(
     log.info("saved %s", run.model_file)
     metrics = evaluate_final(inference, datasets, translator, splits, run, clock.seconds())
     metrics |= precision.metrics() if precision else {}
+    if settings.trainer.average_last:
+        metrics |= evaluate_averaged(run, settings.trainer.average_last, translator, splits)
     run.write_metrics({**metrics, **signatures()} if splits.test else metrics)
     log_summary(run, settings, metrics)
     return metrics.get(settings.optimized_metric) if settings.optimized_metric else None

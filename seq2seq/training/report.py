@@ -52,6 +52,31 @@ def evaluate_final(
     return metrics
 
 
+def evaluate_averaged(run: RunDir, last: int, translator: Translator, splits: Splits) -> dict:
+    """Scores of the mean of the last ``last`` checkpoints' weights on the test split (the
+    annealed tail of a schedule), as ``averaged/test/*``; ``model.keras`` stays the final
+    model (``s2s-average run_dir=... last=N`` writes the averaged one as a run)."""
+    from seq2seq.averaging import average_models
+
+    kept = run.checkpoints()[-last:]
+    if len(kept) < 2 or not splits.test:
+        log.warning("trainer.average_last=%d: %d checkpoint(s), no average", last, len(kept))
+        return {}
+    averaged = average_models([c.model_file for c in kept]).training.get_weights()
+    final = translator.model.training.get_weights()  # saved and scored already
+    translator.model.training.set_weights(averaged)  # float32, whatever the checkpoints'
+    try:
+        hyps = translator.translate([s for s, _ in splits.test], batch_size=512)
+    finally:
+        translator.model.training.set_weights(final)
+    found = score(hyps, [t for _, t in splits.test])
+    log.info("the average of checkpoints %s: test chrF %.2f", [c.path.name for c in kept],
+             found["chrf"])  # fmt: skip
+    return {f"averaged/test/{k}": v for k, v in found.items()} | {
+        "averaged/checkpoints": [c.path.name for c in kept]
+    }
+
+
 def log_summary(run: RunDir, settings: TrainSettings, metrics: dict[str, Any]) -> None:
     """Logs the metrics and writes the HParams summary for TensorBoard."""
     hparams = flatten_hparams(settings.resolved, ("data", "vocab", "model", "trainer", "decoding"))
