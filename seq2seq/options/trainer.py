@@ -27,6 +27,7 @@ RESUMABLE = (
     "trainer.progress_bar",
     "trainer.progress_seconds",
     "trainer.keep_checkpoints",
+    "trainer.average_last",
     "trainer.deterministic",
     "trainer.jit_compile",
     "trainer.early_stopping",
