@@ -148,24 +148,17 @@ def test_a_transformer_encoder_with_an_lstm_decoder_trains_translates_and_is_ins
 def test_a_transformer_saved_model_translates_like_the_cli_without_the_project(
     transformer_run, tmp_path
 ):
-    import subprocess
-    import sys
-
     from seq2seq.export import export_run
     from seq2seq.settings import DecodingSettings
     from seq2seq.translation import Translator
-    from tests.test_export import INPUTS, LOAD_WITH_TENSORFLOW_ONLY
+    from tests.test_export import INPUTS, _run_saved_model
 
     params = {"beam_size": 3, "length_penalty": 1.0}
     beam = DecodingSettings(
         name="beam", n_best=2, params=DecodingSettings(name="beam").rule.params(**params)
     )
     export_dir = export_run(transformer_run, tmp_path / "exported", decoding=beam)
-    result = subprocess.run(
-        [sys.executable, "-c", LOAD_WITH_TENSORFLOW_ONLY, str(export_dir), json.dumps(INPUTS)],
-        capture_output=True, text=True, timeout=300, check=True, cwd=tmp_path,
-    )  # fmt: skip
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = _run_saved_model(export_dir, tmp_path)  # a process that imports TensorFlow only
     assert out["imported_seq2seq"] is False
     expected = Translator.from_run_dir(transformer_run).candidates(
         INPUTS, decoding="beam", n_best=2, **params
