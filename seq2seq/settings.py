@@ -25,6 +25,7 @@ from seq2seq.options.trainer import (
     MONITORS,
     OPTIMIZERS,
     PRECISIONS,
+    SCHEDULE_OVER,
 )
 from seq2seq.registry import make_options, typed_values
 
@@ -199,6 +200,39 @@ class TrainerSettings:
     warmup_steps: int = 0
     beta_2: float = 0.999
     average_last: int | None = None
+    schedule_over: str = "auto"
+    warmup_minutes: float = 0.0
+
+    @property
+    def decays_over_minutes(self) -> bool:
+        """Whether the learning rate decays over the time budget (not the epochs)."""
+        decays = self.lr_schedule in ("cosine", "linear") and self.schedule_over != "epochs"
+        return decays and bool(self.max_minutes)
+
+    def _check_schedule(self) -> None:
+        if self.schedule_over not in SCHEDULE_OVER:
+            raise Seq2SeqError(
+                f"trainer.schedule_over={self.schedule_over!r} is unknown; choose one of"
+                f" {list(SCHEDULE_OVER)}"
+            )
+        if self.schedule_over == "minutes" and not self.max_minutes:
+            raise Seq2SeqError(
+                "trainer.schedule_over=minutes needs the budget: set trainer.max_minutes"
+            )
+        if self.warmup_minutes and self.warmup_steps:
+            raise Seq2SeqError(
+                "trainer.warmup_minutes and trainer.warmup_steps both set the warm-up: keep one"
+            )
+        if self.warmup_minutes and self.lr_schedule == "inverse_sqrt":
+            raise Seq2SeqError(
+                "trainer.lr_schedule=inverse_sqrt decays from the end of a warm-up counted in"
+                " updates: set trainer.warmup_steps, not trainer.warmup_minutes"
+            )
+        if self.warmup_minutes and self.max_minutes and self.warmup_minutes >= self.max_minutes:
+            raise Seq2SeqError(
+                f"trainer.warmup_minutes={self.warmup_minutes:g} must be shorter than"
+                f" trainer.max_minutes={self.max_minutes:g}"
+            )
 
     @classmethod
     def from_config(cls, node: dict[str, Any]) -> TrainerSettings:
@@ -250,6 +284,10 @@ class TrainerSettings:
             warmup_steps=non_negative("trainer.warmup_steps", node.get("warmup_steps") or 0),
             beta_2=fraction("trainer.beta_2", node.get("beta_2", 0.999)),
             average_last=_optional_positive(node, "average_last"),
+            schedule_over=str(node.get("schedule_over", "auto")),
+            warmup_minutes=non_negative(
+                "trainer.warmup_minutes", node.get("warmup_minutes") or 0, float, at_most=1e6
+            ),
         )
 
     def __post_init__(self) -> None:
@@ -265,6 +303,7 @@ class TrainerSettings:
                 f"trainer.lr_schedule={self.lr_schedule!r} is unknown; choose one of"
                 f" {list(LR_SCHEDULES)}"
             )
+        self._check_schedule()
         if self.lr_schedule and self.reduce_lr:
             raise Seq2SeqError(
                 f"trainer.lr_schedule={self.lr_schedule} and trainer.reduce_lr both set the"
@@ -284,6 +323,9 @@ class TrainerSettings:
                 f"trainer.distribute={self.distribute!r} is unknown; choose null or one of"
                 f" {list(STRATEGIES)}"
             )
+        self._check_monitors()
+
+    def _check_monitors(self) -> None:
         decoded = [w.monitor for w in (self.early_stopping, self.reduce_lr) if w]
         decoded = [m for m in decoded if m in DECODED_MONITORS]
         if decoded and self.distribute == "multi_worker":

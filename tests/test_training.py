@@ -161,10 +161,10 @@ def test_time_budget_stops_after_the_epoch_that_crosses_it_and_still_reports(tmp
 
 
 def test_cosine_schedule_anneals_over_the_epochs_and_refuses_reduce_lr(tmp_path):
-    from seq2seq.callbacks import CosineSchedule
+    from seq2seq.schedules import EpochDecay
     from seq2seq.settings import TrainSettings
 
-    schedule = CosineSchedule(0.004, epochs=5)
+    schedule = EpochDecay(0.004, epochs=5)
     assert [round(schedule.rate(e), 6) for e in range(6)] == [
         0.004, 0.003444, 0.0021, 0.000756, 0.0002, 0.0002
     ]  # fmt: skip

@@ -13,10 +13,15 @@ OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD", "adamw": "Adam
 # need trainer.val_decoding.every > 0).
 MONITORS = ("val_loss", "val_accuracy", "val_chrf", "val_exact_match", "loss", "accuracy")
 DECODED_MONITORS = ("val_chrf", "val_exact_match")
-# trainer.lr_schedule: None keeps the rate (or trainer.reduce_lr's); cosine anneals it over
-# trainer.epochs to 1/20 of trainer.learning_rate; inverse_sqrt decays it as 1/sqrt(update)
-# after trainer.warmup_steps (the Transformer's schedule).
-LR_SCHEDULES = (None, "cosine", "inverse_sqrt")
+# trainer.lr_schedule: None keeps the rate (or trainer.reduce_lr's); cosine / linear anneal it
+# to 1/20 of trainer.learning_rate over trainer.max_minutes (or trainer.epochs, see
+# SCHEDULE_OVER); inverse_sqrt decays it as 1/sqrt(update) after trainer.warmup_steps (the
+# Transformer's schedule).
+LR_SCHEDULES = (None, "cosine", "linear", "inverse_sqrt")
+# trainer.schedule_over: what a cosine / linear decay runs over. auto: the time budget when
+# trainer.max_minutes is set, else the epochs; minutes: the budget (needs max_minutes); epochs:
+# the epochs even with a budget (which then only stops the run).
+SCHEDULE_OVER = ("auto", "minutes", "epochs")
 # Settings a resumed run may change (dotted keys and everything under them). Any other
 # difference from the run's config.yaml would change the model, its data or its optimizer,
 # so resuming refuses it.

@@ -14,13 +14,10 @@ import keras
 import tensorflow as tf
 
 from seq2seq.callbacks import (
-    CosineSchedule,
     EpochCheckpoint,
     EpochSummary,
     RequireTrainingPairs,
-    StepSchedule,
     TimeBudget,
-    TimeCosine,
     TrainingProgress,
     ValidationDecoding,
 )
@@ -28,6 +25,7 @@ from seq2seq.distribute import Distribution
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models import Seq2SeqModel
 from seq2seq.rundir import RunDir
+from seq2seq.schedules import ConstantRate, EpochDecay, StepSchedule, TimeDecay
 from seq2seq.settings import TrainerSettings
 from seq2seq.training.model import copy_weights
 from seq2seq.training.vocabularies import Datasets
@@ -188,36 +186,31 @@ def training_callbacks(fitting: Fitting, resumed: bool = False) -> list[keras.ca
 def schedule_callbacks(
     trainer: TrainerSettings, clock: TrainingClock | None = None
 ) -> list[keras.callbacks.Callback]:
-    """The learning-rate schedule: cosine over the epochs, or with ``trainer.max_minutes``
-    over the time budget (it anneals at the deadline, whatever the machine's speed), and a
-    per-update warm-up (then, for ``inverse_sqrt``, the decay) on top of it."""
+    """The learning-rate schedule: a cosine or linear decay over the epochs or, with
+    ``trainer.max_minutes``, over the time budget (it anneals at the deadline, whatever the
+    machine's speed), and a warm-up (in updates or minutes; then, for ``inverse_sqrt``, the
+    decay) set before every update on top of it."""
     found: list[keras.callbacks.Callback] = []
     rate: Any = ConstantRate(trainer.learning_rate)
-    by_time = trainer.lr_schedule == "cosine" and bool(trainer.max_minutes) and clock is not None
+    by_time = trainer.decays_over_minutes and clock is not None
+    warmup_seconds = 60.0 * trainer.warmup_minutes if clock is not None else 0.0
     if by_time:
-        rate = TimeCosine(trainer.learning_rate, trainer.max_minutes, clock.seconds)
-        if trainer.deterministic:
-            log.warning("trainer.deterministic=true, but the cosine schedule follows the clock"
-                        " (trainer.max_minutes): the learning rates, so the weights, differ"
-                        " between runs")  # fmt: skip
-    elif trainer.lr_schedule == "cosine":
-        cosine = CosineSchedule(trainer.learning_rate, trainer.epochs)
-        found.append(cosine)
-        rate = cosine.rate
+        rate = TimeDecay(trainer.learning_rate, trainer.max_minutes, clock.seconds,
+                         trainer.lr_schedule, start_seconds=warmup_seconds)  # fmt: skip
+    elif trainer.lr_schedule in ("cosine", "linear"):
+        epochs = EpochDecay(trainer.learning_rate, trainer.epochs, trainer.lr_schedule)
+        found.append(epochs)
+        rate = epochs.rate
+    if trainer.deterministic and (by_time or warmup_seconds):
+        log.warning("trainer.deterministic=true, but the learning rate follows the clock"
+                    " (trainer.max_minutes or trainer.warmup_minutes): the learning rates, so"
+                    " the weights, differ between runs")  # fmt: skip
     inverse_sqrt = trainer.lr_schedule == "inverse_sqrt"
-    if trainer.warmup_steps or inverse_sqrt or by_time:
-        found.append(StepSchedule(rate, trainer.warmup_steps, inverse_sqrt, every_update=by_time))
+    if trainer.warmup_steps or warmup_seconds or inverse_sqrt or by_time:
+        found.append(StepSchedule(rate, trainer.warmup_steps, inverse_sqrt, every_update=by_time,
+                                  warmup_seconds=warmup_seconds,
+                                  clock=clock.seconds if clock else None))  # fmt: skip
     return found
-
-
-class ConstantRate:
-    """The learning rate of every epoch: one value."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-
-    def __call__(self, epoch: int) -> float:
-        return self.rate
 
 
 def watching_callbacks(trainer: TrainerSettings) -> list[keras.callbacks.Callback]:
