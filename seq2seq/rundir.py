@@ -101,6 +101,8 @@ class Checkpoint(NamedTuple):
     best_epoch: int | None = None
     #: ``trainer.epochs`` when training ended (a resume asking for more continues it).
     target_epochs: int | None = None
+    #: ``trainer.max_minutes`` when training ended (a resume asking for more continues it).
+    target_minutes: float | None = None
 
     @property
     def epochs_asked(self) -> int:
@@ -326,10 +328,12 @@ class RunDir:
                     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                         raise ValueError(f"bad epoch {value!r}")
                 ended = payload.get("ended", False) is True
+                minutes = payload.get("target_minutes")
+                minutes = None if minutes is None else float(minutes)
             except (OSError, ValueError, KeyError, TypeError, AttributeError, Seq2SeqError) as exc:
                 log.warning("ignoring checkpoint %s: unreadable %s (%s)", p, state.name, exc)
                 continue
-            found.append(Checkpoint(p, epoch, seconds, ended, best, target))
+            found.append(Checkpoint(p, epoch, seconds, ended, best, target, minutes))
         return sorted(found, key=lambda ckpt: ckpt.epoch)
 
     def latest_checkpoint(self) -> Checkpoint | None:
@@ -346,6 +350,7 @@ class RunDir:
         ended: bool = False,
         best_epoch: int | None = None,
         target_epochs: int | None = None,
+        target_minutes: float | None = None,
     ) -> None:
         """Saves ``model`` (with its optimizer) as the checkpoint of 0-based ``epoch``, which
         ended after ``seconds`` of training; keeps the newest ``keep`` checkpoints. With
@@ -356,7 +361,8 @@ class RunDir:
             model.save(tmp / MODEL_FILE)
             state: dict[str, Any] = {"epoch": epoch, "seconds": round(seconds, 1)}
             if ended:
-                state.update(ended=True, best_epoch=best_epoch, target_epochs=target_epochs)
+                state.update(ended=True, best_epoch=best_epoch, target_epochs=target_epochs,
+                             target_minutes=target_minutes)  # fmt: skip
             (tmp / CHECKPOINT_STATE_FILE).write_text(json.dumps(state))
 
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)

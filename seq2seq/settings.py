@@ -25,7 +25,7 @@ from seq2seq.options.trainer import (
     MONITORS,
     OPTIMIZERS,
     PRECISIONS,
-    SCHEDULE_OVER,
+    check_schedule,
 )
 from seq2seq.registry import make_options, typed_values
 
@@ -209,31 +209,6 @@ class TrainerSettings:
         decays = self.lr_schedule in ("cosine", "linear") and self.schedule_over != "epochs"
         return decays and bool(self.max_minutes)
 
-    def _check_schedule(self) -> None:
-        if self.schedule_over not in SCHEDULE_OVER:
-            raise Seq2SeqError(
-                f"trainer.schedule_over={self.schedule_over!r} is unknown; choose one of"
-                f" {list(SCHEDULE_OVER)}"
-            )
-        if self.schedule_over == "minutes" and not self.max_minutes:
-            raise Seq2SeqError(
-                "trainer.schedule_over=minutes needs the budget: set trainer.max_minutes"
-            )
-        if self.warmup_minutes and self.warmup_steps:
-            raise Seq2SeqError(
-                "trainer.warmup_minutes and trainer.warmup_steps both set the warm-up: keep one"
-            )
-        if self.warmup_minutes and self.lr_schedule == "inverse_sqrt":
-            raise Seq2SeqError(
-                "trainer.lr_schedule=inverse_sqrt decays from the end of a warm-up counted in"
-                " updates: set trainer.warmup_steps, not trainer.warmup_minutes"
-            )
-        if self.warmup_minutes and self.max_minutes and self.warmup_minutes >= self.max_minutes:
-            raise Seq2SeqError(
-                f"trainer.warmup_minutes={self.warmup_minutes:g} must be shorter than"
-                f" trainer.max_minutes={self.max_minutes:g}"
-            )
-
     @classmethod
     def from_config(cls, node: dict[str, Any]) -> TrainerSettings:
         """Parses and checks a plain ``trainer`` mapping."""
@@ -303,7 +278,8 @@ class TrainerSettings:
                 f"trainer.lr_schedule={self.lr_schedule!r} is unknown; choose one of"
                 f" {list(LR_SCHEDULES)}"
             )
-        self._check_schedule()
+        check_schedule(self.lr_schedule, self.schedule_over, self.max_minutes,
+                       self.warmup_steps, self.warmup_minutes)  # fmt: skip
         if self.lr_schedule and self.reduce_lr:
             raise Seq2SeqError(
                 f"trainer.lr_schedule={self.lr_schedule} and trainer.reduce_lr both set the"

@@ -109,7 +109,8 @@ def test_a_refused_launch_leaves_a_finished_run_as_it_was(tmp_path, cli):
         assert refused.returncode == 2
         assert refused.stderr.strip().splitlines()[-1] == (
             f"error: run directory {run} holds a finished run (metrics.json); continue it with"
-            " trainer.resume=true and a larger trainer.epochs, or choose another hydra.run.dir"
+            " trainer.resume=true and a larger trainer.epochs (or trainer.max_minutes, when its"
+            " budget stopped it), or choose another hydra.run.dir"
         )
     assert _snapshot(run) == before
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from seq2seq.errors import Seq2SeqError
 from seq2seq.options import flatten
 
 OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD", "adamw": "AdamW"}
@@ -66,3 +67,31 @@ def resume_conflicts(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
         if before != after:
             found.append(f"{key}={old[key]!r} in the run, {new[key]!r} now")
     return found
+
+
+def check_schedule(lr_schedule: str | None, schedule_over: str, max_minutes: float | None,
+                   warmup_steps: int, warmup_minutes: float) -> None:  # fmt: skip
+    """Refuses learning-rate schedule settings that cannot work together (one-line errors)."""
+    if schedule_over not in SCHEDULE_OVER:
+        raise Seq2SeqError(
+            f"trainer.schedule_over={schedule_over!r} is unknown; choose one of"
+            f" {list(SCHEDULE_OVER)}"
+        )
+    if schedule_over == "minutes" and not max_minutes:
+        raise Seq2SeqError(
+            "trainer.schedule_over=minutes needs the budget: set trainer.max_minutes"
+        )
+    if warmup_minutes and warmup_steps:
+        raise Seq2SeqError(
+            "trainer.warmup_minutes and trainer.warmup_steps both set the warm-up: keep one"
+        )
+    if warmup_minutes and lr_schedule == "inverse_sqrt":
+        raise Seq2SeqError(
+            "trainer.lr_schedule=inverse_sqrt decays from the end of a warm-up counted in"
+            " updates: set trainer.warmup_steps, not trainer.warmup_minutes"
+        )
+    if warmup_minutes and max_minutes and warmup_minutes >= max_minutes:
+        raise Seq2SeqError(
+            f"trainer.warmup_minutes={warmup_minutes:g} must be shorter than"
+            f" trainer.max_minutes={max_minutes:g}"
+        )

@@ -96,8 +96,10 @@ def guard_run_dir(run: RunDir, settings: TrainSettings) -> Checkpoint | None:
             " (resuming may change only: " + ", ".join(RESUMABLE) + ")"
         )
     if continuing:  # metrics.json goes once every check has passed (commit_launch)
-        log.info("continuing the finished run %s: epochs %d to %d", run.path,
-                 checkpoint.epoch + 2, settings.trainer.epochs)  # fmt: skip
+        log.info("continuing the finished run %s: epochs %d to %d%s", run.path,
+                 checkpoint.epoch + 2, settings.trainer.epochs,
+                 f" or {settings.trainer.max_minutes:g} minutes of training"
+                 if settings.trainer.max_minutes else "")  # fmt: skip
     return checkpoint
 
 
@@ -115,9 +117,17 @@ def commit_launch(run: RunDir, settings: TrainSettings, launch: dict[str, str] |
 
 
 def wants_more(checkpoint: Checkpoint, settings: TrainSettings) -> bool:
-    """Whether a resume asks for more epochs than training had been asked for when it
-    ended (``trainer.resume=true trainer.epochs=<more>`` continues a finished run)."""
-    return settings.trainer.resume and settings.trainer.epochs > checkpoint.epochs_asked
+    """Whether a resume asks for more training than it had been asked for when it ended:
+    more epochs (``trainer.resume=true trainer.epochs=<more>`` continues a finished run), or,
+    with epochs left, a larger time budget (``trainer.max_minutes=<more>``)."""
+    trainer = settings.trainer
+    if not trainer.resume:
+        return False
+    budget, before = trainer.max_minutes, checkpoint.target_minutes
+    more_minutes = bool(budget and before and budget > before)
+    return trainer.epochs > checkpoint.epochs_asked or (
+        more_minutes and checkpoint.epoch + 1 < trainer.epochs
+    )
 
 
 def refuse_finished(run: RunDir, settings: TrainSettings) -> None:
@@ -129,5 +139,6 @@ def refuse_finished(run: RunDir, settings: TrainSettings) -> None:
         return
     raise Seq2SeqError(
         f"run directory {run.path} holds a finished run (metrics.json); continue it with"
-        " trainer.resume=true and a larger trainer.epochs, or choose another hydra.run.dir"
+        " trainer.resume=true and a larger trainer.epochs (or trainer.max_minutes, when its"
+        " budget stopped it), or choose another hydra.run.dir"
     )

@@ -138,6 +138,7 @@ def end_training(model: Seq2SeqModel, fitting: Fitting, best_epoch: int | None) 
             ended=True,
             best_epoch=best_epoch,
             target_epochs=trainer.epochs,
+            target_minutes=trainer.max_minutes,
         )
 
 
