@@ -143,3 +143,36 @@ def test_startup_benchmark_times_every_case_in_a_fresh_process(cli):
         .stderr.strip()
         .endswith("error: repeats must be int, got 'x'")
     )
+
+
+def test_an_epoch_run_that_ended_before_its_budget_is_the_run_of_larger_budgets():
+    from seq2seq.bench.budget import BudgetRun, ended_before_budget
+
+    row = BudgetRun("epochs", 10.0, "r", 8.3, 8, 53.0, 54.4, 34.9, 0.12)
+    assert ended_before_budget(row, epochs=8)
+    cut = BudgetRun("epochs", 5.0, "r", 5.0, 5, 50.0, 51.0, 30.0, 0.1)
+    assert not ended_before_budget(cut, epochs=8)
+
+
+@pytest.mark.e2e  # trains and evaluates in child processes
+def test_budget_benchmark_trains_each_schedule_per_budget_and_draws_the_curve(tmp_path):
+    from seq2seq.bench.budget import run_budget_benchmark
+
+    path = tmp_path / "pairs.txt"
+    path.write_text("".join(f"word {i}.\tmot {i} !\n" for i in range(80)), encoding="utf-8")
+    tiny = ("vocab.size=24 model.units=8 model.embedding_dim=4 model.bidirectional=false"
+            " trainer.batch_size=16 trainer.val_decoding.every=0 trainer.precision=float32"
+            " data.val_fraction=0.1 data.test_fraction=0.1")  # fmt: skip
+    args = dict(budgets=(0.1, 0.2), epochs=2, work_dir=str(tmp_path / "w"), overrides=tiny)
+    result = run_budget_benchmark(str(path), **args)
+    rows = {(r["schedule"], r["budget_minutes"]): r for r in result["runs"]}
+    assert set(rows) == {(s, b) for s in ("minutes", "epochs") for b in (0.1, 0.2)}
+    for budget in (0.1, 0.2):  # the minutes schedule runs to its budget
+        assert rows["minutes", budget]["train_minutes"] >= budget
+        assert rows["minutes", budget]["epochs"] > 2
+    assert all(0 <= r["chrf_beam"] <= 100 and 0 <= r["chrf_greedy"] <= 100 for r in rows.values())
+    assert Path(result["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    metrics = tmp_path / "w" / "minutes-0.1min" / "metrics.json"
+    before = metrics.stat().st_mtime_ns
+    assert run_budget_benchmark(str(path), **args)["runs"] == result["runs"]  # read, not retrained
+    assert metrics.stat().st_mtime_ns == before

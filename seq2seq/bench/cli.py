@@ -1,5 +1,5 @@
 """``s2s-benchmark <name> key=value ...`` (decode, train, time_to_quality, memory, serve, step,
-startup, tokens): parses the arguments and runs one benchmark, printing its report as one
+startup, tokens, budget): parses the arguments and runs one benchmark, printing its report as one
 JSON object on stdout."""
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ def word_list(value: str) -> tuple[str, ...]:
 
 
 float_list.__name__, word_list.__name__ = "comma_separated_numbers", "comma_separated_names"
+BUDGET_ARGS = {"data_path": str, "budgets": float_list, "schedules": word_list, "epochs": int,
+               "experiment": str, "work_dir": str, "overrides": str}  # fmt: skip
 STEP_ARGS = {"vocab_sizes": int_list, "dropout": float_list, "precision": word_list,
              "source_length": int, "target_length": int, "batch_size": int, "units": int,
              "repeats": int, "epoch_pairs": int}  # fmt: skip
@@ -73,8 +75,10 @@ USAGE = (
     " | s2s-benchmark step [vocab_sizes=100,2000,4000] [dropout=0,0.2] [precision=...] [...]"
     " | s2s-benchmark startup [repeats=5]"
     " | s2s-benchmark tokens [run_dir=<transformer run>] [positions=10,100] [batch_size=1]"
+    " | s2s-benchmark budget data_path=<anki file> [budgets=5,10,20] [schedules=minutes,epochs]"
 )
-BENCHMARKS = ("decode", "train", "time_to_quality", "memory", "serve", "step", "startup", "tokens")
+BENCHMARKS = ("decode", "train", "time_to_quality", "memory", "serve", "step", "startup", "tokens",
+              "budget")  # fmt: skip
 
 
 def parse_args(args: Sequence[str], types: dict[str, type]) -> dict[str, Any]:
@@ -98,7 +102,14 @@ def main(argv: Sequence[str]) -> int:
     """``s2s-benchmark decode|train|memory|serve key=value ...``: prints one JSON object."""
     if not argv or argv[0] not in BENCHMARKS:
         raise Seq2SeqError(USAGE)
-    if argv[0] == "tokens":
+    if argv[0] == "budget":
+        from seq2seq.bench.budget import run_budget_benchmark
+
+        options = parse_args(argv[1:], BUDGET_ARGS)
+        if "data_path" not in options:
+            raise Seq2SeqError("data_path=<Anki/Tatoeba pairs file> is required")
+        report = run_budget_benchmark(**options)
+    elif argv[0] == "tokens":
         from seq2seq.bench.tokens import run_tokens_benchmark
 
         report = run_tokens_benchmark(**parse_args(argv[1:], TOKENS_ARGS))
