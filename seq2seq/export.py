@@ -73,7 +73,7 @@ class TranslationModule(tf.Module):
         decoding = export_decoding(decoding)
         self._search = decoding.rule(translator.model)
         self.n_best = int(decoding.n_best)
-        self._params = self._search.param_tensors(decoding.params)
+        self._values = self._search.loop_values(decoding.controls(), decoding.params)
         max_length = max_length or decoding.max_length or translator.max_output_length
         positive("max_length", max_length, at_most=MAX_LENGTH)
         self.max_length = tf.constant(int(max_length), tf.int32)
@@ -98,7 +98,7 @@ class TranslationModule(tf.Module):
         # An all-empty batch still needs one (masked) time step.
         source = tf.pad(source, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(source)[1])]])
         out_ids, scores, _ = self._search.decode_graph(
-            source, self.max_length, tf.constant(self.n_best), *self._params
+            source, self.max_length, tf.constant(self.n_best), *self._values
         )  # [batch, n, steps], [batch, n]
         translations = self.target_vocab.decode(out_ids)  # the tokens before the first END
         empty = tf.equal(ids.row_lengths(), 0)[:, None]

@@ -14,6 +14,7 @@ The event loop only awaits the results, so the server keeps accepting while a ba
 """
 
 import asyncio
+import dataclasses
 import json
 import logging
 import queue
@@ -101,9 +102,9 @@ class Batcher:
             # Work whose request was abandoned (its future cancelled) is not decoded.
             batch = [work for work in batch if work.future.set_running_or_notify_cancel()]
             groups: dict[tuple, list[Work]] = {}
-            for work in batch:  # the rule's parameters too (DecodingSettings leaves them out)
+            for work in batch:  # every setting, the rule's parameters too (compare=False)
                 d = work.decoding  # repr: settings that compare equal but differ (2.0, 2)
-                key = (d.name, repr(d.max_length), d.jit_compile, repr(d.n_best), repr(d.params))
+                key = tuple(repr(getattr(d, f.name)) for f in dataclasses.fields(d))
                 if getattr(d.params, "seed", None) is not None:
                     # A seeded draw depends on its batch: decoded alone, it is reproducible
                     # (the same as s2s-translate of that input with that seed).

@@ -83,6 +83,7 @@ class DecodingSettings(SharedDecoding):
             "jit_compile": self.jit_compile,
             "n_best": self.n_best,
             "params": self.params,
+            "controls": self.controls(),
         }
 
 

@@ -25,6 +25,7 @@ from seq2seq.checks import positive
 from seq2seq.decoding import MAX_LENGTH, SEARCH_RULES, SearchRule
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models import Seq2SeqModel, load_model
+from seq2seq.options.decoding import LoopControls
 from seq2seq.rundir import MODEL_FILE, VOCAB_FILE, RunDir
 from seq2seq.vocab import START_ID, TokenVocabulary, pad_batch
 from seq2seq.vocab.store import read_run_vocab
@@ -187,6 +188,7 @@ class Translator:
         jit_compile: bool = False,
         params: Any = None,
         sort_by_length: bool = True,
+        controls: LoopControls | None = None,
         **param_values: Any,
     ) -> list[list[Candidate]]:
         """Translates ``texts``, returning up to ``n_best`` candidates per input, best first.
@@ -210,6 +212,8 @@ class Translator:
             params: the rule's checked parameters (``SEARCH_RULES.get(decoding).params(...)``);
                 or give them as keywords (below).
             sort_by_length: batch inputs of similar length together (False: input order).
+            controls: a length limit per input, n-gram blocking and a repetition penalty
+                (``LoopControls``; None: off).
             **param_values: the rule's parameters (``beam_size``, ``length_penalty``,
                 ``temperature``, ``top_k``, ``seed``); unset ones take the rule's defaults.
         """
@@ -230,7 +234,7 @@ class Translator:
             idx = [i for i in order[start : start + batch_size] if encoded[i]]
             if idx:
                 batch = self._batch([encoded[i] for i in idx], jit_compile)
-                hyps = search(batch, max_length, n_best=n_best, params=params)
+                hyps = search(batch, max_length, n_best=n_best, controls=controls, params=params)
                 for row, i in enumerate(idx):
                     results[i] = self._candidates(hyps.ids[row], hyps.scores[row])
             bar.update(min(start + batch_size, len(order)))

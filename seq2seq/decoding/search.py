@@ -25,13 +25,22 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 import tensorflow as tf
 
+from seq2seq.decoding.controls import (
+    CONTROL_SPECS,
+    NEG_INF,
+    Controls,
+    apply_controls,
+    control_tensors,
+    history_length,
+    row_limits,
+)
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models.base import Seq2SeqModel
-from seq2seq.options.decoding import RULE_PARAMS, NoParams
+from seq2seq.options.decoding import RULE_PARAMS, LoopControls, NoParams
 from seq2seq.registry import Registry, number_kinds, typed_values
 from seq2seq.vocab import END_ID, PAD_ID, START_ID
 
-NEG_INF = -1e9
+__all__ = ["NEG_INF", "SEARCH_RULES", "Hypotheses", "LoopState", "SearchRule"]
 #: The search rules by ``decoding.name`` (``decoding=<name>`` picks one); each rule's
 #: ``Params`` is the record declared for its name in :mod:`seq2seq.options.decoding`.
 SEARCH_RULES: Registry = Registry(
@@ -69,6 +78,8 @@ class LoopState(NamedTuple):
     scores: tf.Tensor  # [batch, width] float32: summed log-probabilities
     finished: tf.Tensor  # [batch, width] bool: END emitted
     lengths: tf.Tensor  # [batch, width] int32: tokens emitted up to and including END
+    limits: tf.Tensor  # [batch, width] int32: the most tokens of each hypothesis
+    history: tf.Tensor  # [batch, width, steps or 0] int32: the tokens emitted, when read
 
 
 def _as_dtype(value: Any, dtype: tf.DType) -> Any:
@@ -126,11 +137,13 @@ class SearchRule:
         self._param_specs = [
             tf.TensorSpec([], dtype, name=name) for name, dtype in param_dtypes(self.Params).items()
         ]
+        # The loop's controls, then the rule's parameters: the compiled functions' values.
+        self._value_specs = [*CONTROL_SPECS, *self._param_specs]
         signature = [
             tf.TensorSpec([None, None], tf.int32, name="source"),
             tf.TensorSpec([], tf.int32, name="max_length"),
             tf.TensorSpec([], tf.int32, name="n_best"),
-            *self._param_specs,
+            *self._value_specs,
         ]
         self._concrete = None
         self._start_fn = None
@@ -158,6 +171,10 @@ class SearchRule:
         return [tf.constant(_as_dtype(getattr(record, spec.name), spec.dtype), spec.dtype)
                 for spec in self._param_specs]  # fmt: skip
 
+    def loop_values(self, controls: LoopControls | None, record: Any) -> list[tf.Tensor]:
+        """The compiled functions' values: the loop's controls, then the rule's parameters."""
+        return [*control_tensors(controls), *self.param_tensors(record)]
+
     @classmethod
     def max_candidates(cls, params: Any) -> int:
         """How many candidates per input the rule can return (``n_best`` at most this)."""
@@ -179,15 +196,16 @@ class SearchRule:
         return scores
 
     # --- the loop ------------------------------------------------------------------------------
-    def _named(self, values) -> dict[str, tf.Tensor]:
-        return {spec.name: v for spec, v in zip(self._param_specs, values, strict=True)}
+    def _named(self, values) -> tuple[Controls, dict[str, tf.Tensor]]:
+        """The loop's values as its controls and the rule's named parameters."""
+        controls = Controls(*values[: len(CONTROL_SPECS)])
+        params = values[len(CONTROL_SPECS) :]
+        return controls, {spec.name: v for spec, v in zip(self._param_specs, params, strict=True)}
 
-    def start(
-        self, source: tf.Tensor, max_length: tf.Tensor, *param_values: tf.Tensor
-    ) -> LoopState:
+    def start(self, source: tf.Tensor, max_length: tf.Tensor, *values: tf.Tensor) -> LoopState:
         """Encodes ``source``: the loop state before the first step (a model's cache, if it
         keeps one, sized for ``max_length`` steps)."""
-        params = self._named(param_values)
+        controls, params = self._named(values)
         batch = tf.shape(source)[0]
         width = self.width(**params)
         # One copy of the model state per hypothesis: [batch * width, ...].
@@ -202,34 +220,42 @@ class SearchRule:
             scores=tf.reshape(first, [batch, width]),
             finished=tf.zeros([batch, width], tf.bool),
             lengths=tf.zeros([batch, width], tf.int32),
+            limits=row_limits(source, max_length, controls, width),
+            history=tf.zeros(
+                tf.stack([batch, width, history_length(max_length, controls)]), tf.int32
+            ),
         )
 
-    def _step(self, t, state: LoopState, seqs, positions, params):
+    def _step(self, t, state: LoopState, seqs, positions, values):
         """One decoding step for every hypothesis: the new loop state and output buffer."""
+        controls, params = values
         batch, width = tf.shape(state.tokens)[0], tf.shape(state.tokens)[1]
         probs, model_state = self.model.step(tf.reshape(state.tokens, [-1]), state.model_state)
         log_probs = tf.reshape(tf.math.log(tf.maximum(probs, 1e-30)), [batch, width, -1])
+        log_probs = apply_controls(log_probs, state.history, t, controls)
         log_probs = tf.where(state.finished[:, :, None], self._pad_only[None, None, :], log_probs)
         tokens, parents, scores = self.select(log_probs, state.scores, t, **params)
-        finished, lengths = state.finished, state.lengths
+        kept = (state.finished, state.lengths, state.limits, state.history, seqs)
         if self.reorders:  # reorder every per-hypothesis tensor by parent slot
             flat_parents = tf.reshape(parents + tf.range(batch)[:, None] * width, [-1])
             model_state = tf.nest.map_structure(lambda x: tf.gather(x, flat_parents), model_state)
-            finished, lengths, seqs = (
-                tf.gather(x, parents, batch_dims=1) for x in (finished, lengths, seqs)
-            )
+            kept = tuple(tf.gather(x, parents, batch_dims=1) for x in kept)
+        finished, lengths, limits, history, seqs = kept
         lengths += tf.cast(tf.logical_not(finished), tf.int32)
         seqs = tf.where(positions == t, tokens[:, :, None], seqs)
-        finished = tf.logical_or(finished, tf.equal(tokens, END_ID))
-        return LoopState(tokens, model_state, scores, finished, lengths), seqs
+        history = tf.where(tf.range(tf.shape(history)[2]) == t, tokens[:, :, None], history)
+        ended = tf.logical_or(tf.equal(tokens, END_ID), lengths >= limits)  # END, or its limit
+        finished = tf.logical_or(finished, ended)
+        state = LoopState(tokens, model_state, scores, finished, lengths, limits, history)
+        return state, seqs
 
-    def run(self, t0, budget, state: LoopState, *param_values):
+    def run(self, t0, budget, state: LoopState, *values):
         """Runs steps ``t0 .. t0 + budget - 1`` (fewer if every hypothesis finishes).
 
         Returns the new state, the emitted tokens ``[batch, width, budget]`` (PAD after the
         last step run) and the number of steps run.
         """
-        params = self._named(param_values)
+        named = self._named(values)
         batch, width = tf.shape(state.tokens)[0], tf.shape(state.tokens)[1]
         # A fixed-size output buffer (static shapes let XLA compile the whole loop).
         seqs = tf.fill([batch, width, budget], tf.constant(PAD_ID, tf.int32))
@@ -240,7 +266,7 @@ class SearchRule:
             return tf.logical_and(t < end, tf.logical_not(tf.reduce_all(state.finished)))
 
         def body(t, state, seqs):
-            state, seqs = self._step(t, state, seqs, positions, params)
+            state, seqs = self._step(t, state, seqs, positions, named)
             return t + 1, state, seqs
 
         invariants = (
@@ -250,6 +276,8 @@ class SearchRule:
                 scores=tf.TensorShape([None, None]),
                 finished=tf.TensorShape([None, None]),
                 lengths=tf.TensorShape([None, None]),
+                limits=tf.TensorShape([None, None]),
+                history=tf.TensorShape([None, None, None]),
             ),
             tf.TensorShape([None, None, None]),
         )
@@ -258,21 +286,24 @@ class SearchRule:
         )
         return state, seqs, t - t0
 
-    def decode_graph(self, source, max_length, n_best, *param_values):
-        """The whole search as one traceable function: ``(ids, scores, steps)`` tensors."""
+    def decode_graph(self, source, max_length, n_best, *values):
+        """The whole search as one traceable function: ``(ids, scores, steps)`` tensors;
+        ``values``: the loop's controls, then the rule's parameters."""
         state, seqs, steps = self.run(
-            tf.constant(0),
-            max_length,
-            self.start(source, max_length, *param_values),
-            *param_values,
+            tf.constant(0), max_length, self.start(source, max_length, *values), *values
         )
-        ranked = self.final_scores(state.scores, state.lengths, **self._named(param_values))
+        ranked = self.final_scores(state.scores, state.lengths, **self._named(values)[1])
         n = tf.minimum(n_best, tf.shape(state.scores)[1])
         top_scores, order = tf.math.top_k(ranked, k=n)
         return tf.gather(seqs, order, batch_dims=1), top_scores, steps
 
     def __call__(
-        self, source_ids: np.ndarray | tf.Tensor, max_length: int, n_best: int = 1, **params
+        self,
+        source_ids: np.ndarray | tf.Tensor,
+        max_length: int,
+        n_best: int = 1,
+        controls: LoopControls | None = None,
+        **params,
     ) -> Hypotheses:
         """Decodes a right-padded ``[batch, time]`` batch of source ids.
 
@@ -284,11 +315,13 @@ class SearchRule:
             source_ids: int32 source ids, ``PAD_ID``-padded on the right.
             max_length: the most output tokens per hypothesis (END included).
             n_best: hypotheses returned per sequence (at most the search width).
+            controls: per-input length limits, n-gram blocking, repetition penalty (None:
+                off).
             **params: the rule's parameters (fields of its ``Params``), or a ``params=``
                 record made by :meth:`params`.
         """
         record = params.pop("params", None) or self.params(**params)
-        values = self.param_tensors(record)
+        values = self.loop_values(controls, record)
         source = tf.convert_to_tensor(source_ids, tf.int32)
         if self.compact_from and not self.reorders and source.shape[0] >= self.compact_from:
             return self._chunked(source, int(max_length), values)
@@ -307,7 +340,7 @@ class SearchRule:
                 input_signature=[
                     tf.TensorSpec([None, None], tf.int32),
                     tf.TensorSpec([], tf.int32),
-                    *self._param_specs,
+                    *self._value_specs,
                 ],
                 jit_compile=self.jit_compile,
             )
@@ -320,7 +353,7 @@ class SearchRule:
             scalar = tf.TensorSpec([], tf.int32)
             self._loop_fn = tf.function(
                 self.run,
-                input_signature=[scalar, scalar, state_spec, *self._param_specs],
+                input_signature=[scalar, scalar, state_spec, *self._value_specs],
                 jit_compile=self.jit_compile,
             )
         return state

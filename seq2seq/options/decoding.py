@@ -43,6 +43,43 @@ def optional_seed(value: Any) -> int | None:
     return value
 
 
+#: The longest n-gram ``decoding.no_repeat_ngram_size`` may block.
+MAX_NGRAM = 64
+
+
+@dataclass(frozen=True)
+class LoopControls:
+    """What the decode loop controls for every rule (see :mod:`seq2seq.decoding.controls`).
+
+    Attributes:
+        max_length_ratio: each input's output limit is ``ceil(ratio × its source tokens) +
+            max_length_offset`` tokens, capped by ``max_length`` (None: ``max_length`` only).
+        max_length_offset: added to the scaled source length (needs ``max_length_ratio``).
+        no_repeat_ngram_size: never emit a token that repeats an n-gram of this size already
+            in the hypothesis (0 = off; 1 = no token twice).
+        repetition_penalty: multiply the log-probability of a token the hypothesis already
+            emitted by this (1 = off; > 1 discourages repeats).
+    """
+
+    max_length_ratio: float | None = None
+    max_length_offset: int = 0
+    no_repeat_ngram_size: int = 0
+    repetition_penalty: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.max_length_ratio is not None:
+            positive("decoding.max_length_ratio", self.max_length_ratio, float, at_most=1000.0)
+        non_negative("decoding.max_length_offset", self.max_length_offset, at_most=MAX_LENGTH)
+        if self.max_length_offset and self.max_length_ratio is None:
+            raise Seq2SeqError(
+                "decoding.max_length_offset adds to the scaled source length: set"
+                " decoding.max_length_ratio too (or use decoding.max_length for a fixed limit)"
+            )
+        non_negative("decoding.no_repeat_ngram_size", self.no_repeat_ngram_size,
+                     at_most=MAX_NGRAM)  # fmt: skip
+        positive("decoding.repetition_penalty", self.repetition_penalty, float, at_most=100.0)
+
+
 @dataclass(frozen=True)
 class SharedDecoding:
     """The ``decoding.*`` settings every rule has.
@@ -52,18 +89,30 @@ class SharedDecoding:
         max_length: most output tokens per input, END included (None: from the data).
         jit_compile: compile the whole decode loop with XLA.
         n_best: candidates per input (at most what the rule keeps, e.g. ``beam_size``).
+        max_length_ratio, max_length_offset, no_repeat_ngram_size, repetition_penalty: the
+            loop's controls (:class:`LoopControls`).
     """
 
     name: str = "greedy"
     max_length: int | None = None
     jit_compile: bool = False
     n_best: int = 1
+    max_length_ratio: float | None = None
+    max_length_offset: int = 0
+    no_repeat_ngram_size: int = 0
+    repetition_penalty: float = 1.0
 
     def __post_init__(self) -> None:
         if self.max_length is not None:
             positive("decoding.max_length", self.max_length, at_most=MAX_LENGTH)
         positive("decoding.n_best", self.n_best, at_most=MAX_WIDTH)
         switch("decoding.jit_compile", self.jit_compile)
+        self.controls()  # checks them
+
+    def controls(self) -> LoopControls:
+        """The loop's controls (checked)."""
+        names = [f.name for f in dataclasses.fields(LoopControls)]
+        return LoopControls(**{name: getattr(self, name) for name in names})
 
     @classmethod
     def shared_fields(cls) -> list[dataclasses.Field]:
