@@ -76,7 +76,7 @@ def parse_request(body: bytes, limits: Limits, defaults: dict[str, Any]) -> list
             raise RequestError(422, f'input {i}: expected {{"src": "<text>"}}, got {item!r:.80}')
         if len(item["src"]) > limits.max_chars:
             raise RequestError(422, f"input {i} is over max_chars={limits.max_chars}")
-        unknown = sorted(set(item) - {"src", "alignment", *decoding_keys()})
+        unknown = sorted(set(item) - {"src", "alignment", "prefix", *decoding_keys()})
         if unknown:
             raise RequestError(422, f"input {i}: unknown key {unknown[0]!r}")
         _check_values(item, i)
@@ -104,6 +104,8 @@ def _check_values(item: dict, index: int) -> None:
         raise RequestError(422, f"input {index}: decoding must be a rule's name")
     if not isinstance(item.get("alignment", False), bool):
         raise RequestError(422, f"input {index}: alignment must be true or false")
+    if not isinstance(item.get("prefix", ""), str):
+        raise RequestError(422, f"input {index}: prefix must be text (the translation's start)")
 
 
 def decoding_of(item: dict, defaults: dict[str, Any], index: int) -> DecodingSettings:

@@ -28,6 +28,7 @@ import tensorflow as tf
 
 from seq2seq.checks import positive
 from seq2seq.decoding import MAX_LENGTH, SEARCH_RULES
+from seq2seq.decoding.controls import no_prefix
 from seq2seq.destinations import prepare_output_dir, refuse_run_owned_dir
 from seq2seq.errors import Seq2SeqError
 from seq2seq.files import atomic_write
@@ -73,7 +74,7 @@ class TranslationModule(tf.Module):
         decoding = export_decoding(decoding)
         self._search = decoding.rule(translator.model)
         self.n_best = int(decoding.n_best)
-        self._values = self._search.loop_values(decoding.controls(), decoding.params)
+        self._controls, self._record = decoding.controls(), decoding.params
         max_length = max_length or decoding.max_length or translator.max_output_length
         positive("max_length", max_length, at_most=MAX_LENGTH)
         self.max_length = tf.constant(int(max_length), tf.int32)
@@ -97,8 +98,9 @@ class TranslationModule(tf.Module):
         source = ids.to_tensor(default_value=PAD_ID)
         # An all-empty batch still needs one (masked) time step.
         source = tf.pad(source, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(source)[1])]])
+        values = self._search.loop_values(self._controls, self._record, no_prefix(source))
         out_ids, scores, _ = self._search.decode_graph(
-            source, self.max_length, tf.constant(self.n_best), *self._values
+            source, self.max_length, tf.constant(self.n_best), *values
         )  # [batch, n, steps], [batch, n]
         translations = self.target_vocab.decode(out_ids)  # the tokens before the first END
         empty = tf.equal(ids.row_lengths(), 0)[:, None]

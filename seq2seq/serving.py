@@ -41,6 +41,7 @@ class Work:
     text: str
     decoding: DecodingSettings
     future: Future = field(default_factory=Future)
+    prefix: str | None = None  # the start its translation must have
 
 
 class Batcher:
@@ -65,8 +66,8 @@ class Batcher:
         self.queue.put(None)
         self.thread.join()
 
-    def submit(self, text: str, decoding: DecodingSettings) -> Future:
-        work = Work(text, decoding)
+    def submit(self, text: str, decoding: DecodingSettings, prefix: str | None = None) -> Future:
+        work = Work(text, decoding, prefix=prefix)
         self.accepted += 1
         self.queue.put(work)
         return work.future
@@ -117,9 +118,11 @@ class Batcher:
         """Decodes one group; if the group fails, each input is decoded alone, so that one
         request's failure is never another's."""
         try:
+            prefixes = [w.prefix for w in works] if any(w.prefix for w in works) else None
             candidates = self.translator.candidates(
-                [w.text for w in works], batch_size=len(works), **decoding.options()
-            )
+                [w.text for w in works], batch_size=len(works), prefixes=prefixes,
+                **decoding.options(),
+            )  # fmt: skip
             self.calls += 1
             self.inputs += len(works)
         except Exception as exc:  # answered to each waiting request, never a dead worker
@@ -250,7 +253,8 @@ def _add_routes(app, translator, batcher, state, info, limits, defaults) -> None
         # CPU work (parsing, alignments) runs off the event loop: /health never waits for it.
         items = await asyncio.to_thread(parse_request, body, limits, defaults)
         settings = [decoding_of(item, defaults, i) for i, item in enumerate(items)]
-        futures = [batcher.submit(item["src"], d) for item, d in zip(items, settings, strict=True)]
+        futures = [batcher.submit(item["src"], d, item.get("prefix"))
+                   for item, d in zip(items, settings, strict=True)]  # fmt: skip
         try:
             results = await _results_unless_gone(request, futures)
         except Seq2SeqError as exc:

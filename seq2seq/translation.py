@@ -10,15 +10,11 @@ The ``s2s-translate`` command is :mod:`seq2seq.tasks.translate`.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import keras
 import numpy as np
 
 from seq2seq.checks import positive
@@ -26,6 +22,7 @@ from seq2seq.decoding import MAX_LENGTH, SEARCH_RULES, SearchRule
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models import Seq2SeqModel, load_model
 from seq2seq.options.decoding import LoopControls
+from seq2seq.progress import Progress
 from seq2seq.rundir import MODEL_FILE, VOCAB_FILE, RunDir
 from seq2seq.vocab import START_ID, TokenVocabulary, pad_batch
 from seq2seq.vocab.store import read_run_vocab
@@ -189,33 +186,31 @@ class Translator:
         params: Any = None,
         sort_by_length: bool = True,
         controls: LoopControls | None = None,
+        prefixes: Sequence[str | None] | None = None,
         **param_values: Any,
     ) -> list[list[Candidate]]:
         """Translates ``texts``, returning up to ``n_best`` candidates per input, best first.
 
-        Inputs are sorted by length into batches of ``batch_size`` (a batch's encoder runs as
-        many steps as its longest source, so similar lengths waste fewer steps), each batch
-        decoded at once by one compiled loop; results come back in the input order.
-        Characters unknown to the source vocabulary become UNK, with one warning listing them.
-        An empty input gives ``[("", 0.0)]``.
+        Inputs are sorted by length into batches of ``batch_size`` (similar lengths waste
+        fewer encoder steps), each decoded by one compiled loop; results come back in the
+        input order. Unknown characters read as UNK (one warning lists them). An empty input
+        gives ``[("", 0.0)]``.
 
         Args:
             texts: source strings.
             decoding: ``greedy``, ``beam`` or ``sample``.
             n_best: candidates per input (beam search can return up to ``beam_size``).
             batch_size: sequences decoded together.
-            max_length: cap on output characters (default: from the training data).
-            progress: show progress on stderr (a bar at a terminal, else a log line every
-                30 seconds).
-            jit_compile: run the decode loop as one XLA program (faster; each new batch
-                shape compiles once, so source widths are padded to multiples of 16).
-            params: the rule's checked parameters (``SEARCH_RULES.get(decoding).params(...)``);
-                or give them as keywords (below).
+            max_length: cap on output tokens (default: from the training data).
+            progress: show progress on stderr (a bar at a terminal, else a log line).
+            jit_compile: run the decode loop as one XLA program (source widths are padded
+                to multiples of 16, so fewer shapes compile).
+            params: the rule's checked parameters (``search(decoding).params(...)``), or:
             sort_by_length: batch inputs of similar length together (False: input order).
-            controls: a length limit per input, n-gram blocking and a repetition penalty
-                (``LoopControls``; None: off).
-            **param_values: the rule's parameters (``beam_size``, ``length_penalty``,
-                ``temperature``, ``top_k``, ``seed``); unset ones take the rule's defaults.
+            controls: length limits per input, n-gram blocking, a repetition penalty.
+            prefixes: per input, the start its translation must have (None or "": none);
+                the candidates begin with it, and their scores cover what follows it.
+            **param_values: the rule's parameters (``beam_size``, ``temperature``, ...).
         """
         batch_size = positive("batch_size", batch_size)
         if max_length is not None:
@@ -225,20 +220,48 @@ class Translator:
         n_best = _checked_n_best(n_best, search.max_candidates(params), decoding)
         max_length = int(max_length or self.max_output_length)
         encoded = self.encode_inputs(texts)
-        order = list(range(len(encoded)))
-        if sort_by_length:
-            order.sort(key=lambda i: len(encoded[i]))
+        forced = self.encode_prefixes(prefixes, len(encoded), max_length)
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]) if sort_by_length else 0)
         results = [[Candidate("", 0.0)] for _ in encoded]
         bar = Progress(len(encoded), enabled=progress)
         for start in range(0, len(order), batch_size):
             idx = [i for i in order[start : start + batch_size] if encoded[i]]
             if idx:
                 batch = self._batch([encoded[i] for i in idx], jit_compile)
-                hyps = search(batch, max_length, n_best=n_best, controls=controls, params=params)
+                prefix = _padded([forced[i] for i in idx]) if forced else None
+                hyps = search(batch, max_length, n_best, controls, prefix, params=params)
                 for row, i in enumerate(idx):
                     results[i] = self._candidates(hyps.ids[row], hyps.scores[row])
             bar.update(min(start + batch_size, len(order)))
         return results
+
+    def encode_prefixes(
+        self, prefixes: Sequence[str | None] | None, count: int, max_length: int
+    ) -> list[list[int]] | None:
+        """The target ids of each input's forced prefix (None: no input has one).
+
+        Raises:
+            Seq2SeqError: not one prefix per input, a prefix the model cannot write (a
+                character outside its target vocabulary), or one longer than ``max_length``.
+        """
+        if prefixes is None or not any(prefixes):
+            return None
+        if len(prefixes) != count:
+            raise Seq2SeqError(f"{len(prefixes)} prefixes for {count} inputs: give one per input")
+        found = []
+        for i, prefix in enumerate(prefixes):
+            text = normalize_input(prefix or "")  # a space at its end stays: "Je " then a word
+            text += " " if text and prefix[-1].isspace() else ""
+            unknown = self.target_vocab.unknown_characters(text)
+            if unknown:
+                raise Seq2SeqError(f"the prefix of input {i} has characters the model never"
+                                   f" writes: {' '.join(repr(c) for c in unknown)}")  # fmt: skip
+            ids = self.target_vocab.encode(text)
+            if len(ids) >= max_length:
+                raise Seq2SeqError(f"the prefix of input {i} is {len(ids)} tokens: it leaves no"
+                                   f" room within max_length={max_length}")  # fmt: skip
+            found.append(ids)
+        return found
 
     @staticmethod
     def _batch(rows: list[list[int]], jit_compile: bool) -> np.ndarray:
@@ -338,36 +361,6 @@ class Translator:
         return [cands[0].text for cands in best]
 
 
-class Progress:
-    """Progress of a long translation, on stderr (stdout carries translations only): at a
-    terminal, ``keras.utils.Progbar``; elsewhere (a log file, a pipe, CI), a log line every
-    ``every_seconds``; nothing when disabled."""
-
-    def __init__(self, total: int, enabled: bool = True, every_seconds: float = 30.0) -> None:
-        self.bar, self.total, self.every = None, total, every_seconds
-        self.enabled = enabled and total > 0
-        self._start = self._last = time.monotonic()
-        if self.enabled and sys.stderr.isatty():
-            with contextlib.redirect_stdout(sys.stderr):  # Progbar writes to sys.stdout
-                self.bar = keras.utils.Progbar(total, unit_name="input")
-
-    def update(self, done: int) -> None:
-        """Moves the progress to ``done`` inputs (a bar ends its line at the total)."""
-        if self.bar is not None:
-            with contextlib.redirect_stdout(sys.stderr):
-                self.bar.update(done)
-            return
-        now = time.monotonic()
-        if not self.enabled or done >= self.total or now - self._last < self.every:
-            return
-        self._last = now
-        rate = done / max(now - self._start, 1e-9)
-        left = round((self.total - done) / max(rate, 1e-9))
-        log.info("translated %s/%s inputs (%d%%), %s inputs/s, %d:%02d left", f"{done:,}",
-                 f"{self.total:,}", 100 * done // self.total, f"{rate:,.0f}",
-                 left // 60, left % 60)  # fmt: skip
-
-
 def split_lines(text: str) -> list[str]:
     """The lines of ``text``, as ``wc -l`` counts them: a line ends at ``\n`` (or ``\r\n``);
     a last line without one still counts. Unlike ``str.splitlines``, form feeds, lone
@@ -376,6 +369,11 @@ def split_lines(text: str) -> list[str]:
     if lines[-1] == "":
         lines.pop()
     return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def _padded(rows: list[list[int]]) -> np.ndarray:
+    """Right-PAD-padded ids, ``[rows, longest]`` (``[rows, 0]`` when all are empty)."""
+    return np.asarray(pad_batch(rows, max(map(len, rows))), np.int32).reshape(len(rows), -1)
 
 
 def _checked_n_best(n_best: Any, most: int, decoding: str) -> int:

@@ -144,3 +144,33 @@ def test_controls_that_cannot_work_are_refused_in_one_line():
     for values, message in cases:
         with pytest.raises(Seq2SeqError, match=message):
             DecodingSettings.from_config({"name": "greedy", **values})
+
+
+def test_a_forced_prefix_is_emitted_first_and_the_scores_cover_what_follows():
+    greedy = GreedySearch(BigramStub())
+    prefix = np.array([[C, C], [0, 0]], np.int32)  # the second input has none
+    hyps = greedy(_sources(2, 2), 4, prefix_ids=prefix)
+    assert _rows(hyps) == [[C, C, A, A], [A, A, A, A]]
+    assert hyps.scores[0, 0] == pytest.approx(math.log(0.4) + math.log(0.45), rel=1e-5)
+    beam = BeamSearch(BigramStub())(_sources(1), 3, n_best=2, beam_size=2, length_penalty=0.0,
+                                    prefix_ids=np.array([[B]], np.int32))  # fmt: skip
+    assert [[int(t) for t in row] for row in beam.ids[0]] == [[B, A, A], [B, A, B]]
+    expected = [math.log(0.5) + math.log(0.45), math.log(0.5) + math.log(0.3)]
+    assert beam.scores[0] == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_forced_prefix_wins_over_the_blocks_and_chunks_keep_each_rows_prefix():
+    blocked = GreedySearch(BigramStub())(_sources(2), 4, prefix_ids=np.array([[A, A, A]]),
+                                        controls=LoopControls(no_repeat_ngram_size=1))  # fmt: skip
+    assert _rows(blocked) == [[A, A, A, B]]
+    count = 130  # >= compact_from: decoded in chunks, compacted as rows finish
+    prefixes = np.array([[C, B] if i % 3 == 0 else [B, 0] if i % 3 == 1 else [0, 0]
+                         for i in range(count)], np.int32)  # fmt: skip
+    lengths = [1 + i % 5 for i in range(count)]
+    controls = LoopControls(max_length_ratio=1.0, max_length_offset=2)
+    chunked = _rows(GreedySearch(BigramStub())(_sources(*lengths), 9, controls=controls,
+                                                prefix_ids=prefixes))  # fmt: skip
+    for i, row in enumerate(chunked):
+        forced = [int(t) for t in prefixes[i] if t]
+        assert row[: len(forced)] == forced and len(row) == lengths[i] + 2
+        assert row[len(forced) :] == [A] * (len(row) - len(forced))

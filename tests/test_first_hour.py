@@ -225,12 +225,12 @@ def test_cpp_lines_logged_while_ops_run_are_kept_back_whatever_the_environment(u
 
 
 def test_a_long_translation_off_a_terminal_logs_its_progress(monkeypatch, caplog):
-    from seq2seq.translation import Progress
+    from seq2seq.progress import Progress
 
     clock = _Clock()
-    monkeypatch.setattr("seq2seq.translation.time.monotonic", clock)
+    monkeypatch.setattr("seq2seq.progress.time.monotonic", clock)
     progress = Progress(1000, every_seconds=30)
-    with caplog.at_level("INFO", logger="seq2seq.translation"):
+    with caplog.at_level("INFO", logger="seq2seq.progress"):
         for done in range(100, 1001, 100):
             clock.now += 20.0
             progress.update(done)

@@ -168,7 +168,7 @@ FLOORS = {
     "seq2seq.extras": 0, "seq2seq.options": 0, "seq2seq.distribute": 0, "seq2seq.data.lines": 0,
     # 1: the run directory, vocabularies, data sources and Keras's small parts
     "seq2seq.rundir": 1, "seq2seq.vocab": 1, "seq2seq.data": 1, "seq2seq.layers": 1,
-    "seq2seq.losses": 1, "seq2seq.plots": 1, "seq2seq.schedules": 1,
+    "seq2seq.losses": 1, "seq2seq.plots": 1, "seq2seq.schedules": 1, "seq2seq.progress": 1,
     # 2: models and the decode loop
     "seq2seq.models": 2, "seq2seq.decoding": 2,
     # 3: what works with a trained model, and the config records

@@ -6,6 +6,8 @@ compiled loop for every rule:
   that reaches ``max_length`` does;
 * **n-gram blocking** (``no_repeat_ngram_size`` = n): a token that would repeat an n-gram the
   hypothesis already holds is never chosen;
+* **a forced prefix per input**: the first tokens of the output are given; the search
+  continues from them, and scores cover the continuation only;
 * **a repetition penalty** (``repetition_penalty`` = p): the log-probability of a token the
   hypothesis already emitted is multiplied by p (p > 1 lowers it; CTRL, Keskar et al. 2019,
   on log-probabilities), and the scores add the penalised values.
@@ -27,6 +29,7 @@ from seq2seq.vocab import PAD_ID
 NEG_INF = -1e9
 #: The controls' tensors in the compiled functions' signatures, after ``max_length``.
 CONTROL_SPECS = (
+    tf.TensorSpec([None, None], tf.int32, name="prefix"),  # [batch, tokens], PAD-padded
     tf.TensorSpec([], tf.float32, name="max_length_ratio"),  # 0: no per-input limit
     tf.TensorSpec([], tf.int32, name="max_length_offset"),
     tf.TensorSpec([], tf.int32, name="no_repeat_ngram_size"),  # 0: off
@@ -37,19 +40,29 @@ CONTROL_SPECS = (
 class Controls(NamedTuple):
     """The controls as the loop's tensors (see the module doc)."""
 
+    prefix: tf.Tensor
     ratio: tf.Tensor
     offset: tf.Tensor
     ngram: tf.Tensor
     penalty: tf.Tensor
 
 
-def control_tensors(record: LoopControls | None) -> list[tf.Tensor]:
-    """A :class:`LoopControls` record (None: all off) as tensors, in :data:`CONTROL_SPECS`'
-    order."""
+def control_tensors(record: LoopControls | None, prefix: Any) -> list[tf.Tensor]:
+    """A :class:`LoopControls` record (None: all off) and the batch's forced prefixes
+    (``[batch, tokens]`` ids, PAD-padded; ``[batch, 0]``: none) as tensors, in
+    :data:`CONTROL_SPECS`' order."""
     record = record or LoopControls()
     values = (record.max_length_ratio or 0.0, record.max_length_offset,
               record.no_repeat_ngram_size, record.repetition_penalty)  # fmt: skip
-    return [tf.constant(v, spec.dtype) for v, spec in zip(values, CONTROL_SPECS, strict=True)]
+    scalars = [
+        tf.constant(v, spec.dtype) for v, spec in zip(values, CONTROL_SPECS[1:], strict=True)
+    ]
+    return [tf.convert_to_tensor(prefix, tf.int32), *scalars]
+
+
+def no_prefix(source: Any) -> tf.Tensor:
+    """The forced prefixes of a batch that has none: ``[batch, 0]``."""
+    return tf.zeros(tf.stack([tf.shape(source)[0], 0]), tf.int32)
 
 
 def row_limits(source: tf.Tensor, max_length: tf.Tensor, controls: Controls, width: Any):
@@ -99,6 +112,21 @@ def blocked_tokens(history: tf.Tensor, t: tf.Tensor, n: tf.Tensor, vocab: tf.Ten
     same = tf.logical_and(same, (starts <= t - n)[None, None, :])
     followers = tf.gather(history, tf.minimum(starts + n - 1, length - 1), axis=2)
     return _token_mask(same, followers, vocab)
+
+
+def padded_prefix(prefix: tf.Tensor) -> tf.Tensor:
+    """The prefixes with one more PAD column (so a step past every prefix reads PAD)."""
+    return tf.pad(prefix, [[0, 0], [0, 1]], constant_values=PAD_ID)
+
+
+def force_prefix(log_probs: tf.Tensor, prefix: tf.Tensor, t: tf.Tensor) -> tf.Tensor:
+    """``log_probs`` ``[batch, width, vocab]`` where a sequence's forced prefix (``prefix``,
+    from :func:`padded_prefix`) still has a token at step ``t``: that token only, at no cost
+    (the scores cover the continuation only)."""
+    column = tf.minimum(t, tf.shape(prefix)[1] - 1)
+    forced = tf.gather(prefix, column, axis=1)  # [batch]
+    only = tf.one_hot(forced, tf.shape(log_probs)[-1], on_value=0.0, off_value=NEG_INF)
+    return tf.where(tf.not_equal(forced, PAD_ID)[:, None, None], only[:, None, :], log_probs)
 
 
 def apply_controls(log_probs: tf.Tensor, history: tf.Tensor, t: tf.Tensor, controls: Controls):

@@ -31,7 +31,10 @@ from seq2seq.decoding.controls import (
     Controls,
     apply_controls,
     control_tensors,
+    force_prefix,
     history_length,
+    no_prefix,
+    padded_prefix,
     row_limits,
 )
 from seq2seq.errors import Seq2SeqError
@@ -80,6 +83,7 @@ class LoopState(NamedTuple):
     lengths: tf.Tensor  # [batch, width] int32: tokens emitted up to and including END
     limits: tf.Tensor  # [batch, width] int32: the most tokens of each hypothesis
     history: tf.Tensor  # [batch, width, steps or 0] int32: the tokens emitted, when read
+    prefix: tf.Tensor  # [batch, tokens + 1] int32: each sequence's forced first tokens, PAD after
 
 
 def _as_dtype(value: Any, dtype: tf.DType) -> Any:
@@ -171,9 +175,10 @@ class SearchRule:
         return [tf.constant(_as_dtype(getattr(record, spec.name), spec.dtype), spec.dtype)
                 for spec in self._param_specs]  # fmt: skip
 
-    def loop_values(self, controls: LoopControls | None, record: Any) -> list[tf.Tensor]:
-        """The compiled functions' values: the loop's controls, then the rule's parameters."""
-        return [*control_tensors(controls), *self.param_tensors(record)]
+    def loop_values(self, controls: LoopControls | None, record: Any, prefix: Any) -> list:
+        """The compiled functions' values: the loop's controls (with the batch's forced
+        prefixes, ``[batch, tokens]``), then the rule's parameters."""
+        return [*control_tensors(controls, prefix), *self.param_tensors(record)]
 
     @classmethod
     def max_candidates(cls, params: Any) -> int:
@@ -224,6 +229,7 @@ class SearchRule:
             history=tf.zeros(
                 tf.stack([batch, width, history_length(max_length, controls)]), tf.int32
             ),
+            prefix=padded_prefix(controls.prefix),
         )
 
     def _step(self, t, state: LoopState, seqs, positions, values):
@@ -232,7 +238,8 @@ class SearchRule:
         batch, width = tf.shape(state.tokens)[0], tf.shape(state.tokens)[1]
         probs, model_state = self.model.step(tf.reshape(state.tokens, [-1]), state.model_state)
         log_probs = tf.reshape(tf.math.log(tf.maximum(probs, 1e-30)), [batch, width, -1])
-        log_probs = apply_controls(log_probs, state.history, t, controls)
+        log_probs = force_prefix(apply_controls(log_probs, state.history, t, controls),
+                                 state.prefix, t)  # fmt: skip
         log_probs = tf.where(state.finished[:, :, None], self._pad_only[None, None, :], log_probs)
         tokens, parents, scores = self.select(log_probs, state.scores, t, **params)
         kept = (state.finished, state.lengths, state.limits, state.history, seqs)
@@ -246,7 +253,8 @@ class SearchRule:
         history = tf.where(tf.range(tf.shape(history)[2]) == t, tokens[:, :, None], history)
         ended = tf.logical_or(tf.equal(tokens, END_ID), lengths >= limits)  # END, or its limit
         finished = tf.logical_or(finished, ended)
-        state = LoopState(tokens, model_state, scores, finished, lengths, limits, history)
+        state = LoopState(tokens, model_state, scores, finished, lengths, limits, history,
+                          state.prefix)  # fmt: skip
         return state, seqs
 
     def run(self, t0, budget, state: LoopState, *values):
@@ -278,6 +286,7 @@ class SearchRule:
                 lengths=tf.TensorShape([None, None]),
                 limits=tf.TensorShape([None, None]),
                 history=tf.TensorShape([None, None, None]),
+                prefix=tf.TensorShape([None, None]),
             ),
             tf.TensorShape([None, None, None]),
         )
@@ -303,6 +312,7 @@ class SearchRule:
         max_length: int,
         n_best: int = 1,
         controls: LoopControls | None = None,
+        prefix_ids: np.ndarray | None = None,
         **params,
     ) -> Hypotheses:
         """Decodes a right-padded ``[batch, time]`` batch of source ids.
@@ -317,12 +327,15 @@ class SearchRule:
             n_best: hypotheses returned per sequence (at most the search width).
             controls: per-input length limits, n-gram blocking, repetition penalty (None:
                 off).
+            prefix_ids: each sequence's forced first output ids, ``[batch, tokens]``,
+                PAD-padded (None: none); scores cover what follows them.
             **params: the rule's parameters (fields of its ``Params``), or a ``params=``
                 record made by :meth:`params`.
         """
         record = params.pop("params", None) or self.params(**params)
-        values = self.loop_values(controls, record)
         source = tf.convert_to_tensor(source_ids, tf.int32)
+        prefix = no_prefix(source) if prefix_ids is None else prefix_ids
+        values = self.loop_values(controls, record, prefix)
         if self.compact_from and not self.reorders and source.shape[0] >= self.compact_from:
             return self._chunked(source, int(max_length), values)
         if self._concrete is None:  # calling the one concrete function skips dispatch work

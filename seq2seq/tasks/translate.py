@@ -41,6 +41,8 @@ class TranslateSettings:
         output_file: where the translations go (None: stdout).
         batch_size: inputs per call of the compiled decode loop.
         decoding: the search rule and its parameters.
+        prefixes: per input, the start its translation must have (None: none).
+        prefix_file: a UTF-8 file of one prefix per input line (an empty line: none).
     """
 
     run_dirs: tuple[str, ...]
@@ -49,6 +51,8 @@ class TranslateSettings:
     output_file: str | None
     batch_size: int
     decoding: DecodingSettings
+    prefixes: tuple[str, ...] | None = None
+    prefix_file: str | None = None
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> TranslateSettings:
@@ -61,9 +65,13 @@ class TranslateSettings:
             output_file=optional_path(values, "output_file"),
             batch_size=batch_size(values),
             decoding=inference_decoding(values.get("decoding"), values.get("seed")),
+            prefixes=given_texts("prefixes", values.get("prefixes")),
+            prefix_file=optional_path(values, "prefix_file"),
         )
         if settings.inputs is not None and settings.input_file:
             raise Seq2SeqError("give either inputs=... or input_file=..., not both")
+        if settings.prefixes is not None and settings.prefix_file:
+            raise Seq2SeqError("give either prefixes=... or prefix_file=..., not both")
         return settings
 
 
@@ -77,7 +85,7 @@ def translate(cfg: DictConfig) -> list[str]:
         The best translation of each input.
     """
     settings = TranslateSettings.from_config(cfg)
-    inputs = [p for p in (settings.input_file,) if p]
+    inputs = [p for p in (settings.input_file, settings.prefix_file) if p]
     if settings.output_file:
         check_output_file(settings.output_file, "output_file", inputs=inputs)
     translator = Translator.from_run_dirs(settings.run_dirs)
@@ -91,6 +99,7 @@ def translate(cfg: DictConfig) -> list[str]:
         texts,
         batch_size=settings.batch_size,
         progress=len(texts) > settings.batch_size,
+        prefixes=read_prefixes(settings, len(texts)),
         **decoding.options(),
     )
     if decoding.n_best > 1:
@@ -103,6 +112,19 @@ def translate(cfg: DictConfig) -> list[str]:
     else:
         write_stdout(text)
     return [cands[0].text for cands in candidates]
+
+
+def read_prefixes(settings: TranslateSettings, count: int) -> list[str] | None:
+    """The forced prefixes: ``prefixes``, else the lines of ``prefix_file`` (None: none),
+    one per input."""
+    found = settings.prefixes
+    if settings.prefix_file:
+        found = read_text_lines(settings.prefix_file, "prefix")
+    if found is not None and len(found) != count:
+        where = settings.prefix_file or "prefixes"
+        raise Seq2SeqError(f"{where} has {len(found)} prefix(es) for {count} input(s):"
+                           " give one per input (an empty one for none)")  # fmt: skip
+    return None if found is None else list(found)
 
 
 def read_inputs(settings: TranslateSettings) -> list[str]:
