@@ -78,6 +78,7 @@ class TranslationModule(tf.Module):
         max_length = max_length or decoding.max_length or translator.max_output_length
         positive("max_length", max_length, at_most=MAX_LENGTH)
         self.max_length = tf.constant(int(max_length), tf.int32)
+        self._lexicon = lexicon_table(translator.lexicon)
         # Longer inputs are cut to this many characters, as Translator cuts them.
         self.max_input_length = int(translator.max_input_length or 0)
         self.source_vocab = translator.source_vocab.graph()
@@ -92,6 +93,7 @@ class TranslationModule(tf.Module):
         text = tf.strings.strip(tf.strings.regex_replace(inputs, r"\s+", " "))
         # Invalid UTF-8 reads as U+FFFD (which the vocabularies read as UNK).
         text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
+        whole = text  # the lexicon's key: the whole normalised input
         if self.max_input_length:  # characters, as Translator cuts them
             text = tf.strings.substr(text, 0, self.max_input_length, unit="UTF8_CHAR")
         ids = self.source_vocab.encode(text)
@@ -103,16 +105,29 @@ class TranslationModule(tf.Module):
             source, self.max_length, tf.constant(self.n_best), *values
         )  # [batch, n, steps], [batch, n]
         translations = self.target_vocab.decode(out_ids)  # the tokens before the first END
-        empty = tf.equal(ids.row_lengths(), 0)[:, None]
+        first = tf.range(tf.shape(scores)[1])[None, :] == 0
+        known = tf.zeros_like(inputs)[:, None] if self._lexicon is None else (
+            self._lexicon.lookup(whole)[:, None])  # fmt: skip
+        hit = tf.not_equal(known, "")  # the lexicon's answer: one candidate, score 0
+        empty = tf.equal(ids.row_lengths(), 0)[:, None]  # an empty input: "", score 0
+        translations = tf.where(hit, tf.where(first, known, ""), translations)
         translations = tf.where(empty, "", translations)
-        scores = tf.where(empty, 0.0, scores)
+        scores = tf.where(tf.logical_or(empty, hit), 0.0, scores)
         outputs = {"translations": translations[:, 0], "scores": scores[:, 0]}
-        if self.n_best > 1:  # an empty input has one candidate, "", like Translator's
-            first = tf.range(tf.shape(scores)[1])[None, :] == 0
-            keep = tf.logical_or(tf.logical_not(empty), first)
+        if self.n_best > 1:  # an empty or known input has one candidate, like Translator's
+            keep = tf.logical_or(tf.logical_not(tf.logical_or(empty, hit)), first)
             outputs["nbest_translations"] = tf.where(keep, translations, "")
             outputs["nbest_scores"] = tf.where(keep, scores, 0.0)
         return outputs
+
+
+def lexicon_table(lexicon: dict[str, tuple[str, ...]]) -> tf.lookup.StaticHashTable | None:
+    """The lexicon's best entries as a lookup table in the graph (None: no lexicon)."""
+    if not lexicon:
+        return None
+    keys, values = zip(*((k, v[0]) for k, v in lexicon.items()), strict=True)
+    initializer = tf.lookup.KeyValueTensorInitializer(list(keys), list(values))
+    return tf.lookup.StaticHashTable(initializer, default_value="")
 
 
 def export_run(
@@ -120,6 +135,7 @@ def export_run(
     export_dir: str | Path,
     max_length: int | None = None,
     decoding: DecodingSettings | None = None,
+    lexicon: dict[str, tuple[str, ...]] | None = None,
 ) -> Path:
     """Writes the SavedModel of ``run_dir`` (or of an ensemble of run directories) to
     ``export_dir`` (which must not exist yet), decoding with ``decoding`` (greedy by
@@ -139,6 +155,7 @@ def export_run(
     decoding = export_decoding(decoding)
     runs = [run_dir] if isinstance(run_dir, (str, Path)) else list(run_dir)
     translator = Translator.from_run_dirs(runs)
+    translator.lexicon = lexicon or {}
     prepare_output_dir(export_dir.parent, "export_dir's parent")
     export_translator(translator, export_dir, max_length, decoding)
     log.info("exported %s to %s (%s)", " + ".join(map(str, runs)), export_dir, describe(decoding))

@@ -24,6 +24,7 @@ from seq2seq.models import Seq2SeqModel, load_model
 from seq2seq.options.decoding import LoopControls
 from seq2seq.progress import Progress
 from seq2seq.rundir import MODEL_FILE, VOCAB_FILE, RunDir
+from seq2seq.text import default_max_input_length, default_max_output_length, normalize_input
 from seq2seq.vocab import START_ID, TokenVocabulary, pad_batch
 from seq2seq.vocab.store import read_run_vocab
 
@@ -52,22 +53,6 @@ class Candidate(NamedTuple):
 
     text: str
     score: float
-
-
-def normalize_input(text: str) -> str:
-    """Strips the ends of ``text`` and collapses inner runs of whitespace to one space."""
-    return " ".join(text.split())
-
-
-def default_max_output_length(longest_target: int) -> int:
-    """Default cap on output characters: twice the longest training target (at least +10),
-    at most :data:`~seq2seq.decoding.MAX_LENGTH`."""
-    return min(max(2 * longest_target, longest_target + 10), MAX_LENGTH)
-
-
-def default_max_input_length(longest_source: int) -> int:
-    """Inputs beyond this are cut: four times the longest training source (at least 64)."""
-    return max(4 * longest_source, 64)
 
 
 class Translator:
@@ -110,6 +95,9 @@ class Translator:
         self.max_input_length = int(max_input_length) if max_input_length else None
         self._searches: dict[tuple[str, bool], SearchRule] = {}
         self._warned_unknown: set[str] = set()
+        #: Known answers: normalised input -> its translations, best first (a lexicon file,
+        #: ``seq2seq.lexicon.read_lexicon``); :meth:`candidates` gives them before the model.
+        self.lexicon: dict[str, tuple[str, ...]] = {}
         self._alignment_fn = None
 
     @classmethod
@@ -175,6 +163,33 @@ class Translator:
         return self._searches[key]
 
     def candidates(
+        self, texts: Sequence[str], prefixes: Sequence[str | None] | None = None, **options: Any
+    ) -> list[list[Candidate]]:
+        """Translates ``texts``, up to ``n_best`` candidates per input, best first: an input
+        that :attr:`lexicon` holds gets its entries (score 0.0; with a prefix, those that
+        start with it), every other one the model's (:meth:`model_candidates`, whose keyword
+        arguments ``options`` are)."""
+        if prefixes is not None and len(prefixes) != len(texts):
+            raise Seq2SeqError(
+                f"{len(prefixes)} prefixes for {len(texts)} inputs: give one per input"
+            )
+        if not self.lexicon:
+            return self.model_candidates(texts, prefixes=prefixes, **options)
+        n_best, pre = options.get("n_best", 1), prefixes or [None] * len(texts)
+        found: list[list[Candidate] | None] = []
+        for text, prefix in zip(texts, pre, strict=True):
+            known = self.lexicon.get(normalize_input(text), ())
+            known = [Candidate(t, 0.0) for t in known if t.startswith(prefix or "")][:n_best]
+            found.append(known or None)
+        rest = [i for i, cands in enumerate(found) if cands is None]
+        if rest:
+            decoded = self.model_candidates([texts[i] for i in rest],
+                                            prefixes=[pre[i] for i in rest], **options)  # fmt: skip
+            for i, cands in zip(rest, decoded, strict=True):
+                found[i] = cands
+        return found
+
+    def model_candidates(
         self,
         texts: Sequence[str],
         decoding: str = "greedy",
@@ -189,7 +204,7 @@ class Translator:
         prefixes: Sequence[str | None] | None = None,
         **param_values: Any,
     ) -> list[list[Candidate]]:
-        """Translates ``texts``, returning up to ``n_best`` candidates per input, best first.
+        """The model's translations of ``texts``, up to ``n_best`` per input, best first.
 
         Inputs are sorted by length into batches of ``batch_size`` (similar lengths waste
         fewer encoder steps), each decoded by one compiled loop; results come back in the
@@ -246,8 +261,7 @@ class Translator:
         """
         if prefixes is None or not any(prefixes):
             return None
-        if len(prefixes) != count:
-            raise Seq2SeqError(f"{len(prefixes)} prefixes for {count} inputs: give one per input")
+        _check_count(prefixes, count)
         found = []
         for i, prefix in enumerate(prefixes):
             text = normalize_input(prefix or "")  # a space at its end stays: "Je " then a word
@@ -361,14 +375,10 @@ class Translator:
         return [cands[0].text for cands in best]
 
 
-def split_lines(text: str) -> list[str]:
-    """The lines of ``text``, as ``wc -l`` counts them: a line ends at ``\n`` (or ``\r\n``);
-    a last line without one still counts. Unlike ``str.splitlines``, form feeds, lone
-    ``\r``, U+2028 and the like stay inside their line (and read as spaces)."""
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+def _check_count(prefixes: Sequence[str | None] | None, count: int) -> None:
+    """Refuses prefixes that are not one per input."""
+    if prefixes is not None and len(prefixes) != count:
+        raise Seq2SeqError(f"{len(prefixes)} prefixes for {count} inputs: give one per input")
 
 
 def _padded(rows: list[list[int]]) -> np.ndarray:

@@ -205,7 +205,7 @@ def test_script_handles_japanese_empty_and_5000_character_inputs(trained_run):
     ],
 )
 def test_a_line_ends_at_newline_only(text, lines):
-    from seq2seq.translation import split_lines
+    from seq2seq.text import split_lines
 
     assert split_lines(text) == lines
 

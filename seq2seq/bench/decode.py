@@ -31,7 +31,8 @@ import tensorflow as tf
 from seq2seq.decoding.reference import greedy_loop
 from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import run_test_pairs
-from seq2seq.translation import Translator, normalize_input, split_lines
+from seq2seq.text import normalize_input, split_lines
+from seq2seq.translation import Translator
 from seq2seq.vocab import START_ID
 
 log = logging.getLogger(__name__)

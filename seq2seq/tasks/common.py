@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +11,12 @@ from omegaconf import DictConfig
 
 from seq2seq.checks import positive
 from seq2seq.errors import Seq2SeqError
+from seq2seq.lexicon import read_lexicon
 from seq2seq.settings import plain
-from seq2seq.translation import split_lines
+from seq2seq.text import split_lines
+from seq2seq.translation import Translator
+
+log = logging.getLogger(__name__)
 
 
 def config_values(cfg: DictConfig) -> dict[str, Any]:
@@ -105,3 +111,14 @@ def read_text_lines(path: str, key: str) -> list[str]:
         raise Seq2SeqError(f"{key} file {path} is not UTF-8 (byte {exc.start})") from None
     except OSError as exc:
         raise Seq2SeqError(f"cannot read {key} file {path}: {exc.strerror}") from None
+
+
+def open_translator(run_dirs: Sequence[str], lexicon: str | None = None) -> Translator:
+    """The translator of a run (or an ensemble's), answering from the ``lexicon`` file first
+    when one is given (read before the model loads, so a bad file fails fast)."""
+    entries = read_lexicon(lexicon) if lexicon else {}
+    translator = Translator.from_run_dirs(run_dirs)
+    translator.lexicon = entries
+    if entries:
+        log.info("lexicon %s: %d entries answered before the model", lexicon, len(entries))
+    return translator

@@ -26,12 +26,13 @@ from seq2seq.settings import DecodingSettings, inference_decoding
 from seq2seq.tasks.common import (
     batch_size,
     config_values,
+    open_translator,
     optional_path,
     read_text_lines,
     required_path,
     run_dirs,
 )
-from seq2seq.translation import Translator
+from seq2seq.text import normalize_input
 
 log = logging.getLogger(__name__)
 USAGE = "s2s-evaluate run_dir=<run> [pairs_file=<pairs>] [output_dir=<dir>]"
@@ -53,6 +54,7 @@ class EvaluateSettings:
         output_dir: where ``metrics.json`` and ``translations.tsv`` go.
         batch_size: inputs per call of the compiled decode loop.
         decoding: the search rule and its parameters (one candidate per input).
+        lexicon: a ``source<TAB>target`` file answering the inputs it holds (None: none).
     """
 
     run_dirs: tuple[str, ...]
@@ -61,6 +63,7 @@ class EvaluateSettings:
     output_dir: str
     batch_size: int
     decoding: DecodingSettings
+    lexicon: str | None = None
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> EvaluateSettings:
@@ -76,6 +79,7 @@ class EvaluateSettings:
             output_dir=optional_path(values, "output_dir") or str(default_dir),
             batch_size=batch_size(values),
             decoding=dataclasses.replace(decoding, n_best=1),
+            lexicon=optional_path(values, "lexicon"),
         )
 
 
@@ -146,7 +150,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     if values.get("hypotheses") is not None or values.get("references") is not None:
         return score_files(ScoreSettings.from_values(values))
     settings = EvaluateSettings.from_config(cfg)
-    translator = Translator.from_run_dirs(settings.run_dirs)
+    translator = open_translator(settings.run_dirs, settings.lexicon)
     pairs, source_name = _pairs(settings)
     out = _output_dir(settings)
     log.info("evaluating %d pairs from %s (%s)", len(pairs), source_name, settings.decoding.name)
@@ -156,6 +160,9 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     )  # fmt: skip
     metrics: dict[str, Any] = score(hyps, [t for _, t in pairs])
     metrics.update(num_pairs=len(pairs), decoding=settings.decoding.name, pairs=source_name)
+    if translator.lexicon:  # how many answers came from each
+        known = sum(normalize_input(s) in translator.lexicon for s, _ in pairs)
+        metrics.update(from_lexicon=known, from_model=len(pairs) - known)
     if len(settings.run_dirs) > 1:
         metrics["ensemble"] = list(settings.run_dirs)
     metrics.update(signatures())
@@ -192,7 +199,7 @@ def _output_dir(settings: EvaluateSettings) -> Path:
         raise Seq2SeqError(
             f"output_dir {out} is a run directory: its metrics.json would be replaced"
         )
-    inputs = [settings.pairs_file] if settings.pairs_file else []
+    inputs = [p for p in (settings.pairs_file, settings.lexicon) if p]
     for name in (TRANSLATIONS_FILE, METRICS_FILE):
         check_output_file(out / name, "output_dir", inputs=inputs)
     return out

@@ -11,8 +11,9 @@ from seq2seq.checks import positive
 from seq2seq.decoding import MAX_LENGTH
 from seq2seq.errors import Seq2SeqError
 from seq2seq.export import export_decoding, export_run
+from seq2seq.lexicon import read_lexicon
 from seq2seq.settings import DecodingSettings, inference_decoding
-from seq2seq.tasks.common import config_values, required_path, run_dirs
+from seq2seq.tasks.common import config_values, optional_path, required_path, run_dirs
 
 USAGE = "s2s-export run_dir=<run> export_dir=<dir>"
 
@@ -27,12 +28,15 @@ class ExportSettings:
         max_length: most output characters per input baked into the export (None: the
             run's default); also ``decoding.max_length``.
         decoding: the search baked into the export (greedy, or beam with its settings).
+        lexicon: a ``source<TAB>target`` file whose entries the export answers first (a
+            lookup table in the graph; None: none).
     """
 
     run_dirs: tuple[str, ...]
     export_dir: str
     max_length: int | None
     decoding: DecodingSettings
+    lexicon: str | None = None
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> ExportSettings:
@@ -52,6 +56,7 @@ class ExportSettings:
             export_dir=required_path(values, "export_dir", USAGE),
             max_length=max_length if max_length is not None else decoding.max_length,
             decoding=decoding,
+            lexicon=optional_path(values, "lexicon"),
         )
 
 
@@ -63,4 +68,5 @@ def export(cfg: DictConfig) -> Path:
         settings.export_dir,
         max_length=settings.max_length,
         decoding=settings.decoding,
+        lexicon=read_lexicon(settings.lexicon) if settings.lexicon else None,
     )

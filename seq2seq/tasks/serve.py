@@ -16,8 +16,7 @@ from seq2seq.api import Limits, RequestError, decoding_of
 from seq2seq.checks import positive
 from seq2seq.errors import Seq2SeqError
 from seq2seq.serving import create_app
-from seq2seq.tasks.common import config_values, run_dirs
-from seq2seq.translation import Translator
+from seq2seq.tasks.common import config_values, open_translator, optional_path, run_dirs
 
 log = logging.getLogger(__name__)
 USAGE = "s2s-serve run_dir=<run> [port=8000] [host=127.0.0.1]"
@@ -37,6 +36,7 @@ class ServeSettings:
         decoding: the defaults of every input (each request may set its own).
         allowed_hosts: the ``Host`` headers answered (others get 400).
         shutdown_seconds: how long a stop waits for open connections.
+        lexicon: a ``source<TAB>target`` file answering the inputs it holds (None: none).
     """
 
     run_dirs: tuple[str, ...]
@@ -48,6 +48,7 @@ class ServeSettings:
     decoding: dict[str, Any]
     allowed_hosts: tuple[str, ...]
     shutdown_seconds: float
+    lexicon: str | None = None
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> ServeSettings:
@@ -64,6 +65,7 @@ class ServeSettings:
             raise Seq2SeqError(f"port must be 0-65535 (0: any free port), got {port!r}")
         return cls(
             run_dirs=run_dirs(values, USAGE),
+            lexicon=optional_path(values, "lexicon"),
             host=str(values.get("host") or "127.0.0.1"),
             port=port,
             limits=Limits(
@@ -133,7 +135,7 @@ def _serve_on(sock: socket.socket, settings: ServeSettings) -> None:
     """Loads the run(s) and serves on ``sock`` until SIGTERM or Ctrl-C."""
     import uvicorn
 
-    translator = Translator.from_run_dirs(settings.run_dirs)
+    translator = open_translator(settings.run_dirs, settings.lexicon)
     info = {
         "run_dirs": list(settings.run_dirs),
         "model": type(translator.model).__name__,
@@ -141,6 +143,7 @@ def _serve_on(sock: socket.socket, settings: ServeSettings) -> None:
         "source_vocab_size": len(translator.source_vocab),
         "target_vocab_size": len(translator.target_vocab),
         "max_output_length": translator.max_output_length,
+        "lexicon_entries": len(translator.lexicon),
     }
     app = create_app(translator, info, settings.limits, settings.decoding,
                      settings.max_batch_size, settings.max_wait_ms,

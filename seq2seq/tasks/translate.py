@@ -20,11 +20,13 @@ from seq2seq.tasks.common import (
     batch_size,
     config_values,
     given_texts,
+    open_translator,
     optional_path,
     read_text_lines,
     run_dirs,
 )
-from seq2seq.translation import Candidate, Translator, split_lines
+from seq2seq.text import split_lines
+from seq2seq.translation import Candidate, Translator
 
 log = logging.getLogger(__name__)
 USAGE = "s2s-translate run_dir=outputs/train/<run> inputs='[\"Nov 28, 2026\"]'"
@@ -43,6 +45,7 @@ class TranslateSettings:
         decoding: the search rule and its parameters.
         prefixes: per input, the start its translation must have (None: none).
         prefix_file: a UTF-8 file of one prefix per input line (an empty line: none).
+        lexicon: a ``source<TAB>target`` file answering the inputs it holds (None: none).
     """
 
     run_dirs: tuple[str, ...]
@@ -53,6 +56,7 @@ class TranslateSettings:
     decoding: DecodingSettings
     prefixes: tuple[str, ...] | None = None
     prefix_file: str | None = None
+    lexicon: str | None = None
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> TranslateSettings:
@@ -67,6 +71,7 @@ class TranslateSettings:
             decoding=inference_decoding(values.get("decoding"), values.get("seed")),
             prefixes=given_texts("prefixes", values.get("prefixes")),
             prefix_file=optional_path(values, "prefix_file"),
+            lexicon=optional_path(values, "lexicon"),
         )
         if settings.inputs is not None and settings.input_file:
             raise Seq2SeqError("give either inputs=... or input_file=..., not both")
@@ -85,10 +90,10 @@ def translate(cfg: DictConfig) -> list[str]:
         The best translation of each input.
     """
     settings = TranslateSettings.from_config(cfg)
-    inputs = [p for p in (settings.input_file, settings.prefix_file) if p]
+    inputs = [p for p in (settings.input_file, settings.prefix_file, settings.lexicon) if p]
     if settings.output_file:
         check_output_file(settings.output_file, "output_file", inputs=inputs)
-    translator = Translator.from_run_dirs(settings.run_dirs)
+    translator = open_translator(settings.run_dirs, settings.lexicon)
     if at_terminal(settings):
         return translate_interactively(translator, settings.decoding)
     texts = read_inputs(settings)

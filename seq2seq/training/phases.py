@@ -21,6 +21,7 @@ from seq2seq.distribute import Distribution, build_before_fit, make_distribution
 from seq2seq.evaluation import signatures
 from seq2seq.rundir import Checkpoint, RunDir
 from seq2seq.settings import TrainSettings
+from seq2seq.text import default_max_input_length, default_max_output_length
 from seq2seq.training.claim import commit_launch, leave_log_files_in, start_together, wants_more
 from seq2seq.training.loop import Fitting, TrainingClock, end_training, fit
 from seq2seq.training.model import build_or_resume, copy_weights, inference_model
@@ -37,7 +38,7 @@ from seq2seq.training.vocabularies import (
     make_datasets,
     write_vocabularies,
 )
-from seq2seq.translation import Translator, default_max_input_length, default_max_output_length
+from seq2seq.translation import Translator
 
 log = logging.getLogger(__name__)
 # What a non-chief worker leaves out of its scratch copy of the chief's run directory.
