@@ -105,3 +105,21 @@ def test_export_settings_take_the_decoding_group(tmp_path):
     ]:
         with pytest.raises(Seq2SeqError, match=message):
             ExportSettings.from_config(compose_config("export", [*base, *overrides]))
+
+
+@pytest.mark.e2e
+def test_a_saved_model_answers_from_its_lexicon_and_obeys_the_decoding_controls(
+    trained_run, tmp_path
+):
+    lexicon = {"le 1er mai 1999": ("lexicon: 1999-05-01",), "04.07.1950": ("1950-07-04",)}
+    decoding = DecodingSettings(name="beam", n_best=2, max_length_ratio=0.5,
+                                no_repeat_ngram_size=3)  # fmt: skip
+    export_dir = export_run(trained_run, tmp_path / "lex", decoding=decoding, lexicon=lexicon)
+    out = _run_saved_model(export_dir, tmp_path)
+    translator = Translator.from_run_dir(trained_run)
+    translator.lexicon = lexicon
+    expected = translator.candidates(INPUTS, **decoding.options())
+    assert out["translations"] == [c[0].text for c in expected]
+    assert out["translations"][2:4] == ["lexicon: 1999-05-01", "1950-07-04"]
+    assert out["nbest"][2] == ["lexicon: 1999-05-01", ""]
+    assert out["scores"] == pytest.approx([c[0].score for c in expected], abs=1e-4)
