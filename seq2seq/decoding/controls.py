@@ -14,16 +14,19 @@ compiled loop for every rule:
 
 The last two read the tokens each hypothesis emitted, which the loop then keeps in its state
 (``history``, reordered with the beams); without them that buffer is empty and costs nothing.
-Every control reaches the graph as a tensor, so new values never retrace it.
+Every control reaches the graph as a tensor, so new values never retrace it, as every
+parameter of a search rule does (:func:`param_dtypes`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, NamedTuple
 
 import tensorflow as tf
 
 from seq2seq.options.decoding import LoopControls
+from seq2seq.registry import number_kinds
 from seq2seq.vocab import PAD_ID
 
 NEG_INF = -1e9
@@ -35,6 +38,25 @@ CONTROL_SPECS = (
     tf.TensorSpec([], tf.int32, name="no_repeat_ngram_size"),  # 0: off
     tf.TensorSpec([], tf.float32, name="repetition_penalty"),  # 1: off
 )
+
+
+#: The tensor dtype of a rule parameter of each Python type (``int | None``: an int).
+_DTYPES = {int: tf.int32, float: tf.float32}
+
+
+def param_dtypes(params: type) -> dict[str, tf.DType]:
+    """Each field of a ``Params`` record and its tensor dtype (every parameter is a number;
+    :func:`~seq2seq.registry.number_kinds` reads the annotations, strings or types)."""
+    kinds = number_kinds(params)
+    return {f.name: _DTYPES[kinds[f.name]] for f in dataclasses.fields(params)}
+
+
+def as_dtype(value: Any, dtype: tf.DType) -> Any:
+    """``value`` for a tensor of ``dtype``: a whole number past int32's range (a seed up to
+    ``2**32 - 1``) keeps its 32 bits, as a two's-complement int32."""
+    if dtype == tf.int32 and isinstance(value, int) and not -(2**31) <= value < 2**31:
+        return (value + 2**31) % 2**32 - 2**31
+    return value
 
 
 class Controls(NamedTuple):

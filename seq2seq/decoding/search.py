@@ -29,36 +29,29 @@ from seq2seq.decoding.controls import (
     CONTROL_SPECS,
     NEG_INF,
     Controls,
+    as_dtype,
     apply_controls,
     control_tensors,
     force_prefix,
     history_length,
     no_prefix,
     padded_prefix,
+    param_dtypes,
     row_limits,
 )
 from seq2seq.errors import Seq2SeqError
 from seq2seq.models.base import Seq2SeqModel
 from seq2seq.options.decoding import RULE_PARAMS, LoopControls, NoParams
-from seq2seq.registry import Registry, number_kinds, typed_values
+from seq2seq.registry import Registry, typed_values
 from seq2seq.vocab import END_ID, PAD_ID, START_ID
 
-__all__ = ["NEG_INF", "SEARCH_RULES", "Hypotheses", "LoopState", "SearchRule"]
+__all__ = ["NEG_INF", "SEARCH_RULES", "Hypotheses", "LoopState", "SearchRule", "param_dtypes"]
 #: The search rules by ``decoding.name`` (``decoding=<name>`` picks one); each rule's
 #: ``Params`` is the record declared for its name in :mod:`seq2seq.options.decoding`.
 SEARCH_RULES: Registry = Registry(
     "search rule", "decoding", declared=RULE_PARAMS, record="Params",
     declared_in="seq2seq/options/decoding.py",
 )  # fmt: skip
-#: The tensor dtype of a rule parameter of each Python type (``int | None``: an int).
-_DTYPES = {int: tf.int32, float: tf.float32}
-
-
-def param_dtypes(params: type) -> dict[str, tf.DType]:
-    """Each field of a ``Params`` record and its tensor dtype (every parameter is a number;
-    :func:`~seq2seq.registry.number_kinds` reads the annotations, strings or types)."""
-    kinds = number_kinds(params)
-    return {f.name: _DTYPES[kinds[f.name]] for f in dataclasses.fields(params)}
 
 
 @dataclass
@@ -84,14 +77,6 @@ class LoopState(NamedTuple):
     limits: tf.Tensor  # [batch, width] int32: the most tokens of each hypothesis
     history: tf.Tensor  # [batch, width, steps or 0] int32: the tokens emitted, when read
     prefix: tf.Tensor  # [batch, tokens + 1] int32: each sequence's forced first tokens, PAD after
-
-
-def _as_dtype(value: Any, dtype: tf.DType) -> Any:
-    """``value`` for a tensor of ``dtype``: a whole number past int32's range (a seed up to
-    ``2**32 - 1``) keeps its 32 bits, as a two's-complement int32."""
-    if dtype == tf.int32 and isinstance(value, int) and not -(2**31) <= value < 2**31:
-        return (value + 2**31) % 2**32 - 2**31
-    return value
 
 
 def _decoding_state(model: Any, source: tf.Tensor, max_length: tf.Tensor) -> Any:
@@ -172,7 +157,7 @@ class SearchRule:
 
     def param_tensors(self, record: Any) -> list[tf.Tensor]:
         """A ``Params`` record as the loop's parameter tensors, in signature order."""
-        return [tf.constant(_as_dtype(getattr(record, spec.name), spec.dtype), spec.dtype)
+        return [tf.constant(as_dtype(getattr(record, spec.name), spec.dtype), spec.dtype)
                 for spec in self._param_specs]  # fmt: skip
 
     def loop_values(self, controls: LoopControls | None, record: Any, prefix: Any) -> list:
