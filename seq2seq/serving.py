@@ -230,6 +230,17 @@ def _retrieved(future: asyncio.Future) -> None:
         future.exception()
 
 
+def _check_headers(headers: Any, limits: Limits) -> None:
+    """Refuses a POST that is not JSON (a form or text/plain POST from another page) or that
+    announces a body over the limit."""
+    kind = headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        raise RequestError(415, "the body must be JSON (Content-Type: application/json)")
+    length = headers.get("content-length", "")
+    if length.isdigit() and int(length) > limits.max_body_bytes:
+        raise RequestError(413, f"the body is over max_body_bytes={limits.max_body_bytes}")
+
+
 def _add_routes(app, translator, batcher, state, info, limits, defaults) -> None:
     """The service's routes on ``app`` (see :func:`create_app`)."""
     from fastapi import Request, Response
@@ -241,18 +252,13 @@ def _add_routes(app, translator, batcher, state, info, limits, defaults) -> None
 
     @app.post("/translate")
     async def translate(request: Request):
-        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if kind != "application/json":  # a form or text/plain POST from another page: no
-            raise RequestError(415, "the body must be JSON (Content-Type: application/json)")
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > limits.max_body_bytes:
-            raise RequestError(413, f"the body is over max_body_bytes={limits.max_body_bytes}")
+        _check_headers(request.headers, limits)
         body = await _read_body(request, limits)
         if body is None:  # nobody to answer
             return Response(status_code=400)
         # CPU work (parsing, alignments) runs off the event loop: /health never waits for it.
         items = await asyncio.to_thread(parse_request, body, limits, defaults)
-        settings = [decoding_of(item, defaults, i) for i, item in enumerate(items)]
+        settings = [decoding_of(item, defaults, i) for i, item in enumerate(items)]  # all first
         futures = [batcher.submit(item["src"], d, item.get("prefix"))
                    for item, d in zip(items, settings, strict=True)]  # fmt: skip
         try:

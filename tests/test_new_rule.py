@@ -62,7 +62,9 @@ def test_its_config_node_comes_from_its_record(cautious):
     from seq2seq.options.decoding import decoding_config_nodes
 
     assert decoding_config_nodes()["cautious"] == {
-        "name": "cautious", "max_length": None, "jit_compile": False, "n_best": 1, "caution": 0.5
+        "name": "cautious", "max_length": None, "jit_compile": False, "n_best": 1,
+        "max_length_ratio": None, "max_length_offset": 0, "no_repeat_ngram_size": 0,
+        "repetition_penalty": 1.0, "caution": 0.5,
     }  # fmt: skip
 
 

@@ -79,7 +79,7 @@ def test_a_transformer_run_resumes_for_more_epochs(transformer_run, cli, tmp_pat
 
 
 def test_the_warm_up_rises_linearly_then_inverse_sqrt_decays_from_the_peak():
-    from seq2seq.callbacks import StepSchedule
+    from seq2seq.schedules import StepSchedule
 
     schedule = StepSchedule(lambda epoch: 1.0, warmup_steps=4, inverse_sqrt=True)
     assert [schedule.factor(u) for u in (1, 2, 4, 16)] == [0.25, 0.5, 1.0, 0.5]
