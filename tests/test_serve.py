@@ -167,7 +167,9 @@ def test_concurrent_requests_are_decoded_together(server, trained_run):
     assert [a[0]["tgt"] for a in answers] == Translator.from_run_dir(trained_run).translate(texts)
     after = httpx.get(f"{url}/info").json()["stats"]
     assert after["inputs_decoded"] - before["inputs_decoded"] == 16
-    assert after["decode_calls"] - before["decode_calls"] < 8  # 16 requests, a few batches
+    # Fewer calls than requests: some were decoded together. (How many share a call depends
+    # on when they arrive: alone on the machine 16 took 2-7 calls, beside a training 10.)
+    assert after["decode_calls"] - before["decode_calls"] < 16
 
 
 @pytest.mark.e2e
