@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from seq2seq.errors import Seq2SeqError
-from seq2seq.text import normalize_input, split_lines
+from seq2seq.text import normalize_input, read_text_lines
 
 #: A lexicon: normalised source -> its targets, best first.
 Lexicon = dict[str, tuple[str, ...]]
@@ -22,16 +22,8 @@ def read_lexicon(path: str | Path) -> Lexicon:
         Seq2SeqError: a missing or unreadable file, bytes that are not UTF-8, or a line that
             is not one source, a tab and one target (naming its line).
     """
-    try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise Seq2SeqError(f"lexicon file not found: {path}") from None
-    except UnicodeDecodeError as exc:
-        raise Seq2SeqError(f"lexicon file {path} is not UTF-8 (byte {exc.start})") from None
-    except OSError as exc:
-        raise Seq2SeqError(f"cannot read lexicon file {path}: {exc.strerror}") from None
     found: dict[str, list[str]] = {}
-    for number, line in enumerate(split_lines(text), start=1):
+    for number, line in enumerate(read_text_lines(str(path), "lexicon"), start=1):
         if not line.strip():
             continue
         fields = line.split("\t")

@@ -3,6 +3,9 @@ default longest input and output of a run."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from seq2seq.errors import Seq2SeqError
 from seq2seq.options.decoding import MAX_LENGTH
 
 
@@ -30,3 +33,15 @@ def default_max_output_length(longest_target: int) -> int:
 def default_max_input_length(longest_source: int) -> int:
     """Inputs beyond this are cut: four times the longest training source (at least 64)."""
     return max(4 * longest_source, 64)
+
+
+def read_text_lines(path: str, key: str) -> list[str]:
+    """The lines of a UTF-8 text file (``\n`` or ``\r\n`` ends), one-line errors."""
+    try:
+        return split_lines(Path(path).read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise Seq2SeqError(f"{key} file not found: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise Seq2SeqError(f"{key} file {path} is not UTF-8 (byte {exc.start})") from None
+    except OSError as exc:
+        raise Seq2SeqError(f"cannot read {key} file {path}: {exc.strerror}") from None

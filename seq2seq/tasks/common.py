@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
@@ -13,7 +12,6 @@ from seq2seq.checks import positive
 from seq2seq.errors import Seq2SeqError
 from seq2seq.lexicon import read_lexicon
 from seq2seq.settings import plain
-from seq2seq.text import split_lines
 from seq2seq.translation import Translator
 
 log = logging.getLogger(__name__)
@@ -99,18 +97,6 @@ def run_dirs(values: dict[str, Any], usage: str) -> tuple[str, ...]:
     if optional_path(values, "run_dir"):
         raise Seq2SeqError("give either run_dir=... or run_dirs=[...] (an ensemble), not both")
     return tuple(str(x) for x in many)
-
-
-def read_text_lines(path: str, key: str) -> list[str]:
-    """The lines of a UTF-8 text file (``\n`` or ``\r\n`` ends), one-line errors."""
-    try:
-        return split_lines(Path(path).read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise Seq2SeqError(f"{key} file not found: {path}") from None
-    except UnicodeDecodeError as exc:
-        raise Seq2SeqError(f"{key} file {path} is not UTF-8 (byte {exc.start})") from None
-    except OSError as exc:
-        raise Seq2SeqError(f"cannot read {key} file {path}: {exc.strerror}") from None
 
 
 def open_translator(run_dirs: Sequence[str], lexicon: str | None = None) -> Translator:

@@ -28,11 +28,10 @@ from seq2seq.tasks.common import (
     config_values,
     open_translator,
     optional_path,
-    read_text_lines,
     required_path,
     run_dirs,
 )
-from seq2seq.text import normalize_input
+from seq2seq.text import normalize_input, read_text_lines
 
 log = logging.getLogger(__name__)
 USAGE = "s2s-evaluate run_dir=<run> [pairs_file=<pairs>] [output_dir=<dir>]"

@@ -22,10 +22,9 @@ from seq2seq.tasks.common import (
     given_texts,
     open_translator,
     optional_path,
-    read_text_lines,
     run_dirs,
 )
-from seq2seq.text import split_lines
+from seq2seq.text import read_text_lines, split_lines
 from seq2seq.translation import Candidate, Translator
 
 log = logging.getLogger(__name__)
