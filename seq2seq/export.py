@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -147,11 +148,7 @@ def export_run(
     Raises:
         Seq2SeqError: the run directory is unusable or the export directory exists.
     """
-    export_dir = refuse_run_owned_dir(export_dir, "export_dir")
-    if export_dir.exists() and not export_dir.is_dir():
-        raise Seq2SeqError(f"export_dir {export_dir} exists and is not a directory")
-    if export_dir.exists() and any(export_dir.iterdir()):
-        raise Seq2SeqError(f"export directory already exists and is not empty: {export_dir}")
+    export_dir = checked_export_dir(export_dir)
     decoding = export_decoding(decoding)
     runs = [run_dir] if isinstance(run_dir, (str, Path)) else list(run_dir)
     translator = Translator.from_run_dirs(runs)
@@ -159,6 +156,20 @@ def export_run(
     prepare_output_dir(export_dir.parent, "export_dir's parent")
     export_translator(translator, export_dir, max_length, decoding)
     log.info("exported %s to %s (%s)", " + ".join(map(str, runs)), export_dir, describe(decoding))
+    return export_dir
+
+
+def checked_export_dir(export_dir: str | Path) -> Path:
+    """``export_dir``, which must not exist yet or be an empty directory outside any run.
+
+    Raises:
+        Seq2SeqError: it is a file, a non-empty directory, or inside a run directory.
+    """
+    export_dir = refuse_run_owned_dir(export_dir, "export_dir")
+    if export_dir.exists() and not export_dir.is_dir():
+        raise Seq2SeqError(f"export_dir {export_dir} exists and is not a directory")
+    if export_dir.exists() and any(export_dir.iterdir()):
+        raise Seq2SeqError(f"export directory already exists and is not empty: {export_dir}")
     return export_dir
 
 
@@ -176,16 +187,24 @@ def export_translator(
 ) -> Path:
     """Writes ``translator``'s SavedModel to ``export_dir`` (atomically); returns it."""
     module = TranslationModule(translator, max_length=max_length, decoding=decoding)
-    # Keras's ExportArchive tracks the Keras variables so that every loader finds them,
-    # including the TF1-style ones behind saved_model_cli and TensorFlow Serving.
+    signature = [tf.TensorSpec([None], tf.string, name="inputs")]
+    archive = tracked_archive(translator, module, "serve", module._translate, signature)
+    atomic_write(export_dir, lambda tmp: archive.write_out(str(tmp), verbose=False))
+    return Path(export_dir)
+
+
+def tracked_archive(
+    translator: Translator, module: tf.Module, endpoint: str, fn: Any, signature: list
+) -> keras.export.ExportArchive:
+    """A Keras ``ExportArchive`` of ``module`` with the endpoint ``fn`` (``signature``).
+
+    Keras's ExportArchive tracks the Keras variables so that every loader finds them,
+    including the TF1-style ones behind saved_model_cli and TensorFlow Serving (and the
+    LiteRT converter, which freezes them).
+    """
     archive = keras.export.ExportArchive()
     for keras_model in getattr(translator.model, "keras_models", [translator.model.training]):
         archive.track(keras_model)  # every member of an ensemble
     archive.track(module)
-    archive.add_endpoint(
-        "serve",
-        module._translate,
-        input_signature=[tf.TensorSpec([None], tf.string, name="inputs")],
-    )
-    atomic_write(export_dir, lambda tmp: archive.write_out(str(tmp), verbose=False))
-    return Path(export_dir)
+    archive.add_endpoint(endpoint, fn, input_signature=signature)
+    return archive

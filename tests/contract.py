@@ -260,6 +260,34 @@ def check_export(model, directory: Path) -> None:
     assert found == translator.translate(inputs)
 
 
+def check_litert(model, directory: Path) -> bool:
+    """The LiteRT file (builtin ops only), read back by the reference client, gives the
+    :class:`Translator`'s candidates, greedy and beam with n-best; or the export is refused
+    in one line. Returns whether the model converted."""
+    from seq2seq.litert import litert_bytes, write_litert_files
+    from seq2seq.litert_client import LiteRTTranslator
+    from seq2seq.settings import DecodingSettings
+
+    translator = Translator(model, VOCAB, VOCAB, max_output_length=10)
+    inputs = ["abc", "", "lkjih gfedcba", "a", "xyz"]  # x, y, z: unknown characters
+    beam = DecodingSettings(name="beam", n_best=2, params=BeamSearch.params(beam_size=3))
+    for decoding in (DecodingSettings(), beam):
+        where = directory / decoding.name
+        try:
+            file = litert_bytes(translator, 10, decoding, None)
+        except Seq2SeqError as exc:
+            assert "\n" not in str(exc) and "LiteRT" in str(exc), str(exc)
+            return False
+        write_litert_files(where, translator, file, 10, decoding, None)
+        found = LiteRTTranslator(where).candidates(inputs)
+        expected = translator.candidates(inputs, **decoding.options())
+        for got, want in zip(found, expected, strict=True):
+            assert [c.text for c in got] == [c.text for c in want], decoding.name
+            np.testing.assert_allclose([c.score for c in got], [c.score for c in want],
+                                       atol=1e-4)  # fmt: skip
+    return True
+
+
 def check_capabilities(model) -> None:
     """Optional capabilities: present and right, or refused with a :class:`CapabilityError`
     (a one-line error for the user), never another exception."""

@@ -81,6 +81,18 @@ def test_saved_model_export_translates_like_the_translator(case, tmp_path):
     contract.check_export(_model(case), tmp_path)
 
 
+#: LiteRT must hold the card's model and the Transformer; a composed recurrent model runs
+#: Keras's RNN loop (TensorList ops) and is refused in one line. (A case of each: every
+#: LiteRT conversion costs seconds.)
+LITERT = ["lstm-default", "transformer-one-layer"]
+
+
+@pytest.mark.parametrize("case", [*LITERT, "lstm-conv"])
+def test_litert_export_translates_like_the_translator_or_is_refused(case, tmp_path):
+    converted = contract.check_litert(_model(case), tmp_path)
+    assert converted == (case in LITERT)
+
+
 @pytest.mark.parametrize("case", IDS)
 def test_optional_capabilities_are_right_or_refused_in_one_line(case):
     contract.check_capabilities(_model(case))

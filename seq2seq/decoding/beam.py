@@ -24,7 +24,7 @@ class BeamSearch(SearchRule):
 
     def select(self, log_probs, scores, step, beam_size, length_penalty):
         batch, width, vocab = tf.unstack(tf.shape(log_probs))
-        total = tf.reshape(scores[:, :, None] + log_probs, [batch, width * vocab])
+        total = tf.reshape(tf.expand_dims(scores, -1) + log_probs, [batch, width * vocab])
         new_scores, flat = tf.math.top_k(total, k=beam_size)
         return flat % vocab, flat // vocab, new_scores
 

@@ -94,7 +94,7 @@ def row_limits(source: tf.Tensor, max_length: tf.Tensor, controls: Controls, wid
     scaled = tf.cast(tf.math.ceil(controls.ratio * lengths), tf.int32) + controls.offset
     limit = tf.clip_by_value(scaled, 1, max_length)
     limit = tf.where(controls.ratio > 0, limit, max_length)
-    return tf.tile(limit[:, None], tf.stack([1, width]))
+    return tf.tile(tf.expand_dims(limit, 1), tf.stack([1, width]))
 
 
 def history_length(max_length: tf.Tensor, controls: Controls) -> tf.Tensor:
@@ -128,10 +128,11 @@ def blocked_tokens(history: tf.Tensor, t: tf.Tensor, n: tf.Tensor, vocab: tf.Ten
     by that token)."""
     length = tf.shape(history)[2]
     starts, offsets = tf.range(length), tf.range(tf.maximum(n - 1, 0))  # (XLA: both branches)
-    windows = tf.gather(history, tf.minimum(starts[:, None] + offsets, length - 1), axis=2)
+    at = tf.minimum(tf.expand_dims(starts, 1) + offsets, length - 1)  # [L, n - 1]
+    windows = tf.gather(history, at, axis=2)
     last = tf.gather(history, tf.maximum(t - n + 1 + offsets, 0), axis=2)
-    same = tf.reduce_all(tf.equal(windows, last[:, :, None, :]), axis=-1)  # [batch, width, L]
-    same = tf.logical_and(same, (starts <= t - n)[None, None, :])
+    same = tf.reduce_all(tf.equal(windows, tf.expand_dims(last, 2)), axis=-1)  # [batch, width, L]
+    same = tf.logical_and(same, tf.reshape(starts <= t - n, [1, 1, -1]))
     followers = tf.gather(history, tf.minimum(starts + n - 1, length - 1), axis=2)
     return _token_mask(same, followers, vocab)
 
@@ -148,7 +149,8 @@ def force_prefix(log_probs: tf.Tensor, prefix: tf.Tensor, t: tf.Tensor) -> tf.Te
     column = tf.minimum(t, tf.shape(prefix)[1] - 1)
     forced = tf.gather(prefix, column, axis=1)  # [batch]
     only = tf.one_hot(forced, tf.shape(log_probs)[-1], on_value=0.0, off_value=NEG_INF)
-    return tf.where(tf.not_equal(forced, PAD_ID)[:, None, None], only[:, None, :], log_probs)
+    forcing = tf.reshape(tf.not_equal(forced, PAD_ID), [-1, 1, 1])
+    return tf.where(forcing, tf.expand_dims(only, 1), log_probs)
 
 
 def apply_controls(log_probs: tf.Tensor, history: tf.Tensor, t: tf.Tensor, controls: Controls):

@@ -225,17 +225,19 @@ class SearchRule:
         log_probs = tf.reshape(tf.math.log(tf.maximum(probs, 1e-30)), [batch, width, -1])
         log_probs = force_prefix(apply_controls(log_probs, state.history, t, controls),
                                  state.prefix, t)  # fmt: skip
-        log_probs = tf.where(state.finished[:, :, None], self._pad_only[None, None, :], log_probs)
+        finished = tf.expand_dims(state.finished, 2)
+        log_probs = tf.where(finished, self._pad_only[None, None, :], log_probs)
         tokens, parents, scores = self.select(log_probs, state.scores, t, **params)
         kept = (state.finished, state.lengths, state.limits, state.history, seqs)
         if self.reorders:  # reorder every per-hypothesis tensor by parent slot
-            flat_parents = tf.reshape(parents + tf.range(batch)[:, None] * width, [-1])
+            flat_parents = tf.reshape(parents + tf.expand_dims(tf.range(batch), 1) * width, [-1])
             model_state = tf.nest.map_structure(lambda x: tf.gather(x, flat_parents), model_state)
             kept = tuple(tf.gather(x, parents, batch_dims=1) for x in kept)
         finished, lengths, limits, history, seqs = kept
         lengths += tf.cast(tf.logical_not(finished), tf.int32)
-        seqs = tf.where(positions == t, tokens[:, :, None], seqs)
-        history = tf.where(tf.range(tf.shape(history)[2]) == t, tokens[:, :, None], history)
+        emitted = tf.expand_dims(tokens, 2)  # [batch, width, 1]
+        seqs = tf.where(positions == t, emitted, seqs)
+        history = tf.where(tf.range(tf.shape(history)[2]) == t, emitted, history)
         ended = tf.logical_or(tf.equal(tokens, END_ID), lengths >= limits)  # END, or its limit
         finished = tf.logical_or(finished, ended)
         state = LoopState(tokens, model_state, scores, finished, lengths, limits, history,
@@ -252,7 +254,7 @@ class SearchRule:
         batch, width = tf.shape(state.tokens)[0], tf.shape(state.tokens)[1]
         # A fixed-size output buffer (static shapes let XLA compile the whole loop).
         seqs = tf.fill([batch, width, budget], tf.constant(PAD_ID, tf.int32))
-        positions = t0 + tf.range(budget)[None, None, :]
+        positions = t0 + tf.reshape(tf.range(budget), [1, 1, -1])
         end = t0 + budget
 
         def keep_going(t, state, seqs):
