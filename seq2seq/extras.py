@@ -17,6 +17,7 @@ EXTRA_OF_MODULE = {
     "sentencepiece": "subword",
     "tensorflow_text": "subword",
     "datasets": "hf",
+    "ai_edge_litert": "litert",
     "hydra_plugins.hydra_joblib_launcher": "sweep",
     "hydra_plugins.hydra_optuna_sweeper": "sweep",
     "optuna": "sweep",

@@ -42,6 +42,7 @@ from seq2seq.decoding import MAX_LENGTH
 from seq2seq.decoding.controls import no_prefix
 from seq2seq.errors import Seq2SeqError
 from seq2seq.export import checked_export_dir, describe, export_decoding, tracked_archive
+from seq2seq.extras import require
 from seq2seq.files import atomic_write
 from seq2seq.settings import DecodingSettings
 from seq2seq.translation import Translator
@@ -230,6 +231,8 @@ def export_litert(
     export_dir = checked_export_dir(export_dir)
     decoding = export_decoding(decoding)
     quantize = check_litert_options(quantize, None)
+    if compare_examples > 0:  # before the work: the comparison runs the file
+        require("ai_edge_litert", "compare_examples > 0 (or set compare_examples=0)")
     runs = [run_dir] if isinstance(run_dir, (str, Path)) else list(run_dir)
     translator = Translator.from_run_dirs(runs)
     max_length = positive("max_length", max_length or decoding.max_length

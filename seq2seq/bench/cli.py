@@ -1,6 +1,6 @@
 """``s2s-benchmark <name> key=value ...`` (decode, train, time_to_quality, memory, serve, step,
-startup, tokens, budget): parses the arguments and runs one benchmark, printing its report as one
-JSON object on stdout."""
+startup, tokens, budget, litert): parses the arguments and runs one benchmark, printing its
+report as one JSON object on stdout."""
 
 from __future__ import annotations
 
@@ -76,9 +76,12 @@ USAGE = (
     " | s2s-benchmark startup [repeats=5]"
     " | s2s-benchmark tokens [run_dir=<transformer run>] [positions=10,100] [batch_size=1]"
     " | s2s-benchmark budget data_path=<anki file> [budgets=5,10,20] [schedules=minutes,epochs]"
+    " | s2s-benchmark litert run_dir=<run> [engines=none,int8,float16] [num_sentences=512]"
 )
 BENCHMARKS = ("decode", "train", "time_to_quality", "memory", "serve", "step", "startup", "tokens",
-              "budget")  # fmt: skip
+              "budget", "litert")  # fmt: skip
+LITERT_ARGS = {"run_dir": str, "num_sentences": int, "batch1_sentences": int, "repeats": int,
+               "engines": word_list, "num_threads": int}  # fmt: skip
 
 
 def parse_args(args: Sequence[str], types: dict[str, type]) -> dict[str, Any]:
@@ -102,7 +105,14 @@ def main(argv: Sequence[str]) -> int:
     """``s2s-benchmark decode|train|memory|serve key=value ...``: prints one JSON object."""
     if not argv or argv[0] not in BENCHMARKS:
         raise Seq2SeqError(USAGE)
-    if argv[0] == "budget":
+    if argv[0] == "litert":
+        from seq2seq.bench.litert import run_litert_benchmark
+
+        options = parse_args(argv[1:], LITERT_ARGS)
+        if "run_dir" not in options:
+            raise Seq2SeqError("run_dir=<training run directory> is required")
+        report = run_litert_benchmark(**options)
+    elif argv[0] == "budget":
         from seq2seq.bench.budget import run_budget_benchmark
 
         options = parse_args(argv[1:], BUDGET_ARGS)
