@@ -162,7 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     if lines and lines[-1] == "":
         lines.pop()
     lines = [line.removesuffix("\r") for line in lines]
-    for text in LiteRTTranslator(directory).translate(lines):
+    try:
+        translator = LiteRTTranslator(directory)
+    except (OSError, ValueError, KeyError, ImportError) as exc:
+        print(f"error: cannot load the LiteRT export in {directory}: {exc}", file=sys.stderr)
+        return 2
+    for text in translator.translate(lines):
         print(text)
     return 0
 

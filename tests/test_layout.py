@@ -166,7 +166,7 @@ FLOORS = {
     # 0: leaves and TensorFlow-free records
     "seq2seq.errors": 0, "seq2seq.files": 0, "seq2seq.checks": 0, "seq2seq.registry": 0,
     "seq2seq.extras": 0, "seq2seq.options": 0, "seq2seq.distribute": 0, "seq2seq.data.lines": 0,
-    "seq2seq.text": 0,
+    "seq2seq.text": 0, "seq2seq.litert_client": 0,
     # 1: the run directory, vocabularies, data sources and Keras's small parts
     "seq2seq.rundir": 1, "seq2seq.vocab": 1, "seq2seq.data": 1, "seq2seq.layers": 1,
     "seq2seq.losses": 1, "seq2seq.plots": 1, "seq2seq.schedules": 1, "seq2seq.progress": 1,
@@ -176,7 +176,7 @@ FLOORS = {
     "seq2seq.translation": 3, "seq2seq.evaluation": 3, "seq2seq.settings": 3,
     "seq2seq.inspection": 3, "seq2seq.export": 3, "seq2seq.averaging": 3,
     "seq2seq.destinations": 3, "seq2seq.callbacks": 3, "seq2seq.compare": 3,
-    "seq2seq.lexicon": 3,
+    "seq2seq.lexicon": 3, "seq2seq.litert": 3,
     # 4: training and the service
     "seq2seq.training": 4, "seq2seq.api": 4, "seq2seq.serving": 4,
     # 5: the commands

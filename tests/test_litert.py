@@ -127,3 +127,22 @@ def test_a_litert_export_refuses_an_existing_directory_and_a_missing_run(
     missing = cli("export", f"run_dir={tmp_path / 'nope'}", f"export_dir={tmp_path / 'o'}",
                   "format=litert")  # fmt: skip
     assert missing.returncode == 2 and str(tmp_path / "nope") in missing.stderr.splitlines()[-1]
+
+
+@pytest.mark.e2e
+def test_a_sentencepiece_run_ships_its_pieces_and_translates_alike(tmp_path, cli):
+    """The file holds ids only: the client encodes with the shipped ``.model`` files (the
+    ``sentencepiece`` package here; SentencePiece's library on a device)."""
+    from seq2seq.tasks.train import train
+    from tests.conftest import train_config
+    from tests.test_sentencepiece import SP
+
+    run_dir = tmp_path / "sp_run"
+    train(train_config(run_dir, *SP))
+    done = cli("export", f"run_dir={run_dir}", f"export_dir={tmp_path / 'sp'}",
+               "format=litert", "compare_examples=0")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert {"source.model", "target.model"} <= {p.name for p in (tmp_path / "sp").iterdir()}
+    out = _run_client(tmp_path / "sp", tmp_path)
+    assert out["tensorflow"] == [] and out["seq2seq"] == []
+    _same(out["candidates"], Translator.from_run_dir(run_dir).candidates(INPUTS))

@@ -4,6 +4,7 @@ report as one JSON object on stdout."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -101,67 +102,47 @@ def parse_args(args: Sequence[str], types: dict[str, type]) -> dict[str, Any]:
     return options
 
 
+#: What each file-reading benchmark must be given, and how to say it.
+REQUIRED = {"run_dir": "run_dir=<training run directory> is required",
+            "data_path": "data_path=<Anki/Tatoeba pairs file> is required"}  # fmt: skip
+#: ``name -> (module, function, argument types, required argument)``.
+RUNNERS = {
+    "litert": ("seq2seq.bench.litert", "run_litert_benchmark", LITERT_ARGS, "run_dir"),
+    "budget": ("seq2seq.bench.budget", "run_budget_benchmark", BUDGET_ARGS, "data_path"),
+    "tokens": ("seq2seq.bench.tokens", "run_tokens_benchmark", TOKENS_ARGS, None),
+    "startup": ("seq2seq.bench.startup", "run_startup_benchmark", {"repeats": int}, None),
+    "step": ("seq2seq.bench.step", "run_step_benchmark", STEP_ARGS, None),
+    "serve": ("seq2seq.bench.serve", "run_serve_benchmark", SERVE_ARGS, "run_dir"),
+    "memory": ("seq2seq.bench.memory", "run_memory_benchmark", MEMORY_ARGS, "data_path"),
+    "decode": ("seq2seq.bench.decode", "run_decode_benchmark", DECODE_ARGS, "run_dir"),
+}
+
+
+def _train_benchmark(name: str, args: Sequence[str]) -> dict[str, Any]:
+    """``train`` or ``time_to_quality``: the setup keys go into one record."""
+    from seq2seq.bench.train import Setup, run_time_to_quality, run_train_benchmark
+
+    options = parse_args(args, TRAIN_ARGS if name == "train" else QUALITY_ARGS)
+    if "data_path" not in options:
+        raise Seq2SeqError(REQUIRED["data_path"])
+    setup = Setup(**{k: options.pop(k) for k in set(SETUP_KEYS) & options.keys()})
+    if options.get("num_samples") == 0:
+        options["num_samples"] = None  # all pairs
+    run = run_train_benchmark if name == "train" else run_time_to_quality
+    return run(setup=setup, **options)
+
+
 def main(argv: Sequence[str]) -> int:
-    """``s2s-benchmark decode|train|memory|serve key=value ...``: prints one JSON object."""
+    """``s2s-benchmark <name> key=value ...``: prints one JSON object."""
     if not argv or argv[0] not in BENCHMARKS:
         raise Seq2SeqError(USAGE)
-    if argv[0] == "litert":
-        from seq2seq.bench.litert import run_litert_benchmark
-
-        options = parse_args(argv[1:], LITERT_ARGS)
-        if "run_dir" not in options:
-            raise Seq2SeqError("run_dir=<training run directory> is required")
-        report = run_litert_benchmark(**options)
-    elif argv[0] == "budget":
-        from seq2seq.bench.budget import run_budget_benchmark
-
-        options = parse_args(argv[1:], BUDGET_ARGS)
-        if "data_path" not in options:
-            raise Seq2SeqError("data_path=<Anki/Tatoeba pairs file> is required")
-        report = run_budget_benchmark(**options)
-    elif argv[0] == "tokens":
-        from seq2seq.bench.tokens import run_tokens_benchmark
-
-        report = run_tokens_benchmark(**parse_args(argv[1:], TOKENS_ARGS))
-    elif argv[0] == "startup":
-        from seq2seq.bench.startup import run_startup_benchmark
-
-        report = run_startup_benchmark(**parse_args(argv[1:], {"repeats": int}))
-    elif argv[0] == "step":
-        from seq2seq.bench.step import run_step_benchmark
-
-        report = run_step_benchmark(**parse_args(argv[1:], STEP_ARGS))
-    elif argv[0] == "serve":
-        from seq2seq.bench.serve import run_serve_benchmark
-
-        options = parse_args(argv[1:], SERVE_ARGS)
-        if "run_dir" not in options:
-            raise Seq2SeqError("run_dir=<training run directory> is required")
-        report = run_serve_benchmark(**options)
-    elif argv[0] == "memory":
-        from seq2seq.bench.memory import run_memory_benchmark
-
-        options = parse_args(argv[1:], MEMORY_ARGS)
-        if "data_path" not in options:
-            raise Seq2SeqError("data_path=<Anki/Tatoeba pairs file> is required")
-        report = run_memory_benchmark(**options)
-    elif argv[0] in ("train", "time_to_quality"):
-        from seq2seq.bench.train import Setup, run_time_to_quality, run_train_benchmark
-
-        options = parse_args(argv[1:], TRAIN_ARGS if argv[0] == "train" else QUALITY_ARGS)
-        if "data_path" not in options:
-            raise Seq2SeqError("data_path=<Anki/Tatoeba pairs file> is required")
-        setup = Setup(**{k: options.pop(k) for k in set(SETUP_KEYS) & options.keys()})
-        if options.get("num_samples") == 0:
-            options["num_samples"] = None  # all pairs
-        run = run_train_benchmark if argv[0] == "train" else run_time_to_quality
-        report = run(setup=setup, **options)
+    if argv[0] in ("train", "time_to_quality"):
+        report = _train_benchmark(argv[0], argv[1:])
     else:
-        options = parse_args(argv[1:], DECODE_ARGS)
-        if "run_dir" not in options:
-            raise Seq2SeqError("run_dir=<training run directory> is required")
-        from seq2seq.bench.decode import run_decode_benchmark
-
-        report = run_decode_benchmark(**options)
+        module, function, types, required = RUNNERS[argv[0]]
+        options = parse_args(argv[1:], types)
+        if required is not None and required not in options:
+            raise Seq2SeqError(REQUIRED[required])
+        report = getattr(importlib.import_module(module), function)(**options)
     sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     return 0

@@ -18,6 +18,7 @@ equal the SavedModel's.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -65,6 +66,8 @@ def _throughput(translate: Callable[[list[str]], list[str]], texts: list[str], r
 def _saved_model(directory: Path) -> Callable[[list[str]], list[str]]:
     import tensorflow as tf
 
+    with contextlib.suppress(ImportError):  # a SentencePiece run's graph holds its tokenizer
+        import tensorflow_text  # noqa: F401
     signature = tf.saved_model.load(str(directory)).signatures["serving_default"]
 
     def translate(texts: list[str]) -> list[str]:
