@@ -1,5 +1,7 @@
 """Property-based tests (hypothesis)."""
 
+import functools
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,11 +40,17 @@ def test_lenient_anki_reader_never_crashes_on_random_bytes(tmp_path, data):
         assert all(s and t and "\t" not in s and "\t" not in t for s, t in pairs)
 
 
+@functools.cache
+def _translator(run_dir) -> Translator:
+    """The run's translator, loaded once for all examples (loading is not the property)."""
+    return Translator.from_run_dir(run_dir)
+
+
 @settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=25, deadline=None
 )
 @given(st.lists(st.text(max_size=80), max_size=12))
 def test_translate_returns_one_string_per_input_for_any_unicode(trained_run, texts):
-    out = Translator.from_run_dir(trained_run).translate(texts)
+    out = _translator(trained_run).translate(texts)
     assert len(out) == len(texts)
     assert all(isinstance(o, str) and "\n" not in o for o in out)
