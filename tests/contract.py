@@ -260,18 +260,18 @@ def check_export(model, directory: Path) -> None:
     assert found == translator.translate(inputs)
 
 
-def check_litert(model, directory: Path) -> bool:
+def check_litert(model, directory: Path, beam: bool = True) -> bool:
     """The LiteRT file (builtin ops only), read back by the reference client, gives the
-    :class:`Translator`'s candidates, greedy and beam with n-best; or the export is refused
-    in one line. Returns whether the model converted."""
+    :class:`Translator`'s candidates, greedy and (``beam``) beam with n-best; or the export
+    is refused in one line. Returns whether the model converted."""
     from seq2seq.litert import litert_bytes, write_litert_files
     from seq2seq.litert_client import LiteRTTranslator
     from seq2seq.settings import DecodingSettings
 
     translator = Translator(model, VOCAB, VOCAB, max_output_length=10)
     inputs = ["abc", "", "lkjih gfedcba", "a", "xyz"]  # x, y, z: unknown characters
-    beam = DecodingSettings(name="beam", n_best=2, params=BeamSearch.params(beam_size=3))
-    for decoding in (DecodingSettings(), beam):
+    beams = [DecodingSettings(name="beam", n_best=2, params=BeamSearch.params(beam_size=3))]
+    for decoding in [DecodingSettings(), *beams[:beam]]:
         where = directory / decoding.name
         try:
             file = litert_bytes(translator, 10, decoding, None)
