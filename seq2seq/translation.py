@@ -98,6 +98,9 @@ class Translator:
         #: Known answers: normalised input -> its translations, best first (a lexicon file,
         #: ``seq2seq.lexicon.read_lexicon``); :meth:`candidates` gives them before the model.
         self.lexicon: dict[str, tuple[str, ...]] = {}
+        #: Another engine for the settings it serves (``serves(...)``, ``candidates(texts,
+        #: batch_size)``): a LiteRT export of this model (:class:`seq2seq.litert.LiteRTEngine`).
+        self.engine: Any = None
         self._alignment_fn = None
 
     @classmethod
@@ -234,6 +237,9 @@ class Translator:
         params = params or search.params(**param_values)
         n_best = _checked_n_best(n_best, search.max_candidates(params), decoding)
         max_length = int(max_length or self.max_output_length)
+        if self.engine is not None and self.engine.serves(decoding, n_best, params, controls,
+                                                          max_length, prefixes):  # fmt: skip
+            return self.engine.candidates(texts, batch_size)
         encoded = self.encode_inputs(texts)
         forced = self.encode_prefixes(prefixes, len(encoded), max_length)
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]) if sort_by_length else 0)

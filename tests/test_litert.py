@@ -146,3 +146,40 @@ def test_a_sentencepiece_run_ships_its_pieces_and_translates_alike(tmp_path, cli
     out = _run_client(tmp_path / "sp", tmp_path)
     assert out["tensorflow"] == [] and out["seq2seq"] == []
     _same(out["candidates"], Translator.from_run_dir(run_dir).candidates(INPUTS))
+
+
+def test_the_service_decodes_with_the_litert_export_the_requests_it_fits(
+    trained_run, tmp_path, cli
+):
+    from fastapi.testclient import TestClient
+
+    from seq2seq.api import Limits
+    from seq2seq.errors import Seq2SeqError
+    from seq2seq.litert import LiteRTEngine
+    from seq2seq.serving import create_app
+
+    done = cli("export", f"run_dir={trained_run}", f"export_dir={tmp_path / 'lit'}",
+               "format=litert", "compare_examples=0")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    plain, translator = Translator.from_run_dir(trained_run), Translator.from_run_dir(trained_run)
+    engine = translator.engine = LiteRTEngine(tmp_path / "lit", translator)
+    texts = INPUTS[:4]
+    with TestClient(create_app(translator, {}, Limits())) as client:
+        before = engine.inputs  # (after the start-up's warm-up)
+        greedy = client.post("/translate", json=[{"src": t} for t in texts]).json()
+        assert [a["tgt"] for a in greedy] == plain.translate(texts)
+        assert engine.inputs == before + len(texts)  # the file's search: LiteRT decoded them
+        beam = [{"src": t, "decoding": "beam", "beam_size": 2} for t in texts]
+        prefixed = [{"src": texts[0], "prefix": "20"}]
+        answers = [client.post("/translate", json=body).json() for body in (beam, prefixed)]
+    assert engine.inputs == before + len(texts)  # another search, a prefix: TensorFlow
+    assert [a["tgt"] for a in answers[0]] == plain.translate(texts, decoding="beam", beam_size=2)
+    assert answers[1][0]["tgt"].startswith("20")
+    other = contract.tiny_model("lstm", {})
+    with pytest.raises(Seq2SeqError, match="exported from another model"):
+        LiteRTEngine(tmp_path / "lit", Translator(other, contract.VOCAB, contract.VOCAB))
+    with pytest.raises(Seq2SeqError, match="is not a LiteRT export"):
+        LiteRTEngine(tmp_path, translator)
+    refused = cli("serve", f"run_dir={trained_run}", f"litert_dir={tmp_path / 'nope'}", "port=0")
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1].startswith(f"error: {tmp_path / 'nope'} is not")

@@ -37,6 +37,8 @@ class ServeSettings:
         allowed_hosts: the ``Host`` headers answered (others get 400).
         shutdown_seconds: how long a stop waits for open connections.
         lexicon: a ``source<TAB>target`` file answering the inputs it holds (None: none).
+        litert_dir: a LiteRT export of the run that decodes the requests it fits (None:
+            TensorFlow decodes every request).
     """
 
     run_dirs: tuple[str, ...]
@@ -49,6 +51,7 @@ class ServeSettings:
     allowed_hosts: tuple[str, ...]
     shutdown_seconds: float
     lexicon: str | None = None
+    litert_dir: str | None = None
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> ServeSettings:
@@ -66,6 +69,7 @@ class ServeSettings:
         return cls(
             run_dirs=run_dirs(values, USAGE),
             lexicon=optional_path(values, "lexicon"),
+            litert_dir=optional_path(values, "litert_dir"),
             host=str(values.get("host") or "127.0.0.1"),
             port=port,
             limits=Limits(
@@ -136,6 +140,12 @@ def _serve_on(sock: socket.socket, settings: ServeSettings) -> None:
     import uvicorn
 
     translator = open_translator(settings.run_dirs, settings.lexicon)
+    if settings.litert_dir:
+        from seq2seq.litert import LiteRTEngine
+
+        translator.engine = LiteRTEngine(settings.litert_dir, translator)
+        log.info("LiteRT (%s) decodes the requests with %s", settings.litert_dir,
+                 translator.engine.client.spec["decoding"])  # fmt: skip
     info = {
         "run_dirs": list(settings.run_dirs),
         "model": type(translator.model).__name__,
@@ -144,6 +154,7 @@ def _serve_on(sock: socket.socket, settings: ServeSettings) -> None:
         "target_vocab_size": len(translator.target_vocab),
         "max_output_length": translator.max_output_length,
         "lexicon_entries": len(translator.lexicon),
+        "litert_dir": settings.litert_dir,
     }
     app = create_app(translator, info, settings.limits, settings.decoding,
                      settings.max_batch_size, settings.max_wait_ms,
