@@ -42,7 +42,8 @@ QUALITY_ARGS = {"data_path": str, "num_samples": int, "textbook_epochs": int, "m
 SETUP_KEYS = ("units", "batch_size", "learning_rate", "bucket_width", "bucket_by", "jit_compile",
               "bfloat16")  # fmt: skip
 SERVE_ARGS = {"run_dir": str, "concurrency": int_list, "requests": int, "max_seconds": float,
-              "max_batch_size": int, "max_wait_ms": float, "num_inputs": int}  # fmt: skip
+              "max_batch_size": int, "max_wait_ms": float, "num_inputs": int,
+              "litert_dir": str}  # fmt: skip
 MEMORY_ARGS = {"data_path": str, "lines": int_list, "steps": int, "work_dir": str}
 TOKENS_ARGS = {"run_dir": str, "positions": int_list, "batch_size": int, "source_length": int,
                "vocab_size": int, "repeats": int}  # fmt: skip

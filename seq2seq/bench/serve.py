@@ -55,7 +55,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(run_dir: Path, max_batch_size: int, max_wait_ms: float) -> tuple[Any, str]:
+def start_server(
+    run_dir: Path, max_batch_size: int, max_wait_ms: float, litert_dir: str | None = None
+) -> tuple[Any, str]:
     """``s2s-serve`` as a child process on a free loopback port; returns it and its URL once
     ``/health`` answers 200 (or raises, naming the server's last words)."""
     import httpx
@@ -64,7 +66,8 @@ def start_server(run_dir: Path, max_batch_size: int, max_wait_ms: float) -> tupl
     command = [sys.executable, "-c", "from seq2seq.commands import serve; serve()",
                f"run_dir={run_dir}",
                f"host={HOST}", f"port={port}", f"max_batch_size={max_batch_size}",
-               f"max_wait_ms={max_wait_ms}", "max_inputs=1"]  # fmt: skip
+               f"max_wait_ms={max_wait_ms}", "max_inputs=1",
+               *([f"litert_dir={litert_dir}"] if litert_dir else [])]  # fmt: skip
     server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
     url = f"http://{HOST}:{port}"
     deadline = time.monotonic() + 300
@@ -170,8 +173,10 @@ def run_serve_benchmark(
     max_batch_size: int = 64,
     max_wait_ms: float = 5.0,
     num_inputs: int = 1000,
+    litert_dir: str | None = None,
 ) -> dict[str, Any]:
-    """Loads the server with batching (``max_batch_size``) and without (1).
+    """Loads the server with batching (``max_batch_size``) and without (1); with
+    ``litert_dir``, the server decodes with that LiteRT export of the run.
 
     Returns:
         A JSON-ready dict: per mode and concurrency, :class:`LevelResult`; the throughput
@@ -180,9 +185,10 @@ def run_serve_benchmark(
     run_dir = Path(run_dir)
     texts = benchmark_inputs(run_dir, num_inputs)
     expected = Translator.from_run_dir(run_dir).translate(texts)
-    report: dict[str, Any] = {"run_dir": str(run_dir), "inputs": len(texts), "modes": {}}
+    report: dict[str, Any] = {"run_dir": str(run_dir), "inputs": len(texts), "modes": {},
+                              "litert_dir": litert_dir}  # fmt: skip
     for mode, size in (("batched", max_batch_size), ("one_at_a_time", 1)):
-        server, url = start_server(run_dir, size, max_wait_ms)
+        server, url = start_server(run_dir, size, max_wait_ms, litert_dir)
         try:
             levels = {}
             for c in concurrency:
