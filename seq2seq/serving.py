@@ -212,6 +212,15 @@ async def _read_body(request, limits: Limits) -> bytes | None:
         ) from None
 
 
+async def _parsed(body: bytes, limits: Limits, defaults: dict[str, Any]) -> list[dict]:
+    """The request's items. CPU work (parsing, alignments) runs off the event loop, so that
+    /health never waits for it; but a small body is parsed in place (a hop to a worker
+    thread costs more than its parse)."""
+    if len(body) <= INLINE_BYTES:
+        return parse_request(body, limits, defaults)
+    return await asyncio.to_thread(parse_request, body, limits, defaults)
+
+
 async def _results_unless_gone(request, futures: list[Future]) -> list | None:
     """The futures' results; None, with the work not yet started cancelled (the batcher
     skips it), when the client disconnects first."""
@@ -261,11 +270,7 @@ def _add_routes(app, translator, batcher, state, info, limits, defaults) -> None
         body = await _read_body(request, limits)
         if body is None:  # nobody to answer
             return Response(status_code=400)
-        # CPU work (parsing, alignments) runs off the event loop: /health never waits for it;
-        # a small body is parsed in place (a thread hop would cost more than the parse).
-        small = len(body) <= INLINE_BYTES
-        items = (parse_request(body, limits, defaults) if small
-                 else await asyncio.to_thread(parse_request, body, limits, defaults))  # fmt: skip
+        items = await _parsed(body, limits, defaults)
         settings = [decoding_of(item, defaults, i) for i, item in enumerate(items)]  # all first
         futures = [batcher.submit(item["src"], d, item.get("prefix"))
                    for item, d in zip(items, settings, strict=True)]  # fmt: skip
@@ -282,7 +287,7 @@ def _add_routes(app, translator, batcher, state, info, limits, defaults) -> None
             parts = (json.dumps(f, ensure_ascii=False, allow_nan=False) for f in found)
             return ("[" + ",".join(parts) + "]").encode("utf-8")
 
-        quick = small and not any(item.get("alignment") for item in items)
+        quick = len(body) <= INLINE_BYTES and not any(item.get("alignment") for item in items)
         content = encoded() if quick else await asyncio.to_thread(encoded)
         return Response(content, media_type="application/json")
 

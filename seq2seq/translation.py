@@ -209,25 +209,22 @@ class Translator:
     ) -> list[list[Candidate]]:
         """The model's translations of ``texts``, up to ``n_best`` per input, best first.
 
-        Inputs are sorted by length into batches of ``batch_size`` (similar lengths waste
-        fewer encoder steps), each decoded by one compiled loop; results come back in the
-        input order. Unknown characters read as UNK (one warning lists them). An empty input
-        gives ``[("", 0.0)]``.
+        Inputs are sorted by length into batches of ``batch_size`` (fewer padded encoder
+        steps), each decoded by one compiled loop (or :attr:`engine`, for the settings it
+        serves). Unknown characters read as UNK (one warning). An empty input: ``("", 0.0)``.
 
         Args:
             texts: source strings.
-            decoding: ``greedy``, ``beam`` or ``sample``.
-            n_best: candidates per input (beam search can return up to ``beam_size``).
+            decoding, n_best: ``greedy``, ``beam`` or ``sample``; candidates per input.
             batch_size: sequences decoded together.
             max_length: cap on output tokens (default: from the training data).
             progress: show progress on stderr (a bar at a terminal, else a log line).
-            jit_compile: run the decode loop as one XLA program (source widths are padded
-                to multiples of 16, so fewer shapes compile).
+            jit_compile: run the loop as one XLA program (widths padded to multiples of 16).
             params: the rule's checked parameters (``search(decoding).params(...)``), or:
             sort_by_length: batch inputs of similar length together (False: input order).
             controls: length limits per input, n-gram blocking, a repetition penalty.
             prefixes: per input, the start its translation must have (None or "": none);
-                the candidates begin with it, and their scores cover what follows it.
+                scores cover what follows it.
             **param_values: the rule's parameters (``beam_size``, ``temperature``, ...).
         """
         batch_size = positive("batch_size", batch_size)
@@ -237,9 +234,9 @@ class Translator:
         params = params or search.params(**param_values)
         n_best = _checked_n_best(n_best, search.max_candidates(params), decoding)
         max_length = int(max_length or self.max_output_length)
-        if self.engine is not None and self.engine.serves(decoding, n_best, params, controls,
-                                                          max_length, prefixes):  # fmt: skip
-            return self.engine.candidates(texts, batch_size)
+        if self.engine and self.engine.serves(decoding, n_best, params, controls, max_length,
+                                              prefixes):  # fmt: skip
+            return self.engine.candidates(texts, batch_size)  # a LiteRT export, for one
         encoded = self.encode_inputs(texts)
         forced = self.encode_prefixes(prefixes, len(encoded), max_length)
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]) if sort_by_length else 0)
