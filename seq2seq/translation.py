@@ -248,8 +248,8 @@ class Translator:
                 batch = self._batch([encoded[i] for i in idx], jit_compile)
                 prefix = _padded([forced[i] for i in idx]) if forced else None
                 hyps = search(batch, max_length, n_best, controls, prefix, params=params)
-                for row, i in enumerate(idx):
-                    results[i] = self._candidates(hyps.ids[row], hyps.scores[row])
+                for i, cands in zip(idx, self._candidates(hyps), strict=True):
+                    results[i] = cands
             bar.update(min(start + batch_size, len(order)))
         return results
 
@@ -289,11 +289,12 @@ class Translator:
             width = -(-width // 16) * 16
         return np.asarray(pad_batch(rows, width), np.int32)
 
-    def _candidates(self, ids: np.ndarray, scores: np.ndarray) -> list[Candidate]:
-        return [
-            Candidate(self.target_vocab.decode(row), float(score))
-            for row, score in zip(ids, scores, strict=True)
-        ]
+    def _candidates(self, hyps: Any) -> list[list[Candidate]]:
+        """Each row's candidates of a search's ``Hypotheses``."""
+        rows, n, steps = hyps.ids.shape
+        texts = self.target_vocab.decode_batch(hyps.ids.reshape(rows * n, steps))
+        scores = hyps.scores.tolist()
+        return [[Candidate(texts[r * n + k], scores[r][k]) for k in range(n)] for r in range(rows)]
 
     def encode_inputs(self, texts: Sequence[str]) -> list[list[int]]:
         """Source ids of ``texts``: normalised, cut to ``max_input_length`` and with unknown

@@ -45,6 +45,20 @@ def test_decode_stops_at_end_and_skips_padding():
     assert vocab.decode([START_ID, a, PAD_ID, b, END_ID, a, a]) == "ab"
 
 
+def test_decode_batch_is_decode_of_every_row():
+    """The numpy lookup of a batch reads every id as decode does: END ends a row, PAD and
+    START read as nothing, UNK, negative and out-of-range ids as U+FFFD."""
+    import numpy as np
+
+    vocab = Vocabulary(list("abc"))
+    rows = np.array([[4, 5, 2, 6], [0, 1, 4, 0], [3, -1, 99, 6], [2, 4, 5, 6], [4, 4, 4, 4]])
+    assert vocab.decode_batch(rows) == [vocab.decode(r) for r in rows]
+    assert vocab.decode_batch(rows) == ["ab", "a", "\ufffd\ufffd\ufffdc", "", "aaaa"]
+    random = np.random.default_rng(0).integers(-3, 12, (300, 9))
+    assert vocab.decode_batch(random) == [vocab.decode(r) for r in random]
+    assert vocab.decode_batch(np.zeros((2, 0), np.int32)) == ["", ""]
+
+
 def test_min_count_drops_rare_characters():
     vocab = Vocabulary.build(["aab"], min_count=2)
     assert "a" in vocab and "b" not in vocab

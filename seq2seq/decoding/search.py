@@ -334,7 +334,7 @@ class SearchRule:
 
     def _compiled_chunks(self, source: tf.Tensor, max_length: int, values: list) -> LoopState:
         """The start state, compiling the start and chunk functions on first use."""
-        if self._start_fn is None:
+        if self._start_fn is None:  # concrete functions: calls skip tf.function's dispatch
             self._start_fn = tf.function(
                 self.start,
                 input_signature=[
@@ -343,7 +343,7 @@ class SearchRule:
                     *self._value_specs,
                 ],
                 jit_compile=self.jit_compile,
-            )
+            ).get_concrete_function()
         state = self._start_fn(source, tf.constant(max_length, tf.int32), *values)
         if self._loop_fn is None:
             # Every axis may vary between batches (e.g. an attention memory's source length).
@@ -355,7 +355,7 @@ class SearchRule:
                 self.run,
                 input_signature=[scalar, scalar, state_spec, *self._value_specs],
                 jit_compile=self.jit_compile,
-            )
+            ).get_concrete_function()
         return state
 
     def _chunked(self, source: tf.Tensor, max_length: int, values: list) -> Hypotheses:

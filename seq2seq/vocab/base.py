@@ -82,6 +82,10 @@ class TokenVocabulary(ABC):
     def decode(self, ids: Iterable[int]) -> str:
         """Maps ids back to text, stopping at the first END and dropping PAD/START."""
 
+    def decode_batch(self, ids: Any) -> list[str]:
+        """:meth:`decode` of each row of a ``[rows, steps]`` id array."""
+        return [self.decode(row) for row in ids]
+
     @abstractmethod
     def tokens(self, ids: Iterable[int]) -> list[str]:
         """The token each id stands for (up to the first END, PAD/START dropped): the labels

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from seq2seq.vocab.base import (
     END_ID,
     PAD_ID,
@@ -54,6 +56,7 @@ class Vocabulary(TokenVocabulary):
                 chars.append(ch)
         self._itos: list[str] = list(SPECIAL_TOKENS) + chars
         self._stoi: dict[str, int] = {ch: i for i, ch in enumerate(chars, len(SPECIAL_TOKENS))}
+        self._table: np.ndarray | None = None  # id -> text, for decode_batch
 
     @classmethod
     def build(cls, texts: Iterable[str], min_count: int = 1) -> Vocabulary:
@@ -120,6 +123,20 @@ class Vocabulary(TokenVocabulary):
             else:
                 out.append(self._itos[i])
         return "".join(out)
+
+    def decode_batch(self, ids: Any) -> list[str]:
+        """:meth:`decode` of each row of a ``[rows, steps]`` id array, the lookups done by
+        numpy at once (a decoded batch of thousands is one pass, not one per id)."""
+        ids = np.asarray(ids)
+        if ids.ndim != 2 or ids.shape[1] == 0:
+            return [self.decode(row) for row in ids]
+        if self._table is None:  # PAD and START read as nothing, UNK and unknown ids as U+FFFD
+            self._table = np.array(["", "", "", UNK_TEXT, *self.characters, UNK_TEXT], object)
+        known = (ids >= 0) & (ids < len(self._itos))
+        text = self._table[np.where(known, ids, len(self._itos))]
+        ended = ids == END_ID
+        ends = np.where(ended.any(axis=1), ended.argmax(axis=1), ids.shape[1])
+        return ["".join(row[:end]) for row, end in zip(text, ends.tolist(), strict=True)]
 
     def tokens(self, ids: Iterable[int]) -> list[str]:
         """One character per id (UNK as U+FFFD)."""
