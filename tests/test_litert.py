@@ -64,6 +64,11 @@ def test_the_litert_file_translates_like_the_translator_in_a_process_without_ten
                            check=True, cwd=tmp_path)  # fmt: skip
     expected = Translator.from_run_dir(trained_run).translate(["Nov 28, 2026", "", "04.07.1950"])
     assert shell.stdout.split("\n") == [*expected, ""]
+    gone = subprocess.run([sys.executable, str(tmp_path / "greedy" / "translate.py"),
+                           str(tmp_path / "nope")], input="x\n", capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert gone.returncode == 2 and gone.stdout == ""
+    assert gone.stderr.startswith(f"error: cannot load the LiteRT export in {tmp_path / 'nope'}")
 
 
 def test_s2s_export_writes_the_litert_directory_and_its_report(trained_run, tmp_path, cli):
