@@ -42,6 +42,7 @@ from seq2seq import litert_client
 from seq2seq.checks import positive
 from seq2seq.decoding import MAX_LENGTH
 from seq2seq.decoding.controls import no_prefix
+from seq2seq.destinations import prepare_output_dir
 from seq2seq.errors import Seq2SeqError
 from seq2seq.export import checked_export_dir, describe, export_decoding, tracked_archive
 from seq2seq.extras import require
@@ -241,6 +242,7 @@ def export_litert(
     export_dir = checked_export_dir(export_dir)
     decoding = export_decoding(decoding)
     quantize = check_litert_options(quantize, None)
+    prepare_output_dir(export_dir.parent, "export_dir's parent")  # writable, before the work
     if compare_examples > 0:  # before the work: the comparison runs the file
         require("ai_edge_litert", "compare_examples > 0 (or set compare_examples=0)")
     runs = [run_dir] if isinstance(run_dir, (str, Path)) else list(run_dir)
@@ -258,7 +260,6 @@ def export_litert(
         final = LiteRTReport(**{**asdict(report), **found})
         (tmp / REPORT_FILE).write_text(json.dumps(asdict(final), indent=1) + "\n")
 
-    export_dir.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(export_dir, write)
     report = LiteRTReport(**json.loads((export_dir / REPORT_FILE).read_text()))
     log.info("exported %s to %s: model.tflite %s, of which %s weights (%s; float32: %s), %s",

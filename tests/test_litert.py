@@ -132,6 +132,11 @@ def test_a_litert_export_refuses_an_existing_directory_and_a_missing_run(
     missing = cli("export", f"run_dir={tmp_path / 'nope'}", f"export_dir={tmp_path / 'o'}",
                   "format=litert")  # fmt: skip
     assert missing.returncode == 2 and str(tmp_path / "nope") in missing.stderr.splitlines()[-1]
+    (tmp_path / "file").write_text("not a directory")
+    under_a_file = cli("export", f"run_dir={trained_run}", "format=litert",
+                       f"export_dir={tmp_path / 'file' / 'out'}")  # fmt: skip
+    assert under_a_file.returncode == 2
+    assert under_a_file.stderr.strip().splitlines()[-1].startswith("error: export_dir's parent")
 
 
 @pytest.mark.e2e
