@@ -255,13 +255,13 @@ def export_litert(
                           quantize, describe(decoding))  # fmt: skip
 
     def write(tmp: Path) -> None:
+        nonlocal report
         write_litert_files(tmp, translator, model, max_length, decoding, quantize)
         found = _compared(tmp, translator, runs[0], decoding, max_length, compare_examples)
-        final = LiteRTReport(**{**asdict(report), **found})
-        (tmp / REPORT_FILE).write_text(json.dumps(asdict(final), indent=1) + "\n")
+        report = LiteRTReport(**{**asdict(report), **found})
+        (tmp / REPORT_FILE).write_text(json.dumps(asdict(report), indent=1) + "\n")
 
     atomic_write(export_dir, write)
-    report = LiteRTReport(**json.loads((export_dir / REPORT_FILE).read_text()))
     log.info("exported %s to %s: model.tflite %s, of which %s weights (%s; float32: %s), %s",
              " + ".join(map(str, runs)), export_dir, _size(report.model_bytes),
              _size(report.weight_bytes), quantize or "float32",
@@ -291,10 +291,7 @@ def _compared(
         return {}
     sources, references = [p[0] for p in pairs], [p[1] for p in pairs]
     file_out = litert_client.LiteRTTranslator(directory).translate(sources)
-    model_out = translator.translate(
-        sources, decoding=decoding.name, max_length=max_length, params=decoding.params,
-        controls=decoding.controls(),
-    )  # fmt: skip
+    model_out = translator.translate(sources, **{**decoding.options(), "max_length": max_length})
     same = sum(a == b for a, b in zip(file_out, model_out, strict=True)) / len(pairs)
     keep = ("chrf", "exact_match")
     quality = {

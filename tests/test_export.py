@@ -32,23 +32,25 @@ print(json.dumps({
 @pytest.mark.e2e
 def test_saved_model_translates_like_the_cli_without_importing_seq2seq(trained_run, tmp_path):
     export_dir = export_run(trained_run, tmp_path / "exported")
-    result = subprocess.run(
-        [sys.executable, "-c", LOAD_WITH_TENSORFLOW_ONLY, str(export_dir), json.dumps(INPUTS)],
-        capture_output=True, text=True, timeout=300, check=True, cwd=tmp_path,
-    )  # fmt: skip
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = run_script(LOAD_WITH_TENSORFLOW_ONLY, export_dir, tmp_path)
     assert out["imported_seq2seq"] is False
     expected = Translator.from_run_dir(trained_run).candidates(INPUTS)
     assert out["translations"] == [c[0].text for c in expected]
     assert out["scores"] == pytest.approx([c[0].score for c in expected], abs=1e-4)
 
 
-def _run_saved_model(export_dir, cwd) -> dict:
+def run_script(script: str, export_dir, cwd) -> dict:
+    """Runs ``script`` in a new process with the export and :data:`INPUTS` as arguments;
+    returns the JSON object its last line prints."""
     result = subprocess.run(
-        [sys.executable, "-c", LOAD_WITH_TENSORFLOW_ONLY, str(export_dir), json.dumps(INPUTS)],
+        [sys.executable, "-c", script, str(export_dir), json.dumps(INPUTS)],
         capture_output=True, text=True, timeout=300, check=True, cwd=cwd,
     )  # fmt: skip
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _run_saved_model(export_dir, cwd) -> dict:
+    return run_script(LOAD_WITH_TENSORFLOW_ONLY, export_dir, cwd)
 
 
 @pytest.mark.e2e

@@ -12,7 +12,7 @@ from seq2seq.litert import litert_bytes, weight_bytes
 from seq2seq.settings import DecodingSettings
 from seq2seq.translation import Translator
 from tests import contract
-from tests.test_export import INPUTS
+from tests.test_export import INPUTS, run_script
 
 #: Translates with the export directory's own client, then says what it imported.
 RUN_WITHOUT_TENSORFLOW = r"""
@@ -29,11 +29,7 @@ print(json.dumps({
 
 
 def _run_client(export_dir, cwd) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-c", RUN_WITHOUT_TENSORFLOW, str(export_dir), json.dumps(INPUTS)],
-        capture_output=True, text=True, timeout=300, check=True, cwd=cwd,
-    )  # fmt: skip
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_script(RUN_WITHOUT_TENSORFLOW, export_dir, cwd)
 
 
 def _same(found: list, expected: list) -> None:

@@ -83,9 +83,10 @@ def encode(lstm, embed, oracle: keras.Model, source) -> list:
     # Time-major ids, plus one trailing PAD step: every batch has a first step, even one
     # of empty rows.
     ids = ops.transpose(ops.pad(ops.convert_to_tensor(source, "int32"), ((0, 0), (0, 1))))
-    mask = ops.expand_dims(ops.not_equal(ids, PAD_ID), 2)  # [time, batch, 1]
+    present = ops.not_equal(ids, PAD_ID)  # [time, batch]
+    mask = ops.expand_dims(present, 2)  # [time, batch, 1]
     positions = ops.arange(1, ops.shape(ids)[0] + 1, dtype="int32")
-    steps = ops.max(ops.where(ops.not_equal(ids, PAD_ID), ops.expand_dims(positions, 1), 0))
+    steps = ops.max(ops.where(present, ops.expand_dims(positions, 1), 0))
     zeros = ops.zeros((ops.shape(ids)[1], cell.units), dtype=cell.kernel.dtype)
     h, c = _lstm_cell(cell, _input_projection(embed, cell, ids[0]), None, zeros)
     h, c = ops.where(mask[0], h, zeros), ops.where(mask[0], c, zeros)
