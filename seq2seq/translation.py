@@ -11,12 +11,13 @@ The ``s2s-translate`` command is :mod:`seq2seq.tasks.translate`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from seq2seq.alignment import Aligner, Alignment
 from seq2seq.checks import positive
 from seq2seq.decoding import MAX_LENGTH, SEARCH_RULES, SearchRule
 from seq2seq.errors import Seq2SeqError
@@ -25,26 +26,11 @@ from seq2seq.options.decoding import LoopControls
 from seq2seq.progress import Progress
 from seq2seq.rundir import MODEL_FILE, VOCAB_FILE, RunDir
 from seq2seq.text import default_max_input_length, default_max_output_length, normalize_input
-from seq2seq.vocab import START_ID, TokenVocabulary, pad_batch
+from seq2seq.vocab import PAD_ID, TokenVocabulary, pad_batch
+from seq2seq.vocab.base import PaddedIds
 from seq2seq.vocab.store import read_run_vocab
 
 log = logging.getLogger(__name__)
-
-
-#: Inputs per call of the compiled attention function (sorted by length, padded).
-ALIGNMENT_BATCH = 32
-
-
-class Alignment(NamedTuple):
-    """Where the decoder looked: ``weights[i, j]`` is the attention output token ``i``
-    (the last row: END) paid to source token ``j`` (tokens: characters, or subword pieces,
-    whose labels are ``source_tokens`` / ``output_tokens``)."""
-
-    source: str
-    output: str
-    weights: np.ndarray
-    source_tokens: list[str]
-    output_tokens: list[str]
 
 
 class Candidate(NamedTuple):
@@ -101,7 +87,7 @@ class Translator:
         #: Another engine for the settings it serves (``serves(...)``, ``candidates(texts,
         #: batch_size)``): a LiteRT export of this model (:class:`seq2seq.litert.LiteRTEngine`).
         self.engine: Any = None
-        self._alignment_fn = None
+        self._aligner: Aligner | None = None
 
     @classmethod
     def from_run_dir(cls, run_dir: str | Path) -> Translator:
@@ -237,21 +223,19 @@ class Translator:
         if self.engine and self.engine.serves(decoding, n_best, params, controls, max_length,
                                               prefixes):  # fmt: skip
             return self.engine.candidates(texts, batch_size)  # a LiteRT export, for one
-        encoded = self.encode_inputs(texts)
-        forced = self.encode_prefixes(prefixes, len(encoded), max_length)
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]) if sort_by_length else 0)
-        results = [[Candidate("", 0.0)] for _ in encoded]
-        bar = Progress(len(encoded), enabled=progress)
-        for start in range(0, len(order), batch_size):
-            idx = [i for i in order[start : start + batch_size] if encoded[i]]
-            if idx:
-                batch = self._batch([encoded[i] for i in idx], jit_compile)
+        encoded = self.encode_batch(texts)
+        forced = self.encode_prefixes(prefixes, len(texts), max_length)
+        results: list[list[Candidate] | None] = [None] * len(texts)
+        bar = Progress(len(texts), enabled=progress)
+        for done, idx in length_batches(encoded.lengths, batch_size, sort_by_length):
+            if idx.size:
+                batch = source_batch(encoded, idx, jit_compile)
                 prefix = _padded([forced[i] for i in idx]) if forced else None
                 hyps = search(batch, max_length, n_best, controls, prefix, params=params)
-                for i, cands in zip(idx, self._candidates(hyps), strict=True):
+                for i, cands in zip(idx.tolist(), self._candidates(hyps), strict=True):
                     results[i] = cands
-            bar.update(min(start + batch_size, len(order)))
-        return results
+            bar.update(done)
+        return [found or [Candidate("", 0.0)] for found in results]
 
     def encode_prefixes(
         self, prefixes: Sequence[str | None] | None, count: int, max_length: int
@@ -280,42 +264,42 @@ class Translator:
             found.append(ids)
         return found
 
-    @staticmethod
-    def _batch(rows: list[list[int]], jit_compile: bool) -> np.ndarray:
-        """Right-padded source ids; under XLA the width is a multiple of 16 (fewer distinct
-        shapes, fewer compilations)."""
-        width = max(map(len, rows))
-        if jit_compile:
-            width = -(-width // 16) * 16
-        return np.asarray(pad_batch(rows, width), np.int32)
-
     def _candidates(self, hyps: Any) -> list[list[Candidate]]:
         """Each row's candidates of a search's ``Hypotheses``."""
         rows, n, steps = hyps.ids.shape
         texts = self.target_vocab.decode_batch(hyps.ids.reshape(rows * n, steps))
+        if n == 1:
+            return [
+                [Candidate(t, s)] for t, s in zip(texts, hyps.scores[:, 0].tolist(), strict=True)
+            ]
         scores = hyps.scores.tolist()
-        return [[Candidate(texts[r * n + k], scores[r][k]) for k in range(n)] for r in range(rows)]
+        return [list(map(Candidate, texts[r * n : r * n + n], scores[r])) for r in range(rows)]
 
-    def encode_inputs(self, texts: Sequence[str]) -> list[list[int]]:
-        """Source ids of ``texts``: normalised, cut to ``max_input_length`` and with unknown
-        characters read as UNK (one warning for each kind of change; an unknown character is
-        named once per translator, not at every call)."""
+    def encode_batch(self, texts: Sequence[str]) -> PaddedIds:
+        """Source ids of ``texts`` in one padded array: normalised, cut to
+        ``max_input_length`` and with unknown characters read as UNK (one warning for each
+        kind of change; an unknown character is named once per translator, not at every
+        call)."""
         cleaned = [normalize_input(t) for t in texts]
         limit = self.max_input_length
         if limit and any(len(t) > limit for t in cleaned):
             cut = sum(len(t) > limit for t in cleaned)
             log.warning("%d input(s) longer than %d characters were cut to that length", cut, limit)
             cleaned = [t[:limit] for t in cleaned]
-        found = {ch for t in cleaned for ch in self.source_vocab.unknown_characters(t)}
-        unknown = sorted(found - self._warned_unknown)
-        self._warned_unknown |= found
+        encoded = self.source_vocab.encode_padded(cleaned)
+        unknown = sorted(encoded.unknown - self._warned_unknown)
+        self._warned_unknown |= encoded.unknown
         if unknown:
             log.warning(
                 "%d character(s) unknown to the model, read as <unk>: %s",
                 len(unknown),
                 " ".join(repr(ch) for ch in unknown[:30]) + (" ..." if len(unknown) > 30 else ""),
             )
-        return [self.source_vocab.encode(t) for t in cleaned]
+        return encoded
+
+    def encode_inputs(self, texts: Sequence[str]) -> list[list[int]]:
+        """:meth:`encode_batch` as one list of ids per input."""
+        return self.encode_batch(texts).rows()
 
     def alignments(self, texts: Sequence[str]) -> list[Alignment]:
         """Greedy translations of ``texts`` with the attention weights their decoding used
@@ -331,35 +315,9 @@ class Translator:
         Returns:
             one entry per input: None for an empty input or a model without attention.
         """
-        sources = self.encode_inputs(texts)
-        targets = [self.target_vocab.encode(o) for o in outputs]
-        found: list[Alignment | None] = [None] * len(texts)
-        order = sorted((i for i, ids in enumerate(sources) if ids), key=lambda i: len(sources[i]))
-        for start in range(0, len(order), ALIGNMENT_BATCH):
-            rows = order[start : start + ALIGNMENT_BATCH]
-            weights = self._attention(
-                np.asarray(pad_batch([sources[i] for i in rows]), np.int32),
-                np.asarray(pad_batch([[START_ID, *targets[i]] for i in rows]), np.int32),
-            )
-            if weights is None:
-                return found
-            for row, i in enumerate(rows):
-                ids, target_ids = sources[i], targets[i]
-                found[i] = Alignment(self.source_vocab.decode(ids), outputs[i],
-                                     np.asarray(weights[row, : len(target_ids) + 1, : len(ids)]),
-                                     self.source_vocab.tokens(ids),
-                                     self.target_vocab.tokens(target_ids))  # fmt: skip
-        return found
-
-    def _attention(self, source: np.ndarray, target_in: np.ndarray) -> np.ndarray | None:
-        """``model.alignments`` through one compiled function (traced once per model)."""
-        if self._alignment_fn is None:
-            import tensorflow as tf
-
-            spec = tf.TensorSpec([None, None], tf.int32)
-            self._alignment_fn = tf.function(self.model.alignments, input_signature=[spec, spec])
-        weights = self._alignment_fn(source, target_in)
-        return None if weights is None else np.asarray(weights)
+        if self._aligner is None:
+            self._aligner = Aligner(self.model, self.source_vocab, self.target_vocab)
+        return self._aligner.aligned(self.encode_inputs(texts), outputs)
 
     def translate(
         self,
@@ -383,6 +341,30 @@ def _check_count(prefixes: Sequence[str | None] | None, count: int) -> None:
     """Refuses prefixes that are not one per input."""
     if prefixes is not None and len(prefixes) != count:
         raise Seq2SeqError(f"{len(prefixes)} prefixes for {count} inputs: give one per input")
+
+
+def length_batches(
+    lengths: np.ndarray, batch_size: int, sort_by_length: bool = True
+) -> Iterator[tuple[int, np.ndarray]]:
+    """The inputs in batches of ``batch_size``, sorted by length (stably) or in input order:
+    for each, how many inputs it and those before it hold, and its non-empty inputs'
+    indices (an empty input is not decoded)."""
+    order = np.argsort(lengths, kind="stable") if sort_by_length else np.arange(len(lengths))
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        yield start + len(batch), batch[lengths[batch] > 0]
+
+
+def source_batch(encoded: PaddedIds, rows: np.ndarray, jit_compile: bool) -> np.ndarray:
+    """The ``rows`` of ``encoded``, right-padded to the longest of them; under XLA the width
+    is a multiple of 16 (fewer distinct shapes, fewer compilations)."""
+    width = int(encoded.lengths[rows].max())
+    if jit_compile:
+        width = -(-width // 16) * 16
+    batch = encoded.ids[rows, :width]
+    if batch.shape[1] < width:
+        batch = np.pad(batch, ((0, 0), (0, width - batch.shape[1])), constant_values=PAD_ID)
+    return batch
 
 
 def _padded(rows: list[list[int]]) -> np.ndarray:

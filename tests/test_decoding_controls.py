@@ -116,6 +116,34 @@ def test_chunked_greedy_carries_each_rows_limit_and_history_through_compaction()
     assert found == [oracle_greedy(n, 16, controls) for n in lengths]
 
 
+def test_a_chunk_runs_until_a_quarter_of_its_rows_finish_then_the_rest_is_compacted():
+    """256 rows: 64 end at step 8 (their limit), 192 at step 20. The first chunk runs past
+    its 6 steps to step 8, where a quarter has finished; the 192 left (a size from the few
+    the loop compiles) run to their end in one more chunk."""
+    search = GreedySearch(BigramStub())
+    calls, compiled = [], search._compiled_chunks
+
+    def spied(*args):
+        state, loop = compiled(*args), search._loop_fn
+
+        def counted(t, budget, stop, state, *values):
+            found = loop(t, budget, stop, state, *values)
+            calls.append((int(t), int(found[2]), int(stop), int(state.tokens.shape[0])))
+            return found
+
+        search._loop_fn = counted
+        return state
+
+    search._compiled_chunks = spied
+    lengths = [8 if i % 4 == 0 else 20 for i in range(256)]
+    controls = LoopControls(max_length_ratio=1.0)
+    found = _rows(search(_sources(*lengths), 30, controls=controls))
+    assert found == [oracle_greedy(n, 30, controls) for n in lengths]
+    # (first step, steps run, the unfinished rows at which it stops, rows): 192 rows stop
+    # at 128, the most that compact into three quarters of them (144 would need 192)
+    assert calls == [(0, 8, 192, 256), (8, 12, 128, 192)]
+
+
 def test_sampling_among_the_top_one_obeys_the_controls_as_greedy_does():
     controls = LoopControls(no_repeat_ngram_size=2)
     hyps = RandomSampling(BigramStub())(_sources(2), 8, controls=controls, top_k=1, seed=3)
@@ -174,3 +202,13 @@ def test_a_forced_prefix_wins_over_the_blocks_and_chunks_keep_each_rows_prefix()
         forced = [int(t) for t in prefixes[i] if t]
         assert row[: len(forced)] == forced and len(row) == lengths[i] + 2
         assert row[len(forced) :] == [A] * (len(row) - len(forced))
+
+
+@pytest.mark.parametrize(
+    ("rows", "stop"), [(1024, 768), (960, 704), (192, 128), (128, 64), (64, 32), (4, 2), (1, 0)]
+)
+def test_a_chunk_stops_at_the_most_rows_that_compact_into_three_quarters(rows, stop):
+    from seq2seq.decoding.search import _compact_size, _stop_alive
+
+    assert _stop_alive(rows) == stop
+    assert stop == 0 or _compact_size(stop) <= rows * 3 // 4 < _compact_size(stop + 1)

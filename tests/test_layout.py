@@ -176,7 +176,7 @@ FLOORS = {
     "seq2seq.translation": 3, "seq2seq.evaluation": 3, "seq2seq.settings": 3,
     "seq2seq.inspection": 3, "seq2seq.export": 3, "seq2seq.averaging": 3,
     "seq2seq.destinations": 3, "seq2seq.callbacks": 3, "seq2seq.compare": 3,
-    "seq2seq.lexicon": 3, "seq2seq.litert": 3,
+    "seq2seq.lexicon": 3, "seq2seq.litert": 3, "seq2seq.alignment": 3,
     # 4: training and the service
     "seq2seq.training": 4, "seq2seq.api": 4, "seq2seq.serving": 4,
     # 5: the commands

@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from seq2seq.errors import Seq2SeqError
@@ -57,6 +58,45 @@ def test_decode_batch_is_decode_of_every_row():
     random = np.random.default_rng(0).integers(-3, 12, (300, 9))
     assert vocab.decode_batch(random) == [vocab.decode(r) for r in random]
     assert vocab.decode_batch(np.zeros((2, 0), np.int32)) == ["", ""]
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["abc", "", "cab", "a"],
+        ["axé", "\U0001f600b", "\ud800a", "a\x00b", "e\u0301", ""],  # astral, lone surrogate, NUL
+        [""] * 3,
+        [],
+    ],
+)
+@pytest.mark.parametrize("characters", ["abc", "ab\x00\U0001f600", ""])
+def test_encode_padded_is_encode_of_every_text(texts, characters):
+    """numpy's lookup of a batch reads each text as encode does, whatever its characters
+    (outside the vocabulary, astral, a lone surrogate, NUL), and names those it does not
+    know, as the one-text path does."""
+    from seq2seq.vocab.base import TokenVocabulary
+
+    vocab = Vocabulary(list(characters))
+    found = vocab.encode_padded(texts)
+    assert found.rows() == [vocab.encode(t) for t in texts]
+    assert found.lengths.tolist() == [len(vocab.encode(t)) for t in texts]
+    assert found.ids.shape == (len(texts), max(map(len, texts), default=0))
+    beyond = np.arange(found.ids.shape[1]) >= found.lengths[:, None]
+    assert found.ids.dtype == np.int32 and (found.ids[beyond] == PAD_ID).all()
+    assert found.unknown == {ch for t in texts for ch in vocab.unknown_characters(t)}
+    one_by_one = TokenVocabulary.encode_padded(vocab, texts)  # the base class's path
+    np.testing.assert_array_equal(found.ids, one_by_one.ids)
+    assert found.unknown == one_by_one.unknown
+
+
+def test_decode_batch_with_nul_in_the_vocabulary_is_decode_of_every_row():
+    vocab = Vocabulary(["a", "\x00"])
+    rows = np.array([[4, 5, 5, 2], [5, 4, 5, 5], [5, 1, 5, 0]])
+    assert (
+        vocab.decode_batch(rows)
+        == [vocab.decode(r) for r in rows]
+        == ["a\x00\x00", "\x00a\x00\x00", "\x00\x00"]
+    )
 
 
 def test_min_count_drops_rare_characters():

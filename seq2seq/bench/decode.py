@@ -31,6 +31,7 @@ import tensorflow as tf
 from seq2seq.decoding.reference import greedy_loop
 from seq2seq.errors import Seq2SeqError
 from seq2seq.evaluation import run_test_pairs
+from seq2seq.tasks.common import open_translator
 from seq2seq.text import normalize_input, split_lines
 from seq2seq.translation import Translator
 from seq2seq.vocab import START_ID
@@ -160,7 +161,7 @@ def run_decode_benchmark(
             "num_sentences, textbook_sentences, batch1_sentences, repeats and floor_batches"
             " must be >= 1"
         )
-    translator = Translator.from_run_dir(run_dir)
+    translator = open_translator([str(run_dir)])  # as the commands load it
     max_length = max_length or translator.max_output_length
     few = benchmark_inputs(run_dir, textbook_sentences, inputs_file)
     texts = [few[i % len(few)] for i in range(num_sentences)]

@@ -100,9 +100,11 @@ class SearchRule:
     #: Whether the rule may pick a parent other than the slot itself (beam search); when
     #: False, the loop skips reordering the states, which keeps greedy decoding lean.
     reorders: ClassVar[bool] = False
-    #: Batches at least this large decode in chunks of ``chunk_steps`` steps, dropping
-    #: finished sequences between chunks (0 = never). Only for rules whose choices do not
-    #: depend on a row's position in the batch (greedy; not sampling, whose random draws do).
+    #: Batches at least this large decode in chunks, dropping finished sequences between
+    #: chunks (0 = never). A chunk runs at least ``chunk_steps`` steps, then on until a
+    #: quarter of its sequences have finished (compacting pays from then on). Only for rules
+    #: whose choices do not depend on a row's position in the batch (greedy; not sampling,
+    #: whose random draws do).
     compact_from: ClassVar[int] = 0
     chunk_steps: ClassVar[int] = 6
     #: Whether ``s2s-export`` may put the rule in a SavedModel (its parameters fixed there):
@@ -244,8 +246,9 @@ class SearchRule:
                           state.prefix)  # fmt: skip
         return state, seqs
 
-    def run(self, t0, budget, state: LoopState, *values):
-        """Runs steps ``t0 .. t0 + budget - 1`` (fewer if every hypothesis finishes).
+    def run(self, t0, budget, stop_alive, state: LoopState, *values):
+        """Runs steps ``t0 .. t0 + budget - 1``: fewer if every hypothesis finishes, or if
+        after ``chunk_steps`` steps at most ``stop_alive`` are unfinished (-1: never).
 
         Returns the new state, the emitted tokens ``[batch, width, budget]`` (PAD after the
         last step run) and the number of steps run.
@@ -258,25 +261,20 @@ class SearchRule:
         end = t0 + budget
 
         def keep_going(t, state, seqs):
-            return tf.logical_and(t < end, tf.logical_not(tf.reduce_all(state.finished)))
+            alive = tf.reduce_sum(tf.cast(tf.logical_not(state.finished), tf.int32))
+            enough = tf.logical_or(t < t0 + self.chunk_steps, alive > stop_alive)
+            return tf.logical_and(tf.logical_and(t < end, alive > 0), enough)
 
         def body(t, state, seqs):
             state, seqs = self._step(t, state, seqs, positions, named)
             return t + 1, state, seqs
 
-        invariants = (
-            tf.TensorShape([]),
-            tf.nest.map_structure(_batch_shape, state)._replace(
-                tokens=tf.TensorShape([None, None]),
-                scores=tf.TensorShape([None, None]),
-                finished=tf.TensorShape([None, None]),
-                lengths=tf.TensorShape([None, None]),
-                limits=tf.TensorShape([None, None]),
-                history=tf.TensorShape([None, None, None]),
-                prefix=tf.TensorShape([None, None]),
-            ),
-            tf.TensorShape([None, None, None]),
-        )
+        # Every axis of the loop's own tensors may vary; the model state's batch axis only.
+        free = {f: tf.TensorShape([None] * getattr(state, f).shape.rank)
+                for f in LoopState._fields if f != "model_state"}  # fmt: skip
+        model_shapes = tf.nest.map_structure(_batch_shape, state.model_state)
+        invariants = (tf.TensorShape([]), LoopState(model_state=model_shapes, **free),
+                      tf.TensorShape([None, None, None]))  # fmt: skip
         t, state, seqs = tf.while_loop(
             keep_going, body, (t0, state, seqs), shape_invariants=invariants
         )
@@ -285,9 +283,8 @@ class SearchRule:
     def decode_graph(self, source, max_length, n_best, *values):
         """The whole search as one traceable function: ``(ids, scores, steps)`` tensors;
         ``values``: the loop's controls, then the rule's parameters."""
-        state, seqs, steps = self.run(
-            tf.constant(0), max_length, self.start(source, max_length, *values), *values
-        )
+        start = self.start(source, max_length, *values)
+        state, seqs, steps = self.run(tf.constant(0), max_length, tf.constant(-1), start, *values)
         ranked = self.final_scores(state.scores, state.lengths, **self._named(values)[1])
         n = tf.minimum(n_best, tf.shape(state.scores)[1])
         top_scores, order = tf.math.top_k(ranked, k=n)
@@ -335,15 +332,11 @@ class SearchRule:
     def _compiled_chunks(self, source: tf.Tensor, max_length: int, values: list) -> LoopState:
         """The start state, compiling the start and chunk functions on first use."""
         if self._start_fn is None:  # concrete functions: calls skip tf.function's dispatch
+            source_spec, scalar = tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32)
             self._start_fn = tf.function(
-                self.start,
-                input_signature=[
-                    tf.TensorSpec([None, None], tf.int32),
-                    tf.TensorSpec([], tf.int32),
-                    *self._value_specs,
-                ],
+                self.start, input_signature=[source_spec, scalar, *self._value_specs],
                 jit_compile=self.jit_compile,
-            ).get_concrete_function()
+            ).get_concrete_function()  # fmt: skip
         state = self._start_fn(source, tf.constant(max_length, tf.int32), *values)
         if self._loop_fn is None:
             # Every axis may vary between batches (e.g. an attention memory's source length).
@@ -353,7 +346,7 @@ class SearchRule:
             scalar = tf.TensorSpec([], tf.int32)
             self._loop_fn = tf.function(
                 self.run,
-                input_signature=[scalar, scalar, state_spec, *self._value_specs],
+                input_signature=[scalar, scalar, scalar, state_spec, *self._value_specs],
                 jit_compile=self.jit_compile,
             ).get_concrete_function()
         return state
@@ -365,12 +358,12 @@ class SearchRule:
         final = np.zeros(batch, np.float32)
         active = np.arange(batch)  # original row of each real slot
         state = self._compiled_chunks(source, max_length, values)
-        t = 0
+        rows, t = batch, 0  # the state's rows (real ones and padding), steps run
         while True:
-            budget = min(self.chunk_steps, max_length - t)
-            state, seqs, steps = self._loop_fn(tf.constant(t), tf.constant(budget), state, *values)
+            n, stop = len(active), tf.constant(_stop_alive(rows))
+            state, seqs, steps = self._loop_fn(tf.constant(t), tf.constant(max_length - t), stop,
+                                               state, *values)  # fmt: skip
             steps = int(steps)
-            n = len(active)
             ids[active, t : t + steps] = seqs.numpy()[:n, 0, :steps]
             t += steps
             final[active] = state.scores.numpy()[:n, 0]
@@ -378,13 +371,20 @@ class SearchRule:
             if keep.size == 0 or t >= max_length:
                 break
             size = _compact_size(int(keep.size))
-            if size < n:  # compact: keep the unfinished rows (padded to a size from a few)
+            if size < rows:  # compact: keep the unfinished rows (padded to a size from a few)
                 index = np.concatenate([keep, np.full(size - keep.size, keep[0])])
                 state = tf.nest.map_structure(lambda x, i=index: tf.gather(x, i), state)
                 done = tf.constant(np.arange(size) >= keep.size)[:, None]  # padding: finished
                 state = state._replace(finished=tf.logical_or(state.finished, done))
-                active = active[keep]
+                active, rows = active[keep], size
         return Hypotheses(ids=ids[:, None, :t], scores=final[:, None])
+
+
+def _stop_alive(rows: int) -> int:
+    """The most unfinished sequences at which a chunk of ``rows`` rows stops: the most that
+    compact into at most three quarters of the rows."""
+    most = rows * 3 // 4
+    return most // 64 * 64 if most >= 64 else (1 << most.bit_length() - 1 if most else 0)
 
 
 def _compact_size(n: int) -> int:

@@ -4,7 +4,6 @@ batching and a page to try it (:mod:`seq2seq.serving`). Binds to 127.0.0.1 by de
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import os
 import socket
@@ -160,10 +159,6 @@ def _serve_on(sock: socket.socket, settings: ServeSettings) -> None:
     app = create_app(translator, info, settings.limits, settings.decoding,
                      settings.max_batch_size, settings.max_wait_ms,
                      allowed_hosts=settings.allowed_hosts)  # fmt: skip
-    # The loaded model's long-lived objects (about 400,000 for the dates run) are left out of
-    # the garbage collector's full passes, each of which paused every request in flight.
-    gc.collect()
-    gc.freeze()
     host, port = sock.getsockname()[:2]  # the real port when port=0
     log.info("serving %s on http://%s:%d/ (Ctrl-C stops)", " + ".join(settings.run_dirs),
              f"[{host}]" if ":" in host else host, port)  # fmt: skip

@@ -17,8 +17,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
 
 from seq2seq.registry import Registry
 
@@ -29,6 +32,36 @@ PAD_ID, START_ID, END_ID, UNK_ID = 0, 1, 2, 3
 UNK_TEXT = "\ufffd"
 
 VOCABULARIES: Registry = Registry("vocabulary", "vocab.name")
+
+
+class PaddedIds(NamedTuple):
+    """Texts as ids in one array: ``ids[n, width]`` int32, each row right-padded with PAD to
+    the longest; ``lengths[n]``, each text's id count; ``unknown``, the distinct characters
+    that read as UNK."""
+
+    ids: np.ndarray
+    lengths: np.ndarray
+    unknown: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Sequence[int]], unknown: Iterable[str] = ()) -> PaddedIds:
+        """The padded array of id lists ``rows``."""
+        lengths = np.fromiter(map(len, rows), np.int64, len(rows))
+        flat = np.fromiter(chain.from_iterable(rows), np.int32, int(lengths.sum()))
+        return cls.from_flat(flat, lengths, unknown)
+
+    @classmethod
+    def from_flat(cls, flat: np.ndarray, lengths: np.ndarray, unknown: Iterable[str] = ()):
+        """The padded array of the rows ``flat`` holds one after the other, ``lengths[i]``
+        ids each."""
+        width = int(lengths.max(initial=0))
+        ids = np.full((len(lengths), width), PAD_ID, np.int32)
+        ids[np.arange(width) < lengths[:, None]] = flat  # row by row, in order
+        return cls(ids, lengths, frozenset(unknown))
+
+    def rows(self) -> list[list[int]]:
+        """The ids of each text, unpadded."""
+        return [row[:n] for row, n in zip(self.ids.tolist(), self.lengths.tolist(), strict=True)]
 
 
 @dataclass(frozen=True)
@@ -77,6 +110,12 @@ class TokenVocabulary(ABC):
     @abstractmethod
     def encode(self, text: str, add_start: bool = False, add_end: bool = False) -> list[int]:
         """Maps ``text`` to ids; what the vocabulary cannot represent becomes ``UNK_ID``."""
+
+    def encode_padded(self, texts: Sequence[str]) -> PaddedIds:
+        """:meth:`encode` of each of ``texts`` (no START or END) as one padded array, with
+        the characters that read as UNK."""
+        unknown = {ch for text in texts for ch in self.unknown_characters(text)}
+        return PaddedIds.from_rows([self.encode(text) for text in texts], unknown)
 
     @abstractmethod
     def decode(self, ids: Iterable[int]) -> str:

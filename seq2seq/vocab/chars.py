@@ -7,7 +7,7 @@ never seen in training reads as UNK. ``vocab.json`` lists the characters.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from seq2seq.vocab.base import (
     UNK_ID,
     UNK_TEXT,
     VOCABULARIES,
+    PaddedIds,
     TokenVocabulary,
     VocabOptions,
 )
@@ -56,7 +57,11 @@ class Vocabulary(TokenVocabulary):
                 chars.append(ch)
         self._itos: list[str] = list(SPECIAL_TOKENS) + chars
         self._stoi: dict[str, int] = {ch: i for i, ch in enumerate(chars, len(SPECIAL_TOKENS))}
-        self._table: np.ndarray | None = None  # id -> text, for decode_batch
+        # For the batch methods: the characters' code points (sorted) and their ids; each
+        # id's text as a one-character string ("" for PAD and START).
+        codes = np.array(sorted(map(ord, self._stoi)), np.uint32)
+        self._codes = codes, np.array([self._stoi[chr(c)] for c in codes], np.int32)
+        self._table = np.array(["", "", "", UNK_TEXT, *chars], "<U1")
 
     @classmethod
     def build(cls, texts: Iterable[str], min_count: int = 1) -> Vocabulary:
@@ -124,19 +129,33 @@ class Vocabulary(TokenVocabulary):
                 out.append(self._itos[i])
         return "".join(out)
 
+    def encode_padded(self, texts: Sequence[str]) -> PaddedIds:
+        """:meth:`encode` of each of ``texts`` as one padded array: every character of the
+        batch looked up by numpy at once."""
+        lengths = np.fromiter(map(len, texts), np.int64, len(texts))
+        found = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), np.uint32)
+        codes, ids = self._codes
+        at = np.minimum(np.searchsorted(codes, found), max(len(codes) - 1, 0))
+        known = codes[at] == found if len(codes) else np.zeros(found.shape, bool)
+        flat = np.where(known, ids[at] if len(codes) else UNK_ID, UNK_ID).astype(np.int32)
+        unknown = map(chr, np.unique(found[~known]).tolist())
+        return PaddedIds.from_flat(flat, lengths, unknown)
+
     def decode_batch(self, ids: Any) -> list[str]:
         """:meth:`decode` of each row of a ``[rows, steps]`` id array, the lookups done by
         numpy at once (a decoded batch of thousands is one pass, not one per id)."""
         ids = np.asarray(ids)
-        if ids.ndim != 2 or ids.shape[1] == 0:
+        if ids.ndim != 2 or ids.shape[1] == 0 or "\0" in self._stoi:
             return [self.decode(row) for row in ids]
-        if self._table is None:  # PAD and START read as nothing, UNK and unknown ids as U+FFFD
-            self._table = np.array(["", "", "", UNK_TEXT, *self.characters, UNK_TEXT], object)
-        known = (ids >= 0) & (ids < len(self._itos))
-        text = self._table[np.where(known, ids, len(self._itos))]
-        ended = ids == END_ID
-        ends = np.where(ended.any(axis=1), ended.argmax(axis=1), ids.shape[1])
-        return ["".join(row[:end]) for row, end in zip(text, ends.tolist(), strict=True)]
+        index = np.where((ids >= 0) & (ids < len(self._itos)), ids, UNK_ID)
+        ended = np.cumsum(ids == END_ID, axis=1) > 0  # END and what follows read as nothing
+        index[ended] = PAD_ID
+        # Each row's characters as one fixed-width string: numpy drops its trailing "\0"s.
+        texts = self._table[index].view(f"<U{ids.shape[1]}").ravel().tolist()
+        inner = (ids == PAD_ID) | (ids == START_ID)  # nothing inside a row: decoded one by one
+        for row in np.flatnonzero((inner & ~ended).any(axis=1)).tolist():
+            texts[row] = self.decode(ids[row])
+        return texts
 
     def tokens(self, ids: Iterable[int]) -> list[str]:
         """One character per id (UNK as U+FFFD)."""
