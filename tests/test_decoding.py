@@ -9,6 +9,7 @@ from seq2seq.decoding import (
     greedy_decode_reference,
 )
 from seq2seq.models import build_model
+from seq2seq.options.decoding import LoopControls
 from seq2seq.translation import Translator
 from seq2seq.vocab import END_ID, pad_batch
 
@@ -47,7 +48,14 @@ def test_new_max_length_or_batch_shape_does_not_retrace():
     decoder(np.full((2, 3), 5, np.int32), max_length=4)
     decoder(np.full((5, 7), 6, np.int32), max_length=9)
     decoder(np.full((1, 1), 7, np.int32), max_length=1)
-    assert decoder._decode.experimental_get_tracing_count() == 1
+    assert decoder._decode[True].experimental_get_tracing_count() == 1  # lean: no controls
+    for n in (2, 3):  # the loop with the controls that read the history: traced once more
+        decoder(
+            np.full((2, 3), 5, np.int32),
+            max_length=4,
+            controls=LoopControls(no_repeat_ngram_size=n),
+        )
+    assert decoder._decode[False].experimental_get_tracing_count() == 1
 
 
 def test_output_is_capped_at_max_length():
@@ -119,8 +127,8 @@ def test_new_temperatures_beam_sizes_and_seeds_do_not_retrace():
     for i, temperature in enumerate((0.5, 1.0, 1.7)):
         sampler(batch[: i + 2], max_length=5 + i, temperature=temperature, top_k=i, seed=i)
         beam(batch[: i + 2], max_length=5 + i, beam_size=i + 1, length_penalty=0.2 * i)
-    assert sampler._decode.experimental_get_tracing_count() == 1
-    assert beam._decode.experimental_get_tracing_count() == 1
+    assert sampler._decode[True].experimental_get_tracing_count() == 1
+    assert beam._decode[True].experimental_get_tracing_count() == 1
 
 
 def test_xla_compiled_loops_match_the_plain_graph():

@@ -124,14 +124,14 @@ def test_a_chunk_runs_until_a_quarter_of_its_rows_finish_then_the_rest_is_compac
     calls, compiled = [], search._compiled_chunks
 
     def spied(*args):
-        state, loop = compiled(*args), search._loop_fn
+        state, loop = compiled(*args), search._loop_fn[True]  # lean: no control reads history
 
         def counted(t, budget, stop, state, *values):
             found = loop(t, budget, stop, state, *values)
             calls.append((int(t), int(found[2]), int(stop), int(state.tokens.shape[0])))
             return found
 
-        search._loop_fn = counted
+        search._loop_fn[True] = counted
         return state
 
     search._compiled_chunks = spied
@@ -208,7 +208,7 @@ def test_a_forced_prefix_wins_over_the_blocks_and_chunks_keep_each_rows_prefix()
     ("rows", "stop"), [(1024, 768), (960, 704), (192, 128), (128, 64), (64, 32), (4, 2), (1, 0)]
 )
 def test_a_chunk_stops_at_the_most_rows_that_compact_into_three_quarters(rows, stop):
-    from seq2seq.decoding.search import _compact_size, _stop_alive
+    from seq2seq.decoding.compaction import compact_size, stop_alive
 
-    assert _stop_alive(rows) == stop
-    assert stop == 0 or _compact_size(stop) <= rows * 3 // 4 < _compact_size(stop + 1)
+    assert stop_alive(rows) == stop
+    assert stop == 0 or compact_size(stop) <= rows * 3 // 4 < compact_size(stop + 1)

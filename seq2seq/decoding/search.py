@@ -25,6 +25,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 import tensorflow as tf
 
+from seq2seq.decoding.compaction import compact_size, compacted, stop_alive
 from seq2seq.decoding.controls import (
     CONTROL_SPECS,
     NEG_INF,
@@ -136,12 +137,17 @@ class SearchRule:
             tf.TensorSpec([], tf.int32, name="n_best"),
             *self._value_specs,
         ]
-        self._concrete = None
+        # Compiled once each, and by ``lean``: whether the loop leaves out the forced prefix,
+        # the n-gram block and the repetition penalty (a request without them runs no part of
+        # them, not even the test that they are off).
+        self._decode = {
+            lean: tf.function(_with_lean(self.decode_graph, lean),
+                              input_signature=signature, jit_compile=self.jit_compile)
+            for lean in (False, True)
+        }  # fmt: skip
+        self._concrete: dict[bool, Any] = {}
         self._start_fn = None
-        self._loop_fn = None
-        self._decode = tf.function(
-            self.decode_graph, input_signature=signature, jit_compile=self.jit_compile
-        )
+        self._loop_fn: dict[bool, Any] = {}
 
     # --- parameters --------------------------------------------------------------------------
     @classmethod
@@ -219,14 +225,16 @@ class SearchRule:
             prefix=padded_prefix(controls.prefix),
         )
 
-    def _step(self, t, state: LoopState, seqs, positions, values):
-        """One decoding step for every hypothesis: the new loop state and output buffer."""
+    def _step(self, t, state: LoopState, seqs, positions, values, lean: bool):
+        """One decoding step for every hypothesis: the new loop state and output buffer
+        (``lean``: without the controls that read the history, nor the forced prefix)."""
         controls, params = values
         batch, width = tf.shape(state.tokens)[0], tf.shape(state.tokens)[1]
         probs, model_state = self.model.step(tf.reshape(state.tokens, [-1]), state.model_state)
         log_probs = tf.reshape(tf.math.log(tf.maximum(probs, 1e-30)), [batch, width, -1])
-        log_probs = force_prefix(apply_controls(log_probs, state.history, t, controls),
-                                 state.prefix, t)  # fmt: skip
+        if not lean:
+            log_probs = force_prefix(apply_controls(log_probs, state.history, t, controls),
+                                     state.prefix, t)  # fmt: skip
         finished = tf.expand_dims(state.finished, 2)
         log_probs = tf.where(finished, self._pad_only[None, None, :], log_probs)
         tokens, parents, scores = self.select(log_probs, state.scores, t, **params)
@@ -239,16 +247,18 @@ class SearchRule:
         lengths += tf.cast(tf.logical_not(finished), tf.int32)
         emitted = tf.expand_dims(tokens, 2)  # [batch, width, 1]
         seqs = tf.where(positions == t, emitted, seqs)
-        history = tf.where(tf.range(tf.shape(history)[2]) == t, emitted, history)
+        if not lean:
+            history = tf.where(tf.range(tf.shape(history)[2]) == t, emitted, history)
         ended = tf.logical_or(tf.equal(tokens, END_ID), lengths >= limits)  # END, or its limit
         finished = tf.logical_or(finished, ended)
         state = LoopState(tokens, model_state, scores, finished, lengths, limits, history,
                           state.prefix)  # fmt: skip
         return state, seqs
 
-    def run(self, t0, budget, stop_alive, state: LoopState, *values):
+    def run(self, t0, budget, stop_alive, state: LoopState, *values, lean: bool = False):
         """Runs steps ``t0 .. t0 + budget - 1``: fewer if every hypothesis finishes, or if
         after ``chunk_steps`` steps at most ``stop_alive`` are unfinished (-1: never).
+        ``lean``: the values set no forced prefix, n-gram block or repetition penalty.
 
         Returns the new state, the emitted tokens ``[batch, width, budget]`` (PAD after the
         last step run) and the number of steps run.
@@ -266,7 +276,7 @@ class SearchRule:
             return tf.logical_and(tf.logical_and(t < end, alive > 0), enough)
 
         def body(t, state, seqs):
-            state, seqs = self._step(t, state, seqs, positions, named)
+            state, seqs = self._step(t, state, seqs, positions, named, lean)
             return t + 1, state, seqs
 
         # Every axis of the loop's own tensors may vary; the model state's batch axis only.
@@ -280,11 +290,13 @@ class SearchRule:
         )
         return state, seqs, t - t0
 
-    def decode_graph(self, source, max_length, n_best, *values):
+    def decode_graph(self, source, max_length, n_best, *values, lean: bool = False):
         """The whole search as one traceable function: ``(ids, scores, steps)`` tensors;
-        ``values``: the loop's controls, then the rule's parameters."""
+        ``values``: the loop's controls, then the rule's parameters (``lean``: see
+        :meth:`run`)."""
         start = self.start(source, max_length, *values)
-        state, seqs, steps = self.run(tf.constant(0), max_length, tf.constant(-1), start, *values)
+        never = tf.constant(-1)
+        state, seqs, steps = self.run(tf.constant(0), max_length, never, start, *values, lean=lean)
         ranked = self.final_scores(state.scores, state.lengths, **self._named(values)[1])
         n = tf.minimum(n_best, tf.shape(state.scores)[1])
         top_scores, order = tf.math.top_k(ranked, k=n)
@@ -301,9 +313,8 @@ class SearchRule:
     ) -> Hypotheses:
         """Decodes a right-padded ``[batch, time]`` batch of source ids.
 
-        Large batches of a rule with ``compact_from`` are decoded in chunks of
-        ``chunk_steps`` steps, dropping finished sequences between chunks, so one long output
-        no longer makes the whole batch run to its length; results are the same.
+        Large batches of a rule with ``compact_from`` are decoded in chunks, dropping
+        finished sequences between them; results are the same.
 
         Args:
             source_ids: int32 source ids, ``PAD_ID``-padded on the right.
@@ -320,16 +331,19 @@ class SearchRule:
         source = tf.convert_to_tensor(source_ids, tf.int32)
         prefix = no_prefix(source) if prefix_ids is None else prefix_ids
         values = self.loop_values(controls, record, prefix)
+        lean = prefix_ids is None and not (controls and controls.reads_history)
         if self.compact_from and not self.reorders and source.shape[0] >= self.compact_from:
-            return self._chunked(source, int(max_length), values)
-        if self._concrete is None:  # calling the one concrete function skips dispatch work
-            self._concrete = self._decode.get_concrete_function()
-        ids, scores, steps = self._concrete(
+            return self._chunked(source, int(max_length), values, lean)
+        if lean not in self._concrete:  # calling a concrete function skips dispatch work
+            self._concrete[lean] = self._decode[lean].get_concrete_function()
+        ids, scores, steps = self._concrete[lean](
             source, tf.constant(max_length, tf.int32), tf.constant(n_best, tf.int32), *values
         )
         return Hypotheses(ids=ids.numpy()[:, :, : int(steps)], scores=scores.numpy())
 
-    def _compiled_chunks(self, source: tf.Tensor, max_length: int, values: list) -> LoopState:
+    def _compiled_chunks(
+        self, source: tf.Tensor, max_length: int, values: list, lean: bool
+    ) -> LoopState:
         """The start state, compiling the start and chunk functions on first use."""
         if self._start_fn is None:  # concrete functions: calls skip tf.function's dispatch
             source_spec, scalar = tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32)
@@ -338,30 +352,32 @@ class SearchRule:
                 jit_compile=self.jit_compile,
             ).get_concrete_function()  # fmt: skip
         state = self._start_fn(source, tf.constant(max_length, tf.int32), *values)
-        if self._loop_fn is None:
+        if lean not in self._loop_fn:
             # Every axis may vary between batches (e.g. an attention memory's source length).
             state_spec = tf.nest.map_structure(
                 lambda x: tf.TensorSpec([None] * x.shape.rank, x.dtype), state
             )
             scalar = tf.TensorSpec([], tf.int32)
-            self._loop_fn = tf.function(
-                self.run,
+            self._loop_fn[lean] = tf.function(
+                _with_lean(self.run, lean),
                 input_signature=[scalar, scalar, scalar, state_spec, *self._value_specs],
                 jit_compile=self.jit_compile,
             ).get_concrete_function()
         return state
 
-    def _chunked(self, source: tf.Tensor, max_length: int, values: list) -> Hypotheses:
-        """Width-1 decoding in chunks, compacting the batch to the unfinished sequences."""
+    def _chunked(self, source: tf.Tensor, max_length: int, values: list, lean: bool):
+        """Width-1 decoding in chunks, compacting the batch to the unfinished sequences:
+        ``Hypotheses``."""
         batch = int(source.shape[0])
         ids = np.full((batch, max_length), PAD_ID, np.int32)
         final = np.zeros(batch, np.float32)
         active = np.arange(batch)  # original row of each real slot
-        state = self._compiled_chunks(source, max_length, values)
+        state = self._compiled_chunks(source, max_length, values, lean)
+        loop = self._loop_fn[lean]
         rows, t = batch, 0  # the state's rows (real ones and padding), steps run
         while True:
-            n, stop = len(active), tf.constant(_stop_alive(rows))
-            state, seqs, steps = self._loop_fn(tf.constant(t), tf.constant(max_length - t), stop,
+            n, stop = len(active), tf.constant(stop_alive(rows))
+            state, seqs, steps = loop(tf.constant(t), tf.constant(max_length - t), stop,
                                                state, *values)  # fmt: skip
             steps = int(steps)
             ids[active, t : t + steps] = seqs.numpy()[:n, 0, :steps]
@@ -370,26 +386,12 @@ class SearchRule:
             keep = np.flatnonzero(~state.finished.numpy()[:n, 0])
             if keep.size == 0 or t >= max_length:
                 break
-            size = _compact_size(int(keep.size))
-            if size < rows:  # compact: keep the unfinished rows (padded to a size from a few)
-                index = np.concatenate([keep, np.full(size - keep.size, keep[0])])
-                state = tf.nest.map_structure(lambda x, i=index: tf.gather(x, i), state)
-                done = tf.constant(np.arange(size) >= keep.size)[:, None]  # padding: finished
-                state = state._replace(finished=tf.logical_or(state.finished, done))
-                active, rows = active[keep], size
+            if compact_size(int(keep.size)) < rows:
+                state, rows = compacted(state, keep), compact_size(int(keep.size))
+                active = active[keep]
         return Hypotheses(ids=ids[:, None, :t], scores=final[:, None])
 
 
-def _stop_alive(rows: int) -> int:
-    """The most unfinished sequences at which a chunk of ``rows`` rows stops: the most that
-    compact into at most three quarters of the rows."""
-    most = rows * 3 // 4
-    return most // 64 * 64 if most >= 64 else (1 << most.bit_length() - 1 if most else 0)
-
-
-def _compact_size(n: int) -> int:
-    """The batch size to compact ``n`` rows into: a power of 2 up to 64, then a multiple of
-    64 (a small set of shapes, so XLA compiles the loop only a few times)."""
-    if n <= 64:
-        return 1 << (n - 1).bit_length()
-    return -(-n // 64) * 64
+def _with_lean(fn: Any, lean: bool) -> Any:
+    """``fn`` with ``lean=`` given (``tf.function`` takes a partial's keywords as inputs)."""
+    return lambda *args: fn(*args, lean=lean)

@@ -73,10 +73,21 @@ def step(lstm, embed, output, tokens, state) -> tuple[Any, list]:
     return output.layer(h), [h, c]
 
 
+#: The encoder's phases: each runs on the last half of the rows of the one before.
+ENCODER_PHASES = 3
+
+
 def encode(lstm, embed, oracle: keras.Model, source) -> list:
     """The encoder's final ``[h, c]`` for ``[batch, time]`` source ids (PAD = masked); the
     ``oracle`` encoder model where the fast path does not apply (recurrent dropout's cell
-    variant, or inputs without a mask)."""
+    variant, or inputs without a mask).
+
+    It runs in :data:`ENCODER_PHASES` phases, each on the last half of the rows of the one
+    before, from where that one stopped to the last real step of the rows it leaves. In a
+    batch sorted by length (as ``Translator`` makes them), a few long sources no longer keep
+    every row stepping; in any other order the first phase does all the steps. A row's own
+    steps are the same either way.
+    """
     cell = lstm.cell
     if cell.implementation != 2 or not getattr(embed, "mask_zero", False):
         return list(oracle(source, training=False))
@@ -86,14 +97,33 @@ def encode(lstm, embed, oracle: keras.Model, source) -> list:
     present = ops.not_equal(ids, PAD_ID)  # [time, batch]
     mask = ops.expand_dims(present, 2)  # [time, batch, 1]
     positions = ops.arange(1, ops.shape(ids)[0] + 1, dtype="int32")
-    steps = ops.max(ops.where(present, ops.expand_dims(positions, 1), 0))
+    ends = ops.max(ops.where(present, ops.expand_dims(positions, 1), 0), axis=0)  # [batch]
     zeros = ops.zeros((ops.shape(ids)[1], cell.units), dtype=cell.kernel.dtype)
     h, c = _lstm_cell(cell, _input_projection(embed, cell, ids[0]), None, zeros)
     h, c = ops.where(mask[0], h, zeros), ops.where(mask[0], c, zeros)
+    batch, first, start, done = ops.shape(ids)[1], 0, 1, []  # phase on rows first..batch - 1
+    for phase in range(1, ENCODER_PHASES + 1):
+        if isinstance(batch, int) and first == batch:  # a static batch's rows are all done
+            break
+        leaves = batch - batch // 2**phase if phase < ENCODER_PHASES else batch
+        end = ops.max(ends[:leaves])  # the rows before ``leaves`` end within this phase
+        h, c = _encoder_steps(cell, embed, ids[:, first:], mask[:, first:], start, end, h, c)
+        done.append((h[: leaves - first], c[: leaves - first]))
+        h, c, first, start = (
+            h[leaves - first :],
+            c[leaves - first :],
+            leaves,
+            ops.maximum(start, end),
+        )
+    return [ops.concatenate([h for h, _ in done], 0), ops.concatenate([c for _, c in done], 0)]
+
+
+def _encoder_steps(cell, embed, ids, mask, start, end, h, c):
+    """Steps ``start .. end - 1`` of the encoder on ``ids`` ``[time, rows]``."""
 
     def body(t, h, c):
         new_h, new_c = _lstm_cell(cell, _input_projection(embed, cell, ids[t]), h, c)
         return t + 1, ops.where(mask[t], new_h, h), ops.where(mask[t], new_c, c)
 
-    _, h, c = ops.while_loop(lambda t, h, c: t < steps, body, (1, h, c))
-    return [h, c]
+    _, h, c = ops.while_loop(lambda t, h, c: t < end, body, (start, h, c))
+    return h, c

@@ -79,6 +79,12 @@ class LoopControls:
                      at_most=MAX_NGRAM)  # fmt: skip
         positive("decoding.repetition_penalty", self.repetition_penalty, float, at_most=100.0)
 
+    @property
+    def reads_history(self) -> bool:
+        """Whether a control reads the tokens a hypothesis emitted (n-gram blocking, the
+        repetition penalty): the loop then keeps them."""
+        return self.no_repeat_ngram_size > 0 or self.repetition_penalty != 1.0
+
 
 @dataclass(frozen=True)
 class SharedDecoding:
