@@ -361,9 +361,10 @@ def source_batch(encoded: PaddedIds, rows: np.ndarray, jit_compile: bool) -> np.
     width = int(encoded.lengths[rows].max())
     if jit_compile:
         width = -(-width // 16) * 16
-    batch = encoded.ids[rows, :width]
-    if batch.shape[1] < width:
-        batch = np.pad(batch, ((0, 0), (0, width - batch.shape[1])), constant_values=PAD_ID)
+    if width <= encoded.ids.shape[1]:
+        return encoded.ids[rows, :width]
+    batch = np.full((len(rows), width), PAD_ID, np.int32)
+    batch[:, : encoded.ids.shape[1]] = encoded.ids[rows]
     return batch
 
 

@@ -1,5 +1,7 @@
-"""Compaction of a large greedy batch between the decode loop's chunks: the unfinished rows
-are kept, padded to one of a few sizes, so that XLA compiles the loop for few shapes."""
+"""Large greedy batches decode in chunks; between chunks the batch is compacted to its
+unfinished rows, padded to one of a few sizes (so that XLA compiles the loop for few
+shapes). A chunk runs at least ``chunk_steps`` steps, then on until a quarter of its rows
+have finished: from then on, compacting pays."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
+
+from seq2seq.vocab import PAD_ID
 
 
 def compact_size(n: int) -> int:
@@ -32,3 +36,31 @@ def compacted(state: Any, keep: np.ndarray) -> Any:
     state = tf.nest.map_structure(lambda x: tf.gather(x, index), state)
     padding = tf.constant(np.arange(size) >= keep.size)[:, None]
     return state._replace(finished=tf.logical_or(state.finished, padding))
+
+
+def decode_in_chunks(state: Any, loop: Any, max_length: int, values: list):
+    """Width-1 decoding of a started batch (``state``, a ``LoopState``) in chunks of the
+    compiled ``loop`` (``SearchRule.run``), compacting the batch to its unfinished sequences
+    between them.
+
+    Returns:
+        ``(ids [batch, 1, steps], scores [batch, 1])`` numpy arrays, in the batch's order.
+    """
+    batch = int(state.tokens.shape[0])
+    ids = np.full((batch, max_length), PAD_ID, np.int32)
+    final = np.zeros(batch, np.float32)
+    active = np.arange(batch)  # original row of each real slot
+    rows, t = batch, 0  # the state's rows (real ones and padding), steps run
+    while True:
+        n, stop = len(active), tf.constant(stop_alive(rows))
+        state, seqs, steps = loop(tf.constant(t), tf.constant(max_length - t), stop, state, *values)
+        steps = int(steps)
+        ids[active, t : t + steps] = seqs.numpy()[:n, 0, :steps]
+        t += steps
+        final[active] = state.scores.numpy()[:n, 0]
+        keep = np.flatnonzero(~state.finished.numpy()[:n, 0])
+        if keep.size == 0 or t >= max_length:
+            return ids[:, None, :t], final[:, None]
+        if compact_size(int(keep.size)) < rows:
+            state, rows = compacted(state, keep), compact_size(int(keep.size))
+            active = active[keep]

@@ -69,17 +69,13 @@ class Controls(NamedTuple):
     penalty: tf.Tensor
 
 
-def control_tensors(record: LoopControls | None, prefix: Any) -> list[tf.Tensor]:
-    """A :class:`LoopControls` record (None: all off) and the batch's forced prefixes
-    (``[batch, tokens]`` ids, PAD-padded; ``[batch, 0]``: none) as tensors, in
-    :data:`CONTROL_SPECS`' order."""
+def control_scalars(record: LoopControls | None) -> list[tf.Tensor]:
+    """A :class:`LoopControls` record (None: all off) as the loop's scalar tensors, in
+    :data:`CONTROL_SPECS`' order after the prefixes."""
     record = record or LoopControls()
     values = (record.max_length_ratio or 0.0, record.max_length_offset,
               record.no_repeat_ngram_size, record.repetition_penalty)  # fmt: skip
-    scalars = [
-        tf.constant(v, spec.dtype) for v, spec in zip(values, CONTROL_SPECS[1:], strict=True)
-    ]
-    return [tf.convert_to_tensor(prefix, tf.int32), *scalars]
+    return [tf.constant(v, spec.dtype) for v, spec in zip(values, CONTROL_SPECS[1:], strict=True)]
 
 
 def no_prefix(source: Any) -> tf.Tensor:

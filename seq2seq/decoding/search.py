@@ -6,8 +6,7 @@ as soon as all hypotheses have emitted END or ``max_length`` steps have run. A h
 that has emitted END continues only with PAD at no cost, so finished rows stay frozen.
 
 The model's state is opaque: the loop repeats, gathers and compacts it with
-``tf.nest.map_structure`` (an LSTM's two state tensors, a GRU's one, per-layer states and
-attention memory alike).
+``tf.nest.map_structure`` (LSTM, GRU, per-layer states and attention memory alike).
 
 A rule (a subclass) sees the step's log-probabilities ``[batch, width, vocab]`` and the
 running scores ``[batch, width]`` and picks, for each of the ``width`` slots, the next token,
@@ -25,17 +24,16 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 import tensorflow as tf
 
-from seq2seq.decoding.compaction import compact_size, compacted, stop_alive
+from seq2seq.decoding.compaction import decode_in_chunks
 from seq2seq.decoding.controls import (
     CONTROL_SPECS,
     NEG_INF,
     Controls,
     apply_controls,
     as_dtype,
-    control_tensors,
+    control_scalars,
     force_prefix,
     history_length,
-    no_prefix,
     padded_prefix,
     param_dtypes,
     row_limits,
@@ -147,6 +145,7 @@ class SearchRule:
         }  # fmt: skip
         self._concrete: dict[bool, Any] = {}
         self._start_fn = None
+        self._constants: dict[tuple, list[tf.Tensor]] = {}  # loop_values' scalars by records
         self._loop_fn: dict[bool, Any] = {}
 
     # --- parameters --------------------------------------------------------------------------
@@ -171,7 +170,17 @@ class SearchRule:
     def loop_values(self, controls: LoopControls | None, record: Any, prefix: Any) -> list:
         """The compiled functions' values: the loop's controls (with the batch's forced
         prefixes, ``[batch, tokens]``), then the rule's parameters."""
-        return [*control_tensors(controls, prefix), *self.param_tensors(record)]
+        key = (controls, record)  # frozen records: the same values, the same tensors
+        if not tf.executing_eagerly():  # a trace makes its own
+            scalars = [*control_scalars(controls), *self.param_tensors(record)]
+        elif key in self._constants:
+            scalars = self._constants[key]
+        else:
+            if len(self._constants) >= 64:  # e.g. a new seed at every call
+                self._constants.clear()
+            scalars = self._constants[key] = [*control_scalars(controls),
+                                              *self.param_tensors(record)]  # fmt: skip
+        return [tf.convert_to_tensor(prefix, tf.int32), *scalars]
 
     @classmethod
     def max_candidates(cls, params: Any) -> int:
@@ -320,8 +329,7 @@ class SearchRule:
             source_ids: int32 source ids, ``PAD_ID``-padded on the right.
             max_length: the most output tokens per hypothesis (END included).
             n_best: hypotheses returned per sequence (at most the search width).
-            controls: per-input length limits, n-gram blocking, repetition penalty (None:
-                off).
+            controls: length limits, n-gram blocking, repetition penalty (None: off).
             prefix_ids: each sequence's forced first output ids, ``[batch, tokens]``,
                 PAD-padded (None: none); scores cover what follows them.
             **params: the rule's parameters (fields of its ``Params``), or a ``params=``
@@ -329,7 +337,7 @@ class SearchRule:
         """
         record = params.pop("params", None) or self.params(**params)
         source = tf.convert_to_tensor(source_ids, tf.int32)
-        prefix = no_prefix(source) if prefix_ids is None else prefix_ids
+        prefix = np.zeros((source.shape[0], 0), np.int32) if prefix_ids is None else prefix_ids
         values = self.loop_values(controls, record, prefix)
         lean = prefix_ids is None and not (controls and controls.reads_history)
         if self.compact_from and not self.reorders and source.shape[0] >= self.compact_from:
@@ -366,30 +374,11 @@ class SearchRule:
         return state
 
     def _chunked(self, source: tf.Tensor, max_length: int, values: list, lean: bool):
-        """Width-1 decoding in chunks, compacting the batch to the unfinished sequences:
-        ``Hypotheses``."""
-        batch = int(source.shape[0])
-        ids = np.full((batch, max_length), PAD_ID, np.int32)
-        final = np.zeros(batch, np.float32)
-        active = np.arange(batch)  # original row of each real slot
+        """Width-1 decoding in chunks, compacting the batch to the unfinished sequences
+        (:func:`~seq2seq.decoding.compaction.decode_in_chunks`): ``Hypotheses``."""
         state = self._compiled_chunks(source, max_length, values, lean)
-        loop = self._loop_fn[lean]
-        rows, t = batch, 0  # the state's rows (real ones and padding), steps run
-        while True:
-            n, stop = len(active), tf.constant(stop_alive(rows))
-            state, seqs, steps = loop(tf.constant(t), tf.constant(max_length - t), stop,
-                                               state, *values)  # fmt: skip
-            steps = int(steps)
-            ids[active, t : t + steps] = seqs.numpy()[:n, 0, :steps]
-            t += steps
-            final[active] = state.scores.numpy()[:n, 0]
-            keep = np.flatnonzero(~state.finished.numpy()[:n, 0])
-            if keep.size == 0 or t >= max_length:
-                break
-            if compact_size(int(keep.size)) < rows:
-                state, rows = compacted(state, keep), compact_size(int(keep.size))
-                active = active[keep]
-        return Hypotheses(ids=ids[:, None, :t], scores=final[:, None])
+        ids, scores = decode_in_chunks(state, self._loop_fn[lean], max_length, values)
+        return Hypotheses(ids=ids, scores=scores)
 
 
 def _with_lean(fn: Any, lean: bool) -> Any:

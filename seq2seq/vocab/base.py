@@ -17,7 +17,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
@@ -46,9 +45,11 @@ class PaddedIds(NamedTuple):
     @classmethod
     def from_rows(cls, rows: Sequence[Sequence[int]], unknown: Iterable[str] = ()) -> PaddedIds:
         """The padded array of id lists ``rows``."""
-        lengths = np.fromiter(map(len, rows), np.int64, len(rows))
-        flat = np.fromiter(chain.from_iterable(rows), np.int32, int(lengths.sum()))
-        return cls.from_flat(flat, lengths, unknown)
+        lengths = [len(row) for row in rows]
+        width = max(lengths, default=0)
+        padded = [[*row, *[PAD_ID] * (width - n)] for row, n in zip(rows, lengths, strict=True)]
+        ids = np.array(padded, np.int32).reshape(len(rows), width)
+        return cls(ids, np.array(lengths, np.int64), frozenset(unknown))
 
     @classmethod
     def from_flat(cls, flat: np.ndarray, lengths: np.ndarray, unknown: Iterable[str] = ()):

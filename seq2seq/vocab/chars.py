@@ -27,6 +27,9 @@ from seq2seq.vocab.base import (
     VocabOptions,
 )
 
+#: Batches of fewer texts are encoded and decoded one by one, not by numpy at once.
+SMALL_BATCH = 16
+
 
 @dataclass(frozen=True)
 class CharOptions(VocabOptions):
@@ -132,6 +135,8 @@ class Vocabulary(TokenVocabulary):
     def encode_padded(self, texts: Sequence[str]) -> PaddedIds:
         """:meth:`encode` of each of ``texts`` as one padded array: every character of the
         batch looked up by numpy at once."""
+        if len(texts) < SMALL_BATCH:  # numpy's set-up costs more than a few lookups
+            return super().encode_padded(texts)
         lengths = np.fromiter(map(len, texts), np.int64, len(texts))
         found = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), np.uint32)
         codes, ids = self._codes
@@ -145,7 +150,7 @@ class Vocabulary(TokenVocabulary):
         """:meth:`decode` of each row of a ``[rows, steps]`` id array, the lookups done by
         numpy at once (a decoded batch of thousands is one pass, not one per id)."""
         ids = np.asarray(ids)
-        if ids.ndim != 2 or ids.shape[1] == 0 or "\0" in self._stoi:
+        if ids.ndim != 2 or len(ids) < SMALL_BATCH or ids.shape[1] == 0 or "\0" in self._stoi:
             return [self.decode(row) for row in ids]
         index = np.where((ids >= 0) & (ids < len(self._itos)), ids, UNK_ID)
         ended = np.cumsum(ids == END_ID, axis=1) > 0  # END and what follows read as nothing
