@@ -269,9 +269,8 @@ class Translator:
         rows, n, steps = hyps.ids.shape
         texts = self.target_vocab.decode_batch(hyps.ids.reshape(rows * n, steps))
         if n == 1:
-            return [
-                [Candidate(t, s)] for t, s in zip(texts, hyps.scores[:, 0].tolist(), strict=True)
-            ]
+            pairs = zip(texts, hyps.scores[:, 0].tolist(), strict=True)
+            return [[c] for c in map(Candidate._make, pairs)]
         scores = hyps.scores.tolist()
         return [list(map(Candidate, texts[r * n : r * n + n], scores[r])) for r in range(rows)]
 
