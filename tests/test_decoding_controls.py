@@ -116,28 +116,30 @@ def test_chunked_greedy_carries_each_rows_limit_and_history_through_compaction()
     assert found == [oracle_greedy(n, 16, controls) for n in lengths]
 
 
-def test_a_chunk_runs_until_a_quarter_of_its_rows_finish_then_the_rest_is_compacted():
+def test_a_chunk_runs_until_a_quarter_of_its_rows_finish_then_the_rest_is_compacted(monkeypatch):
     """256 rows: 64 end at step 8 (their limit), 192 at step 20. The first chunk runs past
     its 6 steps to step 8, where a quarter has finished; the 192 left (a size from the few
     the loop compiles) run to their end in one more chunk."""
-    search = GreedySearch(BigramStub())
-    calls, compiled = [], search._compiled_chunks
+    import seq2seq.decoding.search as search_module
+    from seq2seq.decoding.compaction import stop_alive
 
-    def spied(*args):
-        state, loop = compiled(*args), search._loop_fn[True]  # lean: no control reads history
+    calls, chunks = [], search_module.decode_in_chunks
+
+    def spied(first, loop, max_length, values):
+        rows = int(first[0].tokens.shape[0])
+        calls.append((0, int(first[2]), stop_alive(rows), rows))  # begin: encode, chunk 1
 
         def counted(t, budget, stop, state, *values):
             found = loop(t, budget, stop, state, *values)
             calls.append((int(t), int(found[2]), int(stop), int(state.tokens.shape[0])))
             return found
 
-        search._loop_fn[True] = counted
-        return state
+        return chunks(first, counted, max_length, values)
 
-    search._compiled_chunks = spied
+    monkeypatch.setattr(search_module, "decode_in_chunks", spied)
     lengths = [8 if i % 4 == 0 else 20 for i in range(256)]
     controls = LoopControls(max_length_ratio=1.0)
-    found = _rows(search(_sources(*lengths), 30, controls=controls))
+    found = _rows(GreedySearch(BigramStub())(_sources(*lengths), 30, controls=controls))
     assert found == [oracle_greedy(n, 30, controls) for n in lengths]
     # (first step, steps run, the unfinished rows at which it stops, rows): 192 rows stop
     # at 128, the most that compact into three quarters of them (144 would need 192)

@@ -38,23 +38,22 @@ def compacted(state: Any, keep: np.ndarray) -> Any:
     return state._replace(finished=tf.logical_or(state.finished, padding))
 
 
-def decode_in_chunks(state: Any, loop: Any, max_length: int, values: list):
-    """Width-1 decoding of a started batch (``state``, a ``LoopState``) in chunks of the
-    compiled ``loop`` (``SearchRule.run``), compacting the batch to its unfinished sequences
-    between them.
+def decode_in_chunks(first: tuple, loop: Any, max_length: int, values: list):
+    """Width-1 decoding of a batch in chunks of the compiled ``loop`` (``SearchRule.run``),
+    compacting the batch to its unfinished sequences between them, from the ``first``
+    chunk's ``(state, tokens, steps)`` (``SearchRule.begin``).
 
     Returns:
         ``(ids [batch, 1, steps], scores [batch, 1])`` numpy arrays, in the batch's order.
     """
+    state, seqs, steps = first
     batch = int(state.tokens.shape[0])
     ids = np.full((batch, max_length), PAD_ID, np.int32)
     final = np.zeros(batch, np.float32)
     active = np.arange(batch)  # original row of each real slot
     rows, t = batch, 0  # the state's rows (real ones and padding), steps run
     while True:
-        n, stop = len(active), tf.constant(stop_alive(rows))
-        state, seqs, steps = loop(tf.constant(t), tf.constant(max_length - t), stop, state, *values)
-        steps = int(steps)
+        n, steps = len(active), int(steps)
         ids[active, t : t + steps] = seqs.numpy()[:n, 0, :steps]
         t += steps
         final[active] = state.scores.numpy()[:n, 0]
@@ -64,3 +63,5 @@ def decode_in_chunks(state: Any, loop: Any, max_length: int, values: list):
         if compact_size(int(keep.size)) < rows:
             state, rows = compacted(state, keep), compact_size(int(keep.size))
             active = active[keep]
+        stop = tf.constant(stop_alive(rows))
+        state, seqs, steps = loop(tf.constant(t), tf.constant(max_length - t), stop, state, *values)

@@ -24,7 +24,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 import tensorflow as tf
 
-from seq2seq.decoding.compaction import decode_in_chunks
+from seq2seq.decoding.compaction import decode_in_chunks, stop_alive
 from seq2seq.decoding.controls import (
     CONTROL_SPECS,
     NEG_INF,
@@ -144,7 +144,7 @@ class SearchRule:
             for lean in (False, True)
         }  # fmt: skip
         self._concrete: dict[bool, Any] = {}
-        self._start_fn = None
+        self._start_fn: dict[bool, Any] = {}
         self._constants: dict[tuple, list[tf.Tensor]] = {}  # loop_values' scalars by records
         self._loop_fn: dict[bool, Any] = {}
 
@@ -349,35 +349,34 @@ class SearchRule:
         )
         return Hypotheses(ids=ids.numpy()[:, :, : int(steps)], scores=scores.numpy())
 
-    def _compiled_chunks(
-        self, source: tf.Tensor, max_length: int, values: list, lean: bool
-    ) -> LoopState:
-        """The start state, compiling the start and chunk functions on first use."""
-        if self._start_fn is None:  # concrete functions: calls skip tf.function's dispatch
-            source_spec, scalar = tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32)
-            self._start_fn = tf.function(
-                self.start, input_signature=[source_spec, scalar, *self._value_specs],
-                jit_compile=self.jit_compile,
-            ).get_concrete_function()  # fmt: skip
-        state = self._start_fn(source, tf.constant(max_length, tf.int32), *values)
-        if lean not in self._loop_fn:
-            # Every axis may vary between batches (e.g. an attention memory's source length).
-            state_spec = tf.nest.map_structure(
-                lambda x: tf.TensorSpec([None] * x.shape.rank, x.dtype), state
-            )
-            scalar = tf.TensorSpec([], tf.int32)
-            self._loop_fn[lean] = tf.function(
-                _with_lean(self.run, lean),
-                input_signature=[scalar, scalar, scalar, state_spec, *self._value_specs],
-                jit_compile=self.jit_compile,
-            ).get_concrete_function()
-        return state
+    def begin(self, source, max_length, stop_alive, *values, lean: bool = False):
+        """Encodes ``source`` and runs the first chunk (:meth:`start`, then :meth:`run`)."""
+        state = self.start(source, max_length, *values)
+        return self.run(tf.constant(0), max_length, stop_alive, state, *values, lean=lean)
 
     def _chunked(self, source: tf.Tensor, max_length: int, values: list, lean: bool):
         """Width-1 decoding in chunks, compacting the batch to the unfinished sequences
-        (:func:`~seq2seq.decoding.compaction.decode_in_chunks`): ``Hypotheses``."""
-        state = self._compiled_chunks(source, max_length, values, lean)
-        ids, scores = decode_in_chunks(state, self._loop_fn[lean], max_length, values)
+        (:func:`~seq2seq.decoding.compaction.decode_in_chunks`): ``Hypotheses``. The
+        compiled functions are concrete ones (their calls skip ``tf.function``'s dispatch)."""
+        scalar = tf.TensorSpec([], tf.int32)
+        if lean not in self._start_fn:
+            self._start_fn[lean] = tf.function(
+                _with_lean(self.begin, lean), jit_compile=self.jit_compile,
+                input_signature=[tf.TensorSpec([None, None], tf.int32), scalar, scalar,
+                                 *self._value_specs],
+            ).get_concrete_function()  # fmt: skip
+        stop = tf.constant(stop_alive(int(source.shape[0])))
+        first = self._start_fn[lean](source, tf.constant(max_length), stop, *values)
+        if lean not in self._loop_fn:
+            # Every axis may vary between batches (e.g. an attention memory's source length).
+            state_spec = tf.nest.map_structure(
+                lambda x: tf.TensorSpec([None] * x.shape.rank, x.dtype), first[0]
+            )
+            self._loop_fn[lean] = tf.function(
+                _with_lean(self.run, lean), jit_compile=self.jit_compile,
+                input_signature=[scalar, scalar, scalar, state_spec, *self._value_specs],
+            ).get_concrete_function()  # fmt: skip
+        ids, scores = decode_in_chunks(first, self._loop_fn[lean], max_length, values)
         return Hypotheses(ids=ids, scores=scores)
 
 
