@@ -35,6 +35,9 @@ def test_benchmark_reports_every_figure_and_identical_outputs(trained_run):
         assert len(floor[f"fractions_per_round_{order}"]) == 5
         assert floor[f"fraction_reached_{order}"] > 0
     assert floor["floor_inputs"]["sentences"] == 8 * 5  # floor_batches batches of the largest
+    # The floor counts the loop's steps: for a character run, the characters.
+    assert result["mean_source_tokens"] == pytest.approx(result["mean_source_chars"])
+    assert result["mean_output_tokens"] == pytest.approx(result["mean_output_chars"])
     json.dumps(result)  # JSON-ready
 
 

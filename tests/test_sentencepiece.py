@@ -231,6 +231,20 @@ def test_every_search_rule_gives_detokenized_text(sp_run, decoding, params):
         assert [c[0].text for c in cands[2:]] == oracle
 
 
+def test_the_decode_benchmarks_floor_counts_a_subword_runs_pieces(sp_run):
+    """The arithmetic floor counts the loop's steps: pieces, not characters (else a
+    SentencePiece run's C beat its floor)."""
+    from seq2seq.bench.decode import mean_steps
+
+    translator = Translator.from_run_dir(sp_run)
+    texts = ["Nov 28, 2026", "le 1er mai 1999", "04.07.1950"]
+    outputs = translator.translate(texts)
+    sources, targets = mean_steps(translator, texts, outputs)
+    assert sources == np.mean([len(ids) for ids in translator.encode_inputs(texts)])
+    assert targets == np.mean([len(translator.target_vocab.encode(o)) for o in outputs])
+    assert sources < np.mean([len(t) for t in texts])  # pieces are longer than characters
+
+
 def test_evaluation_scores_the_detokenized_text(sp_run, tmp_path):
     from seq2seq.evaluation import score
 

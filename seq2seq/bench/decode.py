@@ -253,17 +253,25 @@ def _time_compiled(
     return outputs
 
 
+def mean_steps(translator: Translator, texts: list[str], outputs: list[str]) -> tuple[float, float]:
+    """The mean encoder steps of ``texts`` and decoder tokens of ``outputs`` (END not
+    counted): characters, or a subword run's pieces."""
+    sources = translator.encode_batch(texts).lengths
+    targets = [len(translator.target_vocab.encode(o)) for o in outputs]
+    return float(sources.mean()), sum(targets) / len(targets)
+
+
 def _arithmetic_floor(
     translator: Translator, few: list[str], outputs: list[str], batch: int, results: dict
 ) -> None:
     """What the arithmetic alone allows at ``batch``: every encoder and decoder step on a
     full batch at the measured per-step time, nothing else (into ``results``)."""
-    mean_source = sum(len(normalize_input(t)) for t in few) / len(few)
-    mean_output = sum(map(len, outputs)) / len(few)
+    mean_source, mean_output = mean_steps(translator, few, outputs)
     enc_step, dec_step = step_seconds(translator, batch)
     ideal = batch / (enc_step * mean_source + dec_step * (mean_output + 1))
-    results["mean_source_chars"] = mean_source
-    results["mean_output_chars"] = mean_output
+    results["mean_source_chars"] = sum(len(normalize_input(t)) for t in few) / len(few)
+    results["mean_output_chars"] = sum(map(len, outputs)) / len(few)
+    results["mean_source_tokens"], results["mean_output_tokens"] = mean_source, mean_output
     results["arithmetic_floor"] = {
         "batch_size": batch,
         "encoder_step_ms": enc_step * 1000,
@@ -291,10 +299,9 @@ def _floor_fraction(
     floor = results["arithmetic_floor"]
     outputs = translator.translate(texts, batch_size=batch, max_length=max_length,
                                    jit_compile=True)  # fmt: skip
-    mean_source = sum(len(normalize_input(t)) for t in texts) / len(texts)
-    mean_output = sum(map(len, outputs)) / len(texts)
-    floor["floor_inputs"] = {"sentences": len(texts), "mean_source_chars": mean_source,
-                             "mean_output_chars": mean_output}  # fmt: skip
+    mean_source, mean_output = mean_steps(translator, texts, outputs)
+    floor["floor_inputs"] = {"sentences": len(texts), "mean_source_tokens": mean_source,
+                             "mean_output_tokens": mean_output}  # fmt: skip
     for sort in (True, False):
         translator.translate(
             texts, batch_size=batch, max_length=max_length, jit_compile=True, sort_by_length=sort
