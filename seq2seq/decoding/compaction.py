@@ -61,7 +61,7 @@ def decode_in_chunks(first: tuple, loop: Any, max_length: int, values: list):
         if keep.size == 0 or t >= max_length:
             return ids[:, None, :t], final[:, None]
         if compact_size(int(keep.size)) < rows:
-            state, rows = compacted(state, keep), compact_size(int(keep.size))
-            active = active[keep]
+            state, active = compacted(state, keep), active[keep]
+            rows = int(state.tokens.shape[0])
         stop = tf.constant(stop_alive(rows))
         state, seqs, steps = loop(tf.constant(t), tf.constant(max_length - t), stop, state, *values)

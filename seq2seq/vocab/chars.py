@@ -62,8 +62,10 @@ class Vocabulary(TokenVocabulary):
         self._stoi: dict[str, int] = {ch: i for i, ch in enumerate(chars, len(SPECIAL_TOKENS))}
         # For the batch methods: the characters' code points (sorted) and their ids; each
         # id's text as a one-character string ("" for PAD and START).
-        codes = np.array(sorted(map(ord, self._stoi)), np.uint32)
-        self._codes = codes, np.array([self._stoi[chr(c)] for c in codes], np.int32)
+        # A last code past Unicode's (UNK) keeps every lookup in range, even with no characters.
+        codes = sorted(map(ord, self._stoi))
+        ids = [self._stoi[chr(c)] for c in codes]
+        self._codes = np.array([*codes, 2**32 - 1], np.uint32), np.array([*ids, UNK_ID], np.int32)
         self._table = np.array(["", "", "", UNK_TEXT, *chars], "<U1")
 
     @classmethod
@@ -140,9 +142,9 @@ class Vocabulary(TokenVocabulary):
         lengths = np.fromiter(map(len, texts), np.int64, len(texts))
         found = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), np.uint32)
         codes, ids = self._codes
-        at = np.minimum(np.searchsorted(codes, found), max(len(codes) - 1, 0))
-        known = codes[at] == found if len(codes) else np.zeros(found.shape, bool)
-        flat = np.where(known, ids[at] if len(codes) else UNK_ID, UNK_ID).astype(np.int32)
+        at = np.searchsorted(codes, found)
+        known = codes[at] == found
+        flat = np.where(known, ids[at], UNK_ID).astype(np.int32)
         unknown = map(chr, np.unique(found[~known]).tolist())
         return PaddedIds.from_flat(flat, lengths, unknown)
 
